@@ -1,0 +1,155 @@
+using MLNetNormalization.Torch.Serialization;
+
+namespace MLNetNormalization.Torch.NN;
+
+/// <summary>
+/// A network component: owns its parameters (trainable), buffers (state such as running statistics)
+/// and child modules, all addressed by dotted names ("conv1.weight"), as PyTorch's nn.Module.
+/// </summary>
+public abstract class Module : IDisposable
+{
+    private readonly List<KeyValuePair<string, Tensor>> parameters = [];
+    private readonly List<KeyValuePair<string, Tensor>> buffers = [];
+    private readonly List<KeyValuePair<string, Module>> children = [];
+
+    public bool IsTraining { get; private set; } = true;
+
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Registers a trainable tensor: it leaves any dispose scope (the module owns it) and requires grad.</summary>
+    protected Tensor RegisterParameter(string name, Tensor value)
+    {
+        CheckNewName(name);
+        value.DetachFromDisposeScope();
+        value.RequiresGrad = true;
+        parameters.Add(new(name, value));
+        return value;
+    }
+
+    /// <summary>Registers non-trainable state that is saved with the module (running statistics, counters).</summary>
+    protected Tensor RegisterBuffer(string name, Tensor value)
+    {
+        CheckNewName(name);
+        value.DetachFromDisposeScope();
+        buffers.Add(new(name, value));
+        return value;
+    }
+
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        CheckNewName(name);
+        children.Add(new(name, module));
+        return module;
+    }
+
+    private void CheckNewName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('.'))
+            throw new ArgumentException($"'{name}' is not a valid member name: use a non-empty name without dots.", nameof(name));
+        if (parameters.Exists(p => p.Key == name) || buffers.Exists(b => b.Key == name) || children.Exists(c => c.Key == name))
+            throw new ArgumentException($"{GetType().Name} already has a member named '{name}'.", nameof(name));
+    }
+
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters() => Collect(m => m.parameters, "");
+
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers() => Collect(m => m.buffers, "");
+
+    public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter);
+
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => children.Select(c => (c.Key, c.Value));
+
+    /// <summary>This module and every descendant, depth first, with dotted names ("" for this one).</summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules()
+    {
+        yield return ("", this);
+        foreach (var (childName, child) in children)
+            foreach (var (name, module) in child.NamedModules())
+                yield return (name.Length == 0 ? childName : $"{childName}.{name}", module);
+    }
+
+    private IEnumerable<(string, Tensor)> Collect(Func<Module, List<KeyValuePair<string, Tensor>>> select, string prefix)
+    {
+        foreach (var (name, module) in NamedModules())
+            foreach (var (member, tensor) in select(module))
+                yield return (prefix + (name.Length == 0 ? member : $"{name}.{member}"), tensor);
+    }
+
+    /// <summary>Training mode (batch statistics, dropout) for this module and its descendants.</summary>
+    public Module Train(bool training = true)
+    {
+        foreach (var (_, module) in NamedModules()) module.IsTraining = training;
+        return this;
+    }
+
+    /// <summary>Evaluation mode (running statistics, no dropout).</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Moves every parameter and buffer to <paramref name="device"/>, keeping the same Tensor objects (an optimizer's references stay valid).</summary>
+    public Module To(Device device)
+    {
+        using var noGrad = Torch.NoGrad();
+        foreach (var (_, module) in NamedModules())
+        {
+            foreach (var (_, parameter) in module.parameters) MoveKeepingIdentity(parameter, device, requiresGrad: true);
+            foreach (var (_, buffer) in module.buffers) MoveKeepingIdentity(buffer, device, requiresGrad: false);
+        }
+        return this;
+    }
+
+    private static void MoveKeepingIdentity(Tensor tensor, Device device, bool requiresGrad)
+    {
+        if (tensor.Device == device) return;
+        using var moved = tensor.To(device).DetachFromDisposeScope();
+        tensor.ReplaceWith(moved);
+        if (requiresGrad) tensor.RequiresGrad = true;
+    }
+
+    /// <summary>Parameters then buffers, by dotted name: what <see cref="Save"/> writes.</summary>
+    public IReadOnlyList<(string Name, Tensor Value)> State() =>
+        NamedParameters().Concat(NamedBuffers()).ToList();
+
+    /// <summary>Copies values into this module's parameters and buffers; names, shapes and element types must match exactly.</summary>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var own = State();
+        var missing = own.Select(s => s.Name).Where(n => !state.ContainsKey(n)).ToList();
+        var unexpected = state.Keys.Except(own.Select(s => s.Name)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new InvalidDataException(
+                $"The state does not fit {GetType().Name}: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}]. " +
+                "Load a state saved from the same architecture and options.");
+        foreach (var (name, target) in own)
+        {
+            var source = state[name];
+            if (!source.Shape.SequenceEqual(target.Shape) || source.Type != target.Type)
+                throw new InvalidDataException(
+                    $"'{name}' is {source.Type} [{string.Join(", ", source.Shape)}] in the state but {target.Type} [{string.Join(", ", target.Shape)}] in {GetType().Name}.");
+        }
+        using var noGrad = Torch.NoGrad();
+        foreach (var (name, target) in own) target.CopyFrom(state[name]);
+    }
+
+    /// <summary>Writes <see cref="State"/> to a tensor file (format: docs/tensor-file-format.md), atomically.</summary>
+    public void Save(string path) => TensorFile.Save(path, State());
+
+    /// <summary>Reads a file written by <see cref="Save"/> into this module.</summary>
+    public void Load(string path)
+    {
+        var state = TensorFile.Load(path);
+        try
+        {
+            LoadState(state);
+        }
+        finally
+        {
+            foreach (var tensor in state.Values) tensor.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, tensor) in parameters) tensor.Dispose();
+        foreach (var (_, tensor) in buffers) tensor.Dispose();
+        foreach (var (_, child) in children) child.Dispose();
+    }
+}
