@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>
 /// Owns every tensor created on this thread while it is the innermost open scope, and frees them all

@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>A seeded CPU random stream of its own, so that (say) data order does not depend on how many random numbers the model drew.</summary>
 public sealed class Generator : IDisposable

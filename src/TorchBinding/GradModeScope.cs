@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>Turns gradient recording on or off on this thread until disposed, then restores what was there.</summary>
 public readonly struct GradModeScope : IDisposable

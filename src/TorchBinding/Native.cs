@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>The C ABI of libmlnorm_shim: the only place in the project that declares P/Invokes.</summary>
 /// <remarks>

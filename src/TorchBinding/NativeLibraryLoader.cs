@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>
 /// Loads libmlnorm_shim.so from beside this assembly, and turns a missing shim or a missing libtorch

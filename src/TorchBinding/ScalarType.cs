@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>Element types; the values are the shim's dtype codes.</summary>
 public enum ScalarType

@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>Codes of the shim's element-wise binary ops (math.cpp).</summary>
 internal enum BinaryOp

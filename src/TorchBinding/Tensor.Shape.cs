@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 // Views and layout changes. Views share storage with this tensor.
 public sealed unsafe partial class Tensor

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>
 /// A handle to one libtorch tensor. Dispose it, or let the enclosing <see cref="DisposeScope"/> do so;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>Tensor creation, scopes and process-wide libtorch settings.</summary>
 public static unsafe class Torch

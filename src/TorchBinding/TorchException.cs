@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch;
+namespace MLNetNormalization.TorchBinding;
 
 /// <summary>An error raised by libtorch (its own message), or by the binding's checks before a native call.</summary>
 public sealed class TorchException : Exception

@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.NN;
+namespace MLNetNormalization.TorchBinding.NN;
 
 /// <summary>
 /// libtorch's own BatchNorm2d kernel, as PyTorch's nn.BatchNorm2d: batch statistics in training (running

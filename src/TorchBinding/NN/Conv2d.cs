@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.NN;
+namespace MLNetNormalization.TorchBinding.NN;
 
 /// <summary>2-D convolution with PyTorch's default init (uniform weight and bias, bound 1/sqrt(fan_in)).</summary>
 public sealed class Conv2d : Module

@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.NN;
+namespace MLNetNormalization.TorchBinding.NN;
 
 /// <summary>How a loss combines its per-example values.</summary>
 public enum Reduction

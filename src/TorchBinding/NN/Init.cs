@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.NN;
+namespace MLNetNormalization.TorchBinding.NN;
 
 /// <summary>Weight initializations (PyTorch's torch.nn.init), filling tensors in place without recording gradients.</summary>
 public static class Init

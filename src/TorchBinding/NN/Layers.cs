@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.NN;
+namespace MLNetNormalization.TorchBinding.NN;
 
 // Parameter-free layers, so that networks can be written as a Sequential.
 

@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.NN;
+namespace MLNetNormalization.TorchBinding.NN;
 
 /// <summary>y = x Wᵀ + b with PyTorch's default init (uniform, bound 1/sqrt(in_features)).</summary>
 public sealed class Linear : Module

@@ -1,6 +1,6 @@
-using MLNetNormalization.Torch.Serialization;
+using MLNetNormalization.TorchBinding.Serialization;
 
-namespace MLNetNormalization.Torch.NN;
+namespace MLNetNormalization.TorchBinding.NN;
 
 /// <summary>
 /// A network component: owns its parameters (trainable), buffers (state such as running statistics)

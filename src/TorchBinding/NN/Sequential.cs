@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.NN;
+namespace MLNetNormalization.TorchBinding.NN;
 
 /// <summary>Applies its modules in order; they are named "0", "1", ... unless given names.</summary>
 public sealed class Sequential : Module

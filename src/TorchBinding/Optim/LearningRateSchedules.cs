@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.Optim;
+namespace MLNetNormalization.TorchBinding.Optim;
 
 /// <summary>
 /// A learning-rate multiplier as a pure function of a step counter (epochs or iterations, as the caller

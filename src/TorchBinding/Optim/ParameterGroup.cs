@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.Optim;
+namespace MLNetNormalization.TorchBinding.Optim;
 
 /// <summary>Parameters that share SGD hyper-parameters (for example gamma/beta with their own weight decay).</summary>
 public sealed class ParameterGroup

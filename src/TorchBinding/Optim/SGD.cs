@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Torch.Optim;
+namespace MLNetNormalization.TorchBinding.Optim;
 
 /// <summary>
 /// Stochastic gradient descent with momentum, Nesterov momentum, weight decay and parameter groups,

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace MLNetNormalization.Torch.Serialization;
+namespace MLNetNormalization.TorchBinding.Serialization;
 
 /// <summary>
 /// Named tensors in one file, bit for bit; the format is documented in docs/tensor-file-format.md.
