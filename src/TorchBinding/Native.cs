@@ -12,8 +12,15 @@ internal static unsafe partial class Native
 {
     internal const string Library = "mlnorm_shim";
 
-    // Runs before the first P/Invoke, so the shim is found beside this assembly (or a fix is named).
-    static Native() => NativeLibraryLoader.Register();
+    // Runs before the first P/Invoke: the shim is found beside this assembly (or a fix is named), and
+    // libtorch gets one intra-op thread per core, since Debian's build starts with one thread in all.
+    // An explicit OMP_NUM_THREADS is left to libtorch.
+    static Native()
+    {
+        NativeLibraryLoader.Register();
+        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null)
+            Check(mln_set_num_threads(Environment.ProcessorCount));
+    }
 
     internal static IntPtr Check(IntPtr handle) => handle != IntPtr.Zero ? handle : throw LastError();
 

@@ -14,7 +14,7 @@ public static unsafe class Torch
     /// <summary>Seeds libtorch's global generator (parameter init, dropout, and creation without a <see cref="Generator"/>).</summary>
     public static void ManualSeed(ulong seed) => Native.Check(Native.mln_manual_seed(seed));
 
-    /// <summary>Intra-op threads; libtorch starts with one per core.</summary>
+    /// <summary>Intra-op threads: one per core unless OMP_NUM_THREADS says otherwise.</summary>
     public static int Threads
     {
         get => Native.mln_get_num_threads();
