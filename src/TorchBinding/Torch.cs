@@ -59,8 +59,12 @@ public static unsafe class Torch
     public static Tensor Scalar(double value, ScalarType type = ScalarType.Float32, Device? device = null) =>
         Full([], value, type, device);
 
-    /// <summary>start, start+step, ... below end.</summary>
-    public static Tensor Arange(double start, double end, double step = 1, ScalarType type = ScalarType.Int64, Device? device = null)
+    /// <summary>start, start+step, ... below end, as Int64 (integer arguments pick this overload, as in PyTorch).</summary>
+    public static Tensor Arange(long start, long end, long step = 1, Device? device = null) =>
+        Arange(start, end, step, ScalarType.Int64, device);
+
+    /// <summary>start, start+step, ... below end, as Float32 unless another type is asked for.</summary>
+    public static Tensor Arange(double start, double end, double step = 1, ScalarType type = ScalarType.Float32, Device? device = null)
     {
         var d = device ?? Device.Cpu;
         return new(Native.mln_arange(start, end, step, (int)type, (int)d.Type, d.Index));

@@ -140,6 +140,10 @@ public abstract class Module : IDisposable
         {
             LoadState(state);
         }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
         finally
         {
             foreach (var tensor in state.Values) tensor.Dispose();

@@ -15,17 +15,25 @@ public static class TensorFile
     public static void Save(string path, IEnumerable<(string Name, Tensor Value)> tensors)
     {
         var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        try
         {
-            var entries = tensors.ToList();
-            writer.Write(Magic);
-            writer.Write(FormatVersion);
-            writer.Write(entries.Count);
-            foreach (var (name, value) in entries) WriteEntry(writer, name, value);
-            stream.Flush(flushToDisk: true);
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+            using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+            {
+                var entries = tensors.ToList();
+                writer.Write(Magic);
+                writer.Write(FormatVersion);
+                writer.Write(entries.Count);
+                foreach (var (name, value) in entries) WriteEntry(writer, name, value);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        catch
+        {
+            File.Delete(temporary);   // a failed write leaves the old file, and no debris beside it
+            throw;
+        }
     }
 
     private static void WriteEntry(BinaryWriter writer, string name, Tensor value)
@@ -95,11 +103,15 @@ public static class TensorFile
         {
             shape[d] = reader.ReadInt64();
             if (shape[d] < 0) throw new InvalidDataException($"{path} is corrupt: '{name}' has a negative size.");
+            if (shape[d] != 0 && elements > long.MaxValue / shape[d])
+                throw new InvalidDataException($"{path} is corrupt: the sizes of '{name}' overflow.");
             elements *= shape[d];
         }
         var byteCount = reader.ReadInt64();
-        if (byteCount != elements * type.ElementSize())
+        if (elements > long.MaxValue / type.ElementSize() || byteCount != elements * type.ElementSize())
             throw new InvalidDataException($"{path} is corrupt: '{name}' declares {byteCount} bytes for {elements} {type} elements.");
+        // Checked before allocating: a corrupt size must not make us allocate what the file cannot hold.
+        if (byteCount > reader.BaseStream.Length - reader.BaseStream.Position) throw new EndOfStreamException();
         var bytes = reader.ReadBytes(checked((int)byteCount));
         if (bytes.Length != byteCount) throw new EndOfStreamException();
         return (name, Tensor.FromBytes(bytes, type, shape));

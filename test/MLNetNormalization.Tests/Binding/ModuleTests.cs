@@ -1,0 +1,265 @@
+using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.TorchBinding.Optim;
+
+namespace MLNetNormalization.Tests.Binding;
+
+/// <summary>
+/// Module naming, modes, lifetime, initialisation, and saving and loading state. Modules initialise
+/// from the global generator, hence the collection.
+/// </summary>
+[Collection(TestCollections.GlobalRandom)]
+public class ModuleTests
+{
+    private static Sequential ConvBatchNorm() => new(new Conv2d(1, 2, 3), new BatchNorm2d(2));
+
+    /// <summary>Conv, batch norm, ReLU, pooling and a linear head: parameters and buffers at two depths.</summary>
+    private static Sequential SmallNet() =>
+        new Sequential(new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Flatten())
+            .Append(new Sequential(new Linear(4 * 4 * 4, 8), new ReLU()).Append(new Linear(8, 3), "out"), "head");
+
+    [Fact]
+    public void SequentialNamesMembersByPosition()
+    {
+        Torch.ManualSeed(130);
+        using var scope = Torch.NewDisposeScope();
+        using var model = ConvBatchNorm();
+        Assert.Equal(["0.weight", "0.bias", "1.weight", "1.bias"], model.NamedParameters().Select(p => p.Name));
+        Assert.Equal(["1.running_mean", "1.running_var"], model.NamedBuffers().Select(b => b.Name));
+        Assert.Equal(["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"], model.State().Select(s => s.Name));
+        Assert.All(model.Parameters(), p => Assert.True(p.RequiresGrad));
+        Assert.All(model.NamedBuffers(), b => Assert.False(b.Buffer.RequiresGrad));
+        Assert.Equal([2L, 1, 3, 3], model.NamedParameters().First().Parameter.Shape);
+    }
+
+    [Fact]
+    public void NestedModulesGetDottedNames()
+    {
+        Torch.ManualSeed(131);
+        using var scope = Torch.NewDisposeScope();
+        using var model = SmallNet();
+        Assert.Equal(
+            ["0.weight", "0.bias", "1.weight", "1.bias", "head.0.weight", "head.0.bias", "head.out.weight", "head.out.bias"],
+            model.NamedParameters().Select(p => p.Name));
+        Assert.Equal(["", "0", "1", "2", "3", "4", "head", "head.0", "head.1", "head.out"], model.NamedModules().Select(m => m.Name));
+        Assert.Equal(["0", "1", "2", "3", "4", "head"], model.NamedChildren().Select(c => c.Name));
+    }
+
+    [Fact]
+    public void TrainAndEvalReachEveryDescendant()
+    {
+        Torch.ManualSeed(132);
+        using var model = SmallNet();
+        Assert.All(model.NamedModules(), m => Assert.True(m.Module.IsTraining));
+        Assert.Same(model, model.Eval());
+        Assert.All(model.NamedModules(), m => Assert.False(m.Module.IsTraining));
+        model.Train();
+        Assert.All(model.NamedModules(), m => Assert.True(m.Module.IsTraining));
+        model.NamedChildren().Last().Module.Eval();
+        Assert.True(model.IsTraining);
+        Assert.False(model.NamedModules().Single(m => m.Name == "head.out").Module.IsTraining);
+    }
+
+    [Fact]
+    public void ParametersOutliveTheScopeTheModuleWasCreatedIn()
+    {
+        Torch.ManualSeed(133);
+        Linear linear;
+        Tensor temporary;
+        using (Torch.NewDisposeScope())
+        {
+            linear = new Linear(3, 2);
+            temporary = Torch.Zeros([1]);
+        }
+        using var owned = linear;
+        Assert.True(temporary.IsDisposed);
+        Assert.False(linear.Weight.IsDisposed);
+        Assert.False(linear.Bias!.IsDisposed);
+
+        using var scope = Torch.NewDisposeScope();
+        var x = TestData.Float32([1, 2, 3], 1, 3);
+        var w = TestData.Values(linear.Weight);
+        var b = TestData.Values(linear.Bias);
+        Expect.Close([w[0] + 2 * w[1] + 3 * w[2] + b[0], w[3] + 2 * w[4] + 3 * w[5] + b[1]], linear.Forward(x), 1e-6, 1e-6, [1, 2]);
+    }
+
+    [Fact]
+    public void DefaultInitialisationIsUniformWithinOneOverRootFanIn()
+    {
+        Torch.ManualSeed(134);
+        using var scope = Torch.NewDisposeScope();
+        using var conv = new Conv2d(3, 16, 3, groups: 1);
+        using var linear = new Linear(50, 40);
+        using var noBias = new Linear(4, 2, bias: false);
+        Assert.Null(noBias.Bias);
+        Assert.Single(noBias.Parameters());
+        CheckUniform(TestData.Values(conv.Weight), 1 / Math.Sqrt(27));
+        CheckUniform(TestData.Values(conv.Bias!), 1 / Math.Sqrt(27));
+        CheckUniform(TestData.Values(linear.Weight), 1 / Math.Sqrt(50));
+
+        static void CheckUniform(double[] values, double bound)
+        {
+            Assert.All(values, v => Assert.InRange(v, -bound, bound));
+            // Spread over the interval, not bunched: both outer quarters are used.
+            Assert.Contains(values, v => v > bound / 2);
+            Assert.Contains(values, v => v < -bound / 2);
+        }
+    }
+
+    [Fact]
+    public void GroupedConvolutionWeightsHaveInputChannelsPerGroup()
+    {
+        Torch.ManualSeed(135);
+        using var conv = new Conv2d(4, 6, 3, groups: 2, bias: false);
+        Assert.Equal([6L, 2, 3, 3], conv.Weight.Shape);
+        Assert.Null(conv.Bias);
+        var e = Assert.Throws<ArgumentException>(() => new Conv2d(3, 6, 3, groups: 2));
+        Assert.Contains("divisible by groups", e.Message);
+    }
+
+    private sealed class Custom : Module
+    {
+        public Custom(string first, string second)
+        {
+            RegisterParameter(first, Torch.Zeros([1]));
+            RegisterBuffer(second, Torch.Zeros([1]));
+        }
+
+        public override Tensor Forward(Tensor input) => input;
+    }
+
+    [Fact]
+    public void MemberNamesMustBeUniqueAndDotless()
+    {
+        using var scope = Torch.NewDisposeScope();
+        Assert.Contains("already has a member named 'w'", Assert.Throws<ArgumentException>(() => new Custom("w", "w")).Message);
+        Assert.Contains("not a valid member name", Assert.Throws<ArgumentException>(() => new Custom("a.b", "c")).Message);
+        Assert.Throws<ArgumentException>(() => new Custom("", "c"));
+        using var fine = new Custom("w", "stat");
+        Assert.Equal(["w", "stat"], fine.State().Select(s => s.Name));
+    }
+
+    /// <summary>A few SGD steps on seeded random data, so parameters and running statistics move off their initial values.</summary>
+    private static void Train(Module model, int steps)
+    {
+        using var generator = new Generator(136);
+        using var sgd = new SGD(model.Parameters(), 0.05, momentum: 0.9);
+        for (var step = 0; step < steps; step++)
+        {
+            using var scope = Torch.NewDisposeScope();
+            var x = Torch.Randn([8, 1, 8, 8], generator);
+            var y = Torch.RandInt(0, 3, [8], generator);
+            sgd.ZeroGrad();
+            Functional.CrossEntropy(model.Forward(x), y).Backward();
+            sgd.Step();
+        }
+    }
+
+    [Fact]
+    public void SaveThenLoadIntoAFreshModuleRestoresEveryBit()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("model.bin");
+        Torch.ManualSeed(137);
+        using var trained = SmallNet();
+        Train(trained, 3);
+        trained.Save(path);
+
+        Torch.ManualSeed(138);
+        using var fresh = SmallNet();
+        var trainedState = trained.State();
+        var freshState = fresh.State();
+        Assert.Contains(Enumerable.Range(0, trainedState.Count), i => !TestData.RawBytes(trainedState[i].Value).SequenceEqual(TestData.RawBytes(freshState[i].Value)));
+        // Training moved the running statistics too.
+        Assert.NotEqual(new float[4], trained.NamedBuffers().First().Buffer.ToArray<float>());
+
+        fresh.Load(path);
+        for (var i = 0; i < trainedState.Count; i++)
+        {
+            Assert.Equal(trainedState[i].Name, freshState[i].Name);
+            Assert.True(TestData.RawBytes(trainedState[i].Value).SequenceEqual(TestData.RawBytes(freshState[i].Value)), $"{freshState[i].Name} differs after loading");
+        }
+        Assert.All(fresh.Parameters(), p => Assert.True(p.RequiresGrad && p.IsLeaf));
+
+        using var scope = Torch.NewDisposeScope();
+        using var generator = new Generator(139);
+        var x = Torch.Randn([4, 1, 8, 8], generator);
+        trained.Eval();
+        fresh.Eval();
+        Assert.True(trained.Forward(x).Equal(fresh.Forward(x)));
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(directory.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void LoadStateRejectsMissingAndUnexpectedNames()
+    {
+        Torch.ManualSeed(140);
+        using var scope = Torch.NewDisposeScope();
+        using var model = ConvBatchNorm();
+        var state = model.State().ToDictionary(s => s.Name, s => s.Value.Clone());
+
+        var withoutOne = new Dictionary<string, Tensor>(state);
+        withoutOne.Remove("1.running_var");
+        var missing = Assert.Throws<InvalidDataException>(() => model.LoadState(withoutOne));
+        Assert.Contains("missing [1.running_var]", missing.Message);
+
+        var withExtra = new Dictionary<string, Tensor>(state) { ["2.weight"] = Torch.Zeros([1]) };
+        var unexpected = Assert.Throws<InvalidDataException>(() => model.LoadState(withExtra));
+        Assert.Contains("unexpected [2.weight]", unexpected.Message);
+    }
+
+    [Fact]
+    public void LoadStateRejectsAWrongShapeOrTypeAndChangesNothing()
+    {
+        Torch.ManualSeed(141);
+        using var scope = Torch.NewDisposeScope();
+        using var model = ConvBatchNorm();
+        var before = model.State().Select(s => TestData.RawBytes(s.Value)).ToList();
+        var state = model.State().ToDictionary(s => s.Name, s => s.Value.Clone().Fill(3));
+
+        state["0.weight"] = Torch.Zeros([2, 1, 3, 4]);
+        var shape = Assert.Throws<InvalidDataException>(() => model.LoadState(state));
+        Assert.Contains("'0.weight'", shape.Message);
+        Assert.Contains("[2, 1, 3, 4]", shape.Message);
+
+        state["0.weight"] = Torch.Zeros([2, 1, 3, 3], ScalarType.Float64);
+        var type = Assert.Throws<InvalidDataException>(() => model.LoadState(state));
+        Assert.Contains("'0.weight' is Float64", type.Message);
+
+        // Nothing was copied by the failed loads, not even the entries that did fit.
+        Assert.Equal(before, model.State().Select(s => TestData.RawBytes(s.Value)));
+    }
+
+    [Fact]
+    public void LoadingAFileOfAnotherArchitectureNamesTheMismatch()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("other.bin");
+        Torch.ManualSeed(142);
+        using (var other = new Sequential().Append(new Linear(3, 2), "fc"))
+            other.Save(path);
+        using var model = ConvBatchNorm();
+        var e = Assert.Throws<InvalidDataException>(() => model.Load(path));
+        Assert.Contains("missing [0.weight, 0.bias, 1.weight, 1.bias, 1.running_mean, 1.running_var]", e.Message);
+        Assert.Contains("unexpected [fc.weight, fc.bias]", e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public void LoadingADamagedFileNamesItAndChangesNothing()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("model.bin");
+        Torch.ManualSeed(143);
+        using (var saved = ConvBatchNorm()) saved.Save(path);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^10]);
+
+        using var model = ConvBatchNorm();
+        var before = model.State().Select(s => TestData.RawBytes(s.Value)).ToList();
+        var e = Assert.Throws<InvalidDataException>(() => model.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("truncated", e.Message);
+        Assert.Equal(before, model.State().Select(s => TestData.RawBytes(s.Value)));
+        Assert.Throws<FileNotFoundException>(() => model.Load(directory.File("absent.bin")));
+    }
+}
