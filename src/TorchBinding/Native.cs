@@ -98,6 +98,7 @@ internal static unsafe partial class Native
     [LibraryImport(Library)] internal static partial int mln_topk(IntPtr a, long k, long dim, int largest, int sorted, IntPtr* values, IntPtr* indices);
     [LibraryImport(Library)] internal static partial int mln_all_close(IntPtr a, IntPtr b, double rtol, double atol, int* result);
     [LibraryImport(Library)] internal static partial int mln_equal(IntPtr a, IntPtr b, int* result);
+    [LibraryImport(Library)] internal static partial int mln_all_finite(IntPtr a, int* result);
 
     // shape.cpp
     [LibraryImport(Library)] internal static partial IntPtr mln_reshape(IntPtr a, long* shape, int ndim);
@@ -133,6 +134,9 @@ internal static unsafe partial class Native
     [LibraryImport(Library)] internal static partial IntPtr mln_group_norm(IntPtr input, long groups, IntPtr weight, IntPtr bias, double eps);
     [LibraryImport(Library)] internal static partial IntPtr mln_instance_norm(IntPtr input, IntPtr weight, IntPtr bias, IntPtr runningMean, IntPtr runningVar, int useInputStats, double momentum, double eps);
     [LibraryImport(Library)] internal static partial IntPtr mln_layer_norm(IntPtr input, long* normalizedShape, int count, IntPtr weight, IntPtr bias, double eps);
+
+    // normalization.cpp
+    [LibraryImport(Library)] internal static partial IntPtr mln_centered_plane_affine(IntPtr input, IntPtr mean, IntPtr scale, IntPtr shift);
 
     // autograd.cpp
     [LibraryImport(Library)] internal static partial int mln_requires_grad(IntPtr tensor);

@@ -237,6 +237,14 @@ public sealed unsafe partial class Tensor : IDisposable
         return result != 0;
     }
 
+    /// <summary>True when no element is NaN or infinite.</summary>
+    public bool AllFinite()
+    {
+        int result;
+        Native.Check(Native.mln_all_finite(Handle, &result));
+        return result != 0;
+    }
+
     /// <summary>True when both have the same shape and exactly equal elements.</summary>
     public bool Equal(Tensor other)
     {

@@ -240,3 +240,8 @@ MLN_EXPORT int32_t mln_all_close(TensorHandle a, TensorHandle b, double rtol, do
 MLN_EXPORT int32_t mln_equal(TensorHandle a, TensorHandle b, int32_t* result) {
   return shim::status_result([&] { *result = at::equal(*a, *b) ? 1 : 0; });
 }
+
+// 1 when no element is NaN or infinite (a cheap guard on small statistics tables).
+MLN_EXPORT int32_t mln_all_finite(TensorHandle a, int32_t* result) {
+  return shim::status_result([&] { *result = at::isfinite(*a).all().item<bool>() ? 1 : 0; });
+}

@@ -82,6 +82,14 @@ public static unsafe class Functional
         fixed (long* p = pad) return new(Native.mln_constant_pad(input.Handle, p, pad.Length, value));
     }
 
+    /// <summary>
+    /// y[n,c,...] = (x[n,c,...] - mean[n,c]) * scale[n,c] + shift[n,c] in one pass, differentiable in all four;
+    /// the statistics tables are [N, C] of any float type. The backward's per-plane sums,
+    /// sum gy·(x - mean) and sum gy, are centred and accumulated in double, so a large offset in x costs no precision.
+    /// </summary>
+    public static Tensor CenteredAffine(Tensor input, Tensor mean, Tensor scale, Tensor shift) =>
+        new(Native.mln_centered_plane_affine(input.Handle, mean.Handle, scale.Handle, shift.Handle));
+
     // libtorch's own normalization kernels: the BatchNorm2d module's engine, and oracles for our layers.
 
     /// <summary>libtorch's batch_norm; in training it updates the running statistics in place.</summary>

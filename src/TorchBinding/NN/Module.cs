@@ -85,22 +85,33 @@ public abstract class Module : IDisposable
     public Module Eval() => Train(false);
 
     /// <summary>Moves every parameter and buffer to <paramref name="device"/>, keeping the same Tensor objects (an optimizer's references stay valid).</summary>
-    public Module To(Device device)
+    public Module To(Device device) => Convert(tensor => tensor.Device == device ? null : tensor.To(device));
+
+    /// <summary>Converts the floating-point parameters and buffers to <paramref name="type"/> (Float32 or Float64), keeping the same Tensor objects.</summary>
+    public Module To(ScalarType type)
+    {
+        if (type is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentException($"Modules hold floating-point tensors; convert to Float32 or Float64, not {type}.", nameof(type));
+        return Convert(tensor => tensor.Type is ScalarType.Float32 or ScalarType.Float64 && tensor.Type != type ? tensor.To(type) : null);
+    }
+
+    // Replaces each parameter and buffer by convert(it) where that is not null, in place.
+    private Module Convert(Func<Tensor, Tensor?> convert)
     {
         using var noGrad = Torch.NoGrad();
         foreach (var (_, module) in NamedModules())
         {
-            foreach (var (_, parameter) in module.parameters) MoveKeepingIdentity(parameter, device, requiresGrad: true);
-            foreach (var (_, buffer) in module.buffers) MoveKeepingIdentity(buffer, device, requiresGrad: false);
+            foreach (var (_, parameter) in module.parameters) ReplaceKeepingIdentity(parameter, convert, requiresGrad: true);
+            foreach (var (_, buffer) in module.buffers) ReplaceKeepingIdentity(buffer, convert, requiresGrad: false);
         }
         return this;
     }
 
-    private static void MoveKeepingIdentity(Tensor tensor, Device device, bool requiresGrad)
+    private static void ReplaceKeepingIdentity(Tensor tensor, Func<Tensor, Tensor?> convert, bool requiresGrad)
     {
-        if (tensor.Device == device) return;
-        using var moved = tensor.To(device).DetachFromDisposeScope();
-        tensor.ReplaceWith(moved);
+        using var converted = convert(tensor)?.DetachFromDisposeScope();
+        if (converted is null) return;
+        tensor.ReplaceWith(converted);
         if (requiresGrad) tensor.RequiresGrad = true;
     }
 

@@ -1,0 +1,81 @@
+using MLNetNormalization.TorchBinding;
+
+namespace MLNetNormalization.Normalization.Core;
+
+/// <summary>A mean and a biased variance, as float64 tables of any shape.</summary>
+public readonly record struct MeanVar(Tensor Mean, Tensor Var);
+
+/// <summary>
+/// The per-(n, c) moments of a batch: mean and biased variance over each cell's L = H*W pixels,
+/// as [N, C] float64 tables (spec section 1, step 1).
+/// </summary>
+public sealed class CellMoments
+{
+    private CellMoments(Tensor mean, Tensor var, long[] shape)
+    {
+        Mean = mean;
+        Var = var;
+        Shape = shape;
+    }
+
+    public Tensor Mean { get; }
+    public Tensor Var { get; }
+    public long[] Shape { get; }
+    public long N => Shape[0];
+    public long C => Shape[1];
+    public long PixelsPerCell => Shape[2] * Shape[3];
+
+    /// <summary>One pass over x (libtorch's var_mean: Welford with double accumulation on the CPU), then the small tables in double.</summary>
+    public static CellMoments Of(Tensor x)
+    {
+        var (var, mean) = x.VarMean([2, 3], correction: 0);
+        return new CellMoments(mean.To(ScalarType.Float64), var.To(ScalarType.Float64), x.Shape);
+    }
+
+    public MeanVar AsMeanVar => new(Mean, Var);
+}
+
+/// <summary>Pooling of (mean, var) pairs by Chan's combination: exact, and free of E[x²] cancellation.</summary>
+public static class Pool
+{
+    /// <summary>Sets of equally many pixels along <paramref name="dim"/>: mean of means, mean of (var + (mean - pooled mean)²).</summary>
+    public static MeanVar Equal(MeanVar moments, long dim, bool keepDim = false)
+    {
+        var mean = moments.Mean.Mean([dim], keepDim: true);
+        var var = moments.Var.Add(moments.Mean.Sub(mean).Square()).Mean([dim], keepDim: true);
+        return keepDim ? new(mean, var) : new(mean.Squeeze(dim), var.Squeeze(dim));
+    }
+
+    /// <summary>
+    /// Weighted pooling of [..., R, D] moments over the R rows into K sets, by non-negative [..., R, K]
+    /// weights: mu[k] = Σ w m / Σ w, var[k] = Σ w (v + (m - mu[k])²) / Σ w, as [..., K, D]. A set whose
+    /// weights sum to about zero (a collapsed mode) gets finite statistics instead of 0/0.
+    /// </summary>
+    public static MeanVar Weighted(MeanVar moments, Tensor weights)
+    {
+        var normalized = weights.Div(weights.Sum([-2], keepDim: true).Clamp(min: CollapsedWeight));
+        var transposed = normalized.Transpose(-2, -1);
+        var mean = transposed.MatMul(moments.Mean);
+        var spread = moments.Mean.Unsqueeze(-2).Sub(mean.Unsqueeze(-3)).Square().Mul(normalized.Unsqueeze(-1)).Sum([-3]);
+        return new(mean, transposed.MatMul(moments.Var).Add(spread));
+    }
+
+    /// <summary>Below this total weight a set counts as empty.</summary>
+    public const double CollapsedWeight = 1e-12;
+
+    /// <summary>
+    /// Inference example weighing (seed "four things" 3.1): the example's own moments mixed with the
+    /// running ones, mu = a·m + (1-a)·rm, var = a·(v + m²) + (1-a)·(rv + rm²) - mu², written in the
+    /// equivalent cancellation-free form a·v + (1-a)·rv + a(1-a)(m - rm)². a = 0 and a = 1 return the
+    /// running or the example moments exactly.
+    /// </summary>
+    public static MeanVar MixWithRunning(MeanVar example, MeanVar running, double alpha)
+    {
+        if (alpha == 0) return running;
+        if (alpha == 1) return example;
+        var mean = example.Mean.Mul(alpha).Add(running.Mean, 1 - alpha);
+        var var = example.Var.Mul(alpha).Add(running.Var, 1 - alpha)
+            .Add(example.Mean.Sub(running.Mean).Square(), alpha * (1 - alpha));
+        return new(mean, var);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using MLNetNormalization.TorchBinding;
+using MLNetNormalization.TorchBinding.NN;
+
+namespace MLNetNormalization.Normalization.Core;
+
+/// <summary>
+/// What every normalizer shares (spec section 1): per-(n, c) moments of the input, a small float64
+/// statistics algebra done by the layer, then one per-(n, c) affine y = (x - m)·A + B, centred on the
+/// cell's own mean. The base owns the affine parameters gamma ("weight", 1) and beta ("bias", 0), eps,
+/// momentum, the inference example weight alpha, and the input checks.
+/// </summary>
+public abstract class NormalizationLayer : Module
+{
+    private double alpha;
+
+    protected NormalizationLayer(string layerName, long channels, double eps, double momentum, double defaultAlpha)
+    {
+        LayerName = layerName;
+        if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), channels, $"{layerName}: the channel count must be positive.");
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{layerName}: eps must be positive.");
+        if (momentum is < 0 or > 1 || double.IsNaN(momentum))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"{layerName}: momentum must be in [0, 1].");
+        Channels = channels;
+        Eps = eps;
+        Momentum = momentum;
+        DefaultAlpha = defaultAlpha;
+        alpha = defaultAlpha;
+        Weight = RegisterParameter("weight", Torch.Ones([channels]));
+        Bias = RegisterParameter("bias", Torch.Zeros([channels]));
+    }
+
+    public string LayerName { get; }
+    public long Channels { get; }
+    public double Eps { get; }
+    public double Momentum { get; }
+
+    /// <summary>gamma, per channel.</summary>
+    public Tensor Weight { get; }
+
+    /// <summary>beta, per channel.</summary>
+    public Tensor Bias { get; }
+
+    /// <summary>The layer's own default alpha (spec: 0 for batch statistics, 1 for per-example ones, 1/B_g for BGN).</summary>
+    public double DefaultAlpha { get; }
+
+    /// <summary>
+    /// Inference example weight in [0, 1]: how much an example's own statistics count against the
+    /// running ones at inference. Settable after training; it changes nothing in training.
+    /// </summary>
+    public double Alpha
+    {
+        get => alpha;
+        set
+        {
+            if (value is < 0 or > 1 || double.IsNaN(value))
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"{LayerName}: alpha must be in [0, 1] (0: running statistics only, 1: the example's own only).");
+            alpha = value;
+        }
+    }
+
+    /// <summary>True when the layer keeps running statistics, so that alpha matters at inference.</summary>
+    public abstract bool HasRunningStatistics { get; }
+
+    /// <summary>Parameters that shape the statistics rather than scale the output (MN gates, SN mixing weights); a trainer may decay them separately.</summary>
+    public virtual IEnumerable<Tensor> GatingParameters() => [];
+
+    public sealed override Tensor Forward(Tensor input)
+    {
+        CheckInput(input);
+        var cells = CellMoments.Of(input);
+        if (!cells.Mean.AllFinite() || !cells.Var.AllFinite())
+            throw new ArgumentException(
+                $"{LayerName}: the input {Describe(input.Shape)} contains NaN or infinite values; check the layers before it " +
+                "(a learning rate that is too high is the usual cause).", nameof(input));
+        var (scale, shift) = Affine(cells);
+        return Functional.CenteredAffine(input, cells.Mean, scale, shift);
+    }
+
+    /// <summary>The per-cell affine (A, B) of y = (x - m)·A + B, as [N, C] float64 tables.</summary>
+    protected abstract (Tensor Scale, Tensor Shift) Affine(CellMoments cells);
+
+    /// <summary>gamma·(x - mu)/sqrt(var + eps) + beta, written as (x - m)·A + B for per-cell (mu, var).</summary>
+    protected (Tensor Scale, Tensor Shift) AffineFor(CellMoments cells, MeanVar normalizing)
+    {
+        var scale = Gamma().Mul(normalizing.Var.Clamp(min: 0).Add(Eps).Rsqrt());
+        return (scale, cells.Mean.Sub(normalizing.Mean).Mul(scale).Add(Beta()));
+    }
+
+    /// <summary>gamma as a [1, C] float64 row.</summary>
+    protected Tensor Gamma() => Weight.To(ScalarType.Float64).Unsqueeze(0);
+
+    /// <summary>beta as a [1, C] float64 row.</summary>
+    protected Tensor Beta() => Bias.To(ScalarType.Float64).Unsqueeze(0);
+
+    /// <summary>The affine of a layer that normalizes with one pixel set's statistics (BN, ghost BN, BGN, EN, GN, LN, IN).</summary>
+    protected (Tensor Scale, Tensor Shift) SingleSetAffine(PixelSetStatistics statistics, CellMoments cells)
+    {
+        if (!IsTraining) return AffineFor(cells, statistics.Inference(cells, Alpha));
+        CheckTrainingSetSize(statistics.Set, cells);
+        return AffineFor(cells, statistics.Training(cells, Momentum));
+    }
+
+    /// <summary>Registers running moments (mean 0, var 1) of the given size as buffers "{prefix}running_mean" and "{prefix}running_var".</summary>
+    protected RunningMoments RegisterRunningMoments(long size, string prefix = "") =>
+        new(RegisterBuffer(prefix + "running_mean", Torch.Zeros([size])), RegisterBuffer(prefix + "running_var", Torch.Ones([size])));
+
+    /// <summary>Throws when a pixel set would hold one value (its variance is meaningless).</summary>
+    protected void CheckTrainingSetSize(PixelSet set, CellMoments cells)
+    {
+        if (set.SmallestSetSize(cells.N, cells.C, cells.PixelsPerCell) > 1) return;
+        throw new ArgumentException(
+            $"{LayerName}: {(IsTraining ? "in training, " : "")}an input of shape {Describe(cells.Shape)} leaves a {set} pixel set with a single value, so its variance is undefined; " +
+            (set.IsBatchDependent ? "train with more examples per batch (or per chunk) or larger feature maps." : "use larger feature maps or a normalizer that pools over more channels or examples."));
+    }
+
+    private void CheckInput(Tensor input)
+    {
+        var shape = input.Shape;
+        if (shape.Length != 4)
+            throw new ArgumentException($"{LayerName}: expected 4D input (got {shape.Length}D input of shape {Describe(shape)}); pass NCHW feature maps.", nameof(input));
+        if (shape[1] != Channels)
+            throw new ArgumentException(
+                $"{LayerName}: expected input with {Channels} channels (got {shape[1]} in shape {Describe(shape)}); build the layer with the channel count of the layer before it.",
+                nameof(input));
+        if (input.Type is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentException($"{LayerName}: expected Float32 or Float64 input (got {input.Type}); convert it with To(ScalarType.Float32).", nameof(input));
+    }
+
+    protected static string Describe(long[] shape) =>
+        "[" + string.Join(", ", shape.Select(s => s.ToString(CultureInfo.InvariantCulture))) + "]";
+}

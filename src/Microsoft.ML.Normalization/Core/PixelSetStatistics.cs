@@ -1,0 +1,75 @@
+using MLNetNormalization.TorchBinding;
+
+namespace MLNetNormalization.Normalization.Core;
+
+/// <summary>Where a pixel set's running statistics come from.</summary>
+public enum RunningStatisticsKind
+{
+    /// <summary>None: inference uses the example's own statistics, whatever alpha is.</summary>
+    None,
+    /// <summary>Per cell of a batch-dependent set (per channel for BN, per group for EN(G)), the variance unbiased by the set's count.</summary>
+    PerSet,
+    /// <summary>Per channel, from the whole batch as BN; a set's running moments are the averages over its channels.</summary>
+    PerChannel,
+}
+
+/// <summary>
+/// The statistics one pixel set normalizes with: the batch's while training (updating the running
+/// statistics), and at inference the example's own statistics over the same set mixed with the running
+/// ones by the layer's alpha.
+/// </summary>
+public sealed class PixelSetStatistics
+{
+    private readonly RunningMoments? running;
+
+    public PixelSetStatistics(PixelSet set, RunningStatisticsKind kind, RunningMoments? running)
+    {
+        if ((kind == RunningStatisticsKind.None) != (running is null))
+            throw new ArgumentException($"{set}: running moments are needed exactly when the kind is not None.", nameof(running));
+        if (kind == RunningStatisticsKind.PerSet && !set.IsBatchDependent)
+            throw new ArgumentException($"{set} is computed per example; it has no per-set running statistics.", nameof(kind));
+        Set = set;
+        Kind = kind;
+        this.running = running;
+    }
+
+    public PixelSet Set { get; }
+    public RunningStatisticsKind Kind { get; }
+
+    /// <summary>The batch statistics per cell; updates the running statistics.</summary>
+    public MeanVar Training(CellMoments cells, double momentum)
+    {
+        var table = Set.PoolSets(cells);
+        switch (Kind)
+        {
+            case RunningStatisticsKind.PerSet:
+                running!.Update(table, cells.N * (cells.C / Set.GroupCount(cells.C)) * cells.PixelsPerCell, momentum);
+                break;
+            case RunningStatisticsKind.PerChannel:
+                running!.Update(PixelSet.Batch.PoolSets(cells), cells.N * cells.PixelsPerCell, momentum);
+                break;
+        }
+        return Set.ToCells(table, cells);
+    }
+
+    /// <summary>The inference statistics per cell: alpha·example + (1 - alpha)·running, in the sense of <see cref="Pool.MixWithRunning"/>.</summary>
+    public MeanVar Inference(CellMoments cells, double alpha)
+    {
+        var withinExample = Set.WithinExample;
+        if (Kind == RunningStatisticsKind.None || alpha == 1)
+            return withinExample.ToCells(withinExample.PoolSets(cells), cells);
+        var runningTable = RunningPerGroup(cells.C);
+        var example = alpha == 0 ? runningTable : withinExample.PoolSets(cells);
+        return withinExample.ToCells(Pool.MixWithRunning(example, runningTable, alpha), cells);
+    }
+
+    // [1, G] running moments of the set's channel groups.
+    private MeanVar RunningPerGroup(long channels)
+    {
+        var perCell = running!.AsMeanVar;
+        var groups = Set.GroupCount(channels);
+        if (Kind == RunningStatisticsKind.PerSet || groups == channels)
+            return new(perCell.Mean.Reshape(1, groups), perCell.Var.Reshape(1, groups));
+        return Pool.Equal(new(perCell.Mean.View(1, groups, channels / groups), perCell.Var.View(1, groups, channels / groups)), 2);
+    }
+}

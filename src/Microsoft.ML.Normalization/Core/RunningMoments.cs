@@ -1,0 +1,38 @@
+using MLNetNormalization.TorchBinding;
+
+namespace MLNetNormalization.Normalization.Core;
+
+/// <summary>
+/// A running mean and running variance (buffers saved with the model), updated once per training
+/// step as running = (1 - momentum)·running + momentum·batch, the variance unbiased by the count of
+/// values it came from, as PyTorch's BatchNorm2d does.
+/// </summary>
+public sealed class RunningMoments
+{
+    public RunningMoments(Tensor mean, Tensor var)
+    {
+        Mean = mean;
+        Var = var;
+    }
+
+    /// <summary>Mean buffer, initially 0.</summary>
+    public Tensor Mean { get; }
+
+    /// <summary>Variance buffer, initially 1.</summary>
+    public Tensor Var { get; }
+
+    /// <summary>Folds in a batch's biased variance, unbiased by the <paramref name="valuesPerSet"/> values it came from.</summary>
+    public void Update(MeanVar batch, long valuesPerSet, double momentum) =>
+        UpdateAsGiven(batch with { Var = batch.Var.Mul(valuesPerSet / (double)(valuesPerSet - 1)) }, momentum);
+
+    /// <summary>Folds in a batch's mean and variance as they are.</summary>
+    public void UpdateAsGiven(MeanVar batch, double momentum)
+    {
+        using var noGrad = Torch.NoGrad();
+        Mean.MulInPlace(1 - momentum).AddInPlace(batch.Mean.Reshape(Mean.Shape).To(Mean.Type), momentum);
+        Var.MulInPlace(1 - momentum).AddInPlace(batch.Var.Reshape(Var.Shape).To(Var.Type), momentum);
+    }
+
+    /// <summary>The buffers as float64 (mean, var) tables.</summary>
+    public MeanVar AsMeanVar => new(Mean.Detach().To(ScalarType.Float64), Var.Detach().To(ScalarType.Float64));
+}

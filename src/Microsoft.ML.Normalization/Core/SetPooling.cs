@@ -1,0 +1,54 @@
+using MLNetNormalization.TorchBinding;
+
+namespace MLNetNormalization.Normalization.Core;
+
+/// <summary>Pools cell moments into a pixel set's statistics, and spreads set statistics back over the cells.</summary>
+public static class SetPooling
+{
+    /// <summary>The statistics of every set of the batch: [sets of examples, channel groups] tables.</summary>
+    public static MeanVar PoolSets(this PixelSet set, CellMoments cells)
+    {
+        var groups = set.GroupCount(cells.C);
+        var perGroup = groups == cells.C
+            ? cells.AsMeanVar
+            : Pool.Equal(new(cells.Mean.View(cells.N, groups, cells.C / groups), cells.Var.View(cells.N, groups, cells.C / groups)), 2);
+        switch (set.Examples)
+        {
+            case ExampleGrouping.Each:
+                return perGroup;
+            case ExampleGrouping.All:
+                return Pool.Equal(perGroup, 0, keepDim: true);
+            default:
+                var (chunkOf, chunks) = set.ChunksFor(cells.N);
+                if (cells.N == (long)chunks * set.ChunkSize)
+                    return Pool.Equal(new(perGroup.Mean.View(chunks, set.ChunkSize, groups), perGroup.Var.View(chunks, set.ChunkSize, groups)), 1);
+                return Pool.Weighted(perGroup, OneHot(chunkOf, chunks));
+        }
+    }
+
+    /// <summary>
+    /// Spreads a set table over the [N, C] cells: [N, G] per example, [1, G] or [G] for the whole
+    /// batch, or [chunks, G] per chunk of examples.
+    /// </summary>
+    public static Tensor ToCells(this PixelSet set, Tensor table, CellMoments cells)
+    {
+        var groups = set.GroupCount(cells.C);
+        var rows = table.Rank == 1 ? table.Unsqueeze(0) : table;
+        if (set.Examples == ExampleGrouping.Chunks && rows.Shape[0] != 1)
+            rows = rows.IndexSelect(0, Tensor.FromArray(set.ChunksFor(cells.N).ChunkOfExample));
+        var perExample = rows.Expand(cells.N, groups);
+        return groups == cells.C
+            ? perExample
+            : perExample.Unsqueeze(2).Expand(cells.N, groups, cells.C / groups).Reshape(cells.N, cells.C);
+    }
+
+    public static MeanVar ToCells(this PixelSet set, MeanVar table, CellMoments cells) =>
+        new(set.ToCells(table.Mean, cells), set.ToCells(table.Var, cells));
+
+    private static Tensor OneHot(long[] chunkOf, int chunks)
+    {
+        var values = new double[chunkOf.Length * chunks];
+        for (var i = 0; i < chunkOf.Length; i++) values[i * chunks + chunkOf[i]] = 1;
+        return Tensor.FromArray(values, chunkOf.Length, chunks);
+    }
+}

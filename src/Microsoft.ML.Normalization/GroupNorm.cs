@@ -1,0 +1,31 @@
+using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.TorchBinding;
+
+namespace MLNetNormalization.Normalization;
+
+/// <summary>
+/// Group normalization: statistics of each example over each of G contiguous channel groups
+/// (C % G must be 0), with a per-channel affine. Running moments per channel allow alpha &lt; 1 at
+/// inference; the default alpha 1 is GN's own behaviour.
+/// </summary>
+public sealed class GroupNorm : NormalizationLayer
+{
+    private readonly PixelSetStatistics statistics;
+
+    public GroupNorm(long channels, int groups, double eps = 1e-5, double momentum = 0.1)
+        : base("GroupNorm", channels, eps, momentum, defaultAlpha: 1)
+    {
+        var set = PixelSet.Group(groups);
+        set.CheckChannels(LayerName, channels);
+        Groups = groups;
+        Running = RegisterRunningMoments(channels);
+        statistics = new(set, RunningStatisticsKind.PerChannel, Running);
+    }
+
+    public int Groups { get; }
+    public RunningMoments Running { get; }
+
+    public override bool HasRunningStatistics => true;
+
+    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
+}

@@ -1,0 +1,50 @@
+using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.TorchBinding;
+
+namespace MLNetNormalization.Normalization;
+
+/// <summary>
+/// Heterologous normalization (seed "heterologous"): the mean from one pixel set S, the standard
+/// deviation from another S' (the spread of S' around S' 's own mean),
+/// y = gamma·(x - mu_S) / sqrt(var_S' + eps) + beta. Any pair of BN, IN, LN, GN(G), EN(G) is allowed;
+/// the default is (BN, EN(1)). Each batch-dependent set keeps running statistics (buffers
+/// "mean_set_running_*" and "std_set_running_*"), mixed with the example's own by alpha at inference
+/// (default 0); a per-example set always uses the example's own.
+/// </summary>
+public sealed class HeterologousNorm : NormalizationLayer
+{
+    private readonly PixelSetStatistics meanStatistics, stdStatistics;
+
+    public HeterologousNorm(long channels, PixelSet? meanSet = null, PixelSet? stdSet = null, double eps = 1e-5, double momentum = 0.1)
+        : base("HeterologousNorm", channels, eps, momentum, defaultAlpha: 0)
+    {
+        MeanSet = meanSet ?? PixelSet.Batch;
+        StdSet = stdSet ?? PixelSet.Extended(1);
+        meanStatistics = Track(MeanSet, "mean_set_");
+        stdStatistics = Track(StdSet, "std_set_");
+    }
+
+    public PixelSet MeanSet { get; }
+    public PixelSet StdSet { get; }
+
+    public override bool HasRunningStatistics => MeanSet.IsBatchDependent || StdSet.IsBatchDependent;
+
+    private PixelSetStatistics Track(PixelSet set, string prefix)
+    {
+        if (set.Examples == ExampleGrouping.Chunks)
+            throw new ArgumentException($"{LayerName}: {set} is not one of the heterologous sets BN, IN, LN, GN(G), EN(G).", nameof(set));
+        set.CheckChannels(LayerName, Channels);
+        return set.IsBatchDependent
+            ? new(set, RunningStatisticsKind.PerSet, RegisterRunningMoments(set.GroupCount(Channels), prefix))
+            : new(set, RunningStatisticsKind.None, null);
+    }
+
+    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
+    {
+        if (!IsTraining)
+            return AffineFor(cells, new(meanStatistics.Inference(cells, Alpha).Mean, stdStatistics.Inference(cells, Alpha).Var));
+        CheckTrainingSetSize(MeanSet, cells);
+        CheckTrainingSetSize(StdSet, cells);
+        return AffineFor(cells, new(meanStatistics.Training(cells, Momentum).Mean, stdStatistics.Training(cells, Momentum).Var));
+    }
+}

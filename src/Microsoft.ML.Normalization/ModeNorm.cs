@@ -1,0 +1,80 @@
+using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.TorchBinding;
+using MLNetNormalization.TorchBinding.NN;
+
+namespace MLNetNormalization.Normalization;
+
+/// <summary>
+/// Mode normalization (seed "mode normalization", Alg. 1-2) with K modes. Gates
+/// g[n,k] = softmax_k(W·mean_hw x[n,:] + b) (W: K x C, initialised 1/K + 0.01·N(0,1); b: 0) weigh each
+/// example into the modes; each mode pools mean and variance per channel over the examples by those
+/// weights, and y = gamma·Σ_k g[n,k]·(x - mu[k,c]) / sqrt(var[k,c] + eps) + beta. Running E[x] (0) and
+/// E[x²] (1) per mode and channel stand in at inference, var = E[x²] - E[x]² clamped at 0, mixed with
+/// the example's own moments by alpha (default 0). K = 1 is BN in training.
+/// </summary>
+public sealed class ModeNorm : NormalizationLayer
+{
+    private readonly Tensor runningMean, runningMeanSquare;
+
+    public ModeNorm(long channels, int modes = 2, double eps = 1e-5, double momentum = 0.1)
+        : base("ModeNorm", channels, eps, momentum, defaultAlpha: 0)
+    {
+        if (modes < 1) throw new ArgumentOutOfRangeException(nameof(modes), modes, "ModeNorm: the number of modes K must be >= 1.");
+        Modes = modes;
+        GateWeight = RegisterParameter("gate_weight", Init.Normal(Torch.Zeros([modes, channels]), 1.0 / modes, 0.01));
+        GateBias = RegisterParameter("gate_bias", Torch.Zeros([modes]));
+        runningMean = RegisterBuffer("running_mean", Torch.Zeros([modes, channels]));
+        runningMeanSquare = RegisterBuffer("running_mean_square", Torch.Ones([modes, channels]));
+    }
+
+    public int Modes { get; }
+    public Tensor GateWeight { get; }
+    public Tensor GateBias { get; }
+
+    public override bool HasRunningStatistics => true;
+
+    public override IEnumerable<Tensor> GatingParameters() => [GateWeight, GateBias];
+
+    /// <summary>The gates g[n,k] of a batch, [N, K] float64.</summary>
+    public Tensor Gates(CellMoments cells) =>
+        Functional.Softmax(Functional.Linear(cells.Mean.To(GateWeight.Type), GateWeight, GateBias), 1).To(ScalarType.Float64);
+
+    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
+    {
+        var gates = Gates(cells);
+        MeanVar perMode;
+        if (IsTraining)
+        {
+            CheckTrainingSetSize(PixelSet.Batch, cells);
+            perMode = Pool.Weighted(cells.AsMeanVar, gates);
+            UpdateRunning(perMode);
+        }
+        else
+        {
+            perMode = Pool.MixWithRunning(
+                new(cells.Mean.Unsqueeze(1), cells.Var.Unsqueeze(1)), RunningPerMode(), Alpha);
+        }
+        // Per mode k (rows [K, C] or, with alpha, [N, K, C]): A += g·gamma·s, B += g·gamma·(m - mu)·s.
+        var inverseStd = perMode.Var.Clamp(min: 0).Add(Eps).Rsqrt();
+        var weighted = gates.Unsqueeze(2).Mul(inverseStd);
+        var scale = weighted.Sum([1]).Mul(Gamma());
+        var shift = weighted.Mul(cells.Mean.Unsqueeze(1).Sub(perMode.Mean)).Sum([1]).Mul(Gamma()).Add(Beta());
+        return (scale, shift);
+    }
+
+    private void UpdateRunning(MeanVar perMode)
+    {
+        using var noGrad = Torch.NoGrad();
+        var mean = perMode.Mean.Detach();
+        var meanSquare = perMode.Var.Detach().Add(mean.Square());
+        runningMean.MulInPlace(1 - Momentum).AddInPlace(mean.To(runningMean.Type), Momentum);
+        runningMeanSquare.MulInPlace(1 - Momentum).AddInPlace(meanSquare.To(runningMeanSquare.Type), Momentum);
+    }
+
+    private MeanVar RunningPerMode()
+    {
+        var mean = runningMean.Detach().To(ScalarType.Float64);
+        var var = runningMeanSquare.Detach().To(ScalarType.Float64).Sub(mean.Square()).Clamp(min: 0);
+        return new(mean.Unsqueeze(0), var.Unsqueeze(0));
+    }
+}
