@@ -1,0 +1,105 @@
+using System.Globalization;
+
+namespace MLNetNormalization.Bench;
+
+/// <summary>Command-line options of the benchmark (all "--name value" pairs, plus --help).</summary>
+internal sealed class Options
+{
+    public int Threads { get; private set; } = Environment.ProcessorCount;
+    public int Batch { get; private set; } = 128;
+    public int Warmup { get; private set; } = 2;
+    public int Steps { get; private set; } = 5;
+    public int Rounds { get; private set; } = 5;
+    public string Output { get; private set; } = "bench/results.md";
+    public string Python { get; private set; } = "/usr/bin/python3";
+    public double MaxOtherCpu { get; private set; } = 5;
+    public int Retries { get; private set; } = 3;
+    public bool Diagnose { get; private set; }
+    public bool Help { get; private set; }
+
+    /// <summary>The arguments as given, to record the command line.</summary>
+    public IReadOnlyList<string> Arguments { get; private set; } = [];
+
+    public const string Usage = """
+        ResNetBench: times a ResNet-20 training step (CIFAR shape 3x32x32, random data, libtorch batch_norm)
+        through the C# binding and in PyTorch (bench/pytorch_resnet20.py), interleaved, and writes its
+        section of bench/results.md.
+
+        Usage: dotnet run -c Release --project bench/ResNetBench -- [options]
+
+          --threads N    intra-op threads on both sides (default: Environment.ProcessorCount)
+          --batch N      batch size (default 128)
+          --warmup N     untimed steps at the start of every round (default 2)
+          --steps N      timed steps per round (default 5)
+          --rounds N     rounds per framework, interleaved (default 5)
+          --output PATH  results file, relative to the repository root (default bench/results.md)
+          --python PATH  the Python interpreter with PyTorch (default /usr/bin/python3)
+          --max-other-cpu P  a round during which other processes took more than P% of the machine's CPU
+                         is discarded and run again (default 5)
+          --retries N    how many times a disturbed round is run again before it is kept anyway (default 3)
+          --diagnose     instead of the benchmark, time the phases (forward, backward, update, scope dispose) and
+                         count minor page faults of the C# step, against the same step with the forward pass in
+                         an inner dispose scope; uses --threads, --batch, --warmup, --steps; writes no file
+          --help         this text
+
+        Exit code 0 when the measurement completed (whatever the ratio), nonzero on errors.
+        """;
+
+    public static Options Parse(string[] args)
+    {
+        var options = new Options { Arguments = args };
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is "--help" or "-h" or "-?")
+            {
+                options.Help = true;
+                continue;
+            }
+            if (name == "--diagnose")
+            {
+                options.Diagnose = true;
+                continue;
+            }
+            if (i + 1 >= args.Length)
+                throw new ArgumentException($"Option {name} needs a value (see --help).");
+            var value = args[++i];
+            switch (name)
+            {
+                case "--threads": options.Threads = Positive(name, value); break;
+                case "--batch": options.Batch = Positive(name, value); break;
+                case "--warmup": options.Warmup = NonNegative(name, value); break;
+                case "--steps": options.Steps = Positive(name, value); break;
+                case "--rounds": options.Rounds = Positive(name, value); break;
+                case "--output": options.Output = value; break;
+                case "--python": options.Python = value; break;
+                case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
+                case "--retries": options.Retries = NonNegative(name, value); break;
+                default: throw new ArgumentException($"Unknown option '{name}' (see --help).");
+            }
+        }
+        return options;
+    }
+
+    private static int Positive(string name, string value)
+    {
+        var n = Integer(name, value);
+        return n > 0 ? n : throw new ArgumentException($"{name} must be positive, got {n}.");
+    }
+
+    private static int NonNegative(string name, string value)
+    {
+        var n = Integer(name, value);
+        return n >= 0 ? n : throw new ArgumentException($"{name} must be >= 0, got {n}.");
+    }
+
+    private static double Percent(string name, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var p) && p is >= 0 and <= 100
+            ? p
+            : throw new ArgumentException($"{name} needs a percentage between 0 and 100, got '{value}'.");
+
+    private static int Integer(string name, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new ArgumentException($"{name} needs an integer, got '{value}'.");
+}
