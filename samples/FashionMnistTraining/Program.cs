@@ -1,7 +1,9 @@
-// Trains a small CNN with batch normalization on Fashion-MNIST, showing progress, then prints the
-// test accuracy. Usage: dotnet run -c Release --project samples/FashionMnistTraining -- [options]
+// Trains a small CNN on Fashion-MNIST with a chosen normalizer (batch normalization by default),
+// showing progress, then prints the test accuracy.
+// Usage: dotnet run -c Release --project samples/FashionMnistTraining -- [--norm mn:k=2] [options]
 using System.Diagnostics;
 using System.Globalization;
+using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.TorchBinding;
 using MLNetNormalization.TorchBinding.NN;
@@ -20,11 +22,12 @@ var (trainImages, trainLabels) = train.ToTensors(FashionMnist.PixelMean, Fashion
 var (testImages, testLabels) = test.ToTensors(FashionMnist.PixelMean, FashionMnist.PixelStd);
 Console.WriteLine($"{train.Count} training and {test.Count} test images of {train.Height}x{train.Width}");
 
+var norm = NormalizerFactory.Create(options.Normalizer);
 var model = new Sequential(
-    new Conv2d(1, 32, 3, padding: 1, bias: false), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
-    new Conv2d(32, 64, 3, padding: 1, bias: false), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
+    new Conv2d(1, 32, 3, padding: 1, bias: false), norm(32), new ReLU(), new MaxPool2d(2),
+    new Conv2d(32, 64, 3, padding: 1, bias: false), norm(64), new ReLU(), new MaxPool2d(2),
     new Flatten(), new Linear(64 * 7 * 7, 128), new ReLU(), new Linear(128, 10));
-Console.WriteLine($"model: conv-BN-ReLU-pool x2, fc128, fc10; {model.Parameters().Sum(p => p.ElementCount):N0} parameters");
+Console.WriteLine($"model: conv-{options.Normalizer}-ReLU-pool x2, fc128, fc10; {model.Parameters().Sum(p => p.ElementCount):N0} parameters");
 
 var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
 var totalSteps = stepsPerEpoch * options.Epochs;
@@ -102,11 +105,13 @@ static (double Accuracy, double[] PerClass) Evaluate(Module model, Tensor images
     return (hits.Sum() / (double)count, hits.Zip(totals, (h, t) => t == 0 ? 0 : h / (double)t).ToArray());
 }
 
-internal sealed record SampleOptions(int Epochs, int BatchSize, double LearningRate, int Threads, ulong Seed, string DataDirectory, int ReportEvery)
+internal sealed record SampleOptions(string Normalizer, int Epochs, int BatchSize, double LearningRate, int Threads, ulong Seed, string DataDirectory, int ReportEvery)
 {
-    private const string Usage = """
-        Trains a CNN with batch normalization on Fashion-MNIST and prints the test accuracy.
+    private static readonly string Usage = $"""
+        Trains a CNN with a chosen normalizer on Fashion-MNIST and prints the test accuracy.
         Options:
+          --norm SPEC         normalizer after each conv (default bn); one of:
+                              {NormalizerFactory.ValidForms}
           --epochs N          training epochs (default 1)
           --batch-size N      examples per step (default 64)
           --learning-rate X   peak SGD learning rate, warm-up then cosine decay (default 0.05)
@@ -118,7 +123,7 @@ internal sealed record SampleOptions(int Epochs, int BatchSize, double LearningR
 
     public static SampleOptions? Parse(string[] args)
     {
-        var options = new SampleOptions(1, 64, 0.05, 0, 0, FashionMnist.DefaultDirectory, 100);
+        var options = new SampleOptions("bn", 1, 64, 0.05, 0, 0, FashionMnist.DefaultDirectory, 100);
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -126,6 +131,7 @@ internal sealed record SampleOptions(int Epochs, int BatchSize, double LearningR
             {
                 options = args[i] switch
                 {
+                    "--norm" => options with { Normalizer = Checked(Value()) },
                     "--epochs" => options with { Epochs = Positive(Value(), "--epochs") },
                     "--batch-size" => options with { BatchSize = Positive(Value(), "--batch-size") },
                     "--learning-rate" => options with { LearningRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
@@ -149,6 +155,13 @@ internal sealed record SampleOptions(int Epochs, int BatchSize, double LearningR
             }
         }
         return options;
+    }
+
+    // Resolving the factory once rejects a bad normalizer string before any data is loaded.
+    private static string Checked(string normalizer)
+    {
+        NormalizerFactory.Create(normalizer);
+        return normalizer;
     }
 
     private static int Positive(string text, string name)
