@@ -18,6 +18,7 @@ public sealed class BatchGroupNorm : NormalizationLayer
     {
         if (examplesPerGroup < 1)
             throw new ArgumentOutOfRangeException(nameof(examplesPerGroup), examplesPerGroup, "BatchGroupNorm: the examples per group must be >= 1.");
+        if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, $"{LayerName}: the group count must be >= 1.");
         var set = PixelSet.BatchGroup(groups, examplesPerGroup);
         set.CheckChannels(LayerName, channels);
         Groups = groups;

@@ -15,6 +15,7 @@ public sealed class ExtendedNorm : NormalizationLayer
     public ExtendedNorm(long channels, int groups = 1, double eps = 1e-5, double momentum = 0.1)
         : base("ExtendedNorm", channels, eps, momentum, defaultAlpha: 0)
     {
+        if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, $"{LayerName}: the group count must be >= 1.");
         var set = PixelSet.Extended(groups);
         set.CheckChannels(LayerName, channels);
         Groups = groups;

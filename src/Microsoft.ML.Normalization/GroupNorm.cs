@@ -15,6 +15,7 @@ public sealed class GroupNorm : NormalizationLayer
     public GroupNorm(long channels, int groups, double eps = 1e-5, double momentum = 0.1)
         : base("GroupNorm", channels, eps, momentum, defaultAlpha: 1)
     {
+        if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, $"{LayerName}: the group count must be >= 1.");
         var set = PixelSet.Group(groups);
         set.CheckChannels(LayerName, channels);
         Groups = groups;

@@ -37,17 +37,23 @@ public sealed class ModeGroupNorm : NormalizationLayer
     public override IEnumerable<Tensor> GatingParameters() => [GateScale, GateShift];
 
     /// <summary>The gates g[n,c,k] of a batch, [N, C, K] float64.</summary>
-    public Tensor Gates(CellMoments cells)
-    {
-        var logits = cells.Mean.Unsqueeze(2).Mul(GateScale.To(ScalarType.Float64)).Add(GateShift.To(ScalarType.Float64));
-        return Functional.Softmax(logits, 2);
-    }
+    public Tensor Gates(CellMoments cells) => Functional.Softmax(GateLogits(cells), 2);
+
+    // a_k·m[n,c] + b_k, [N, C, K] float64.
+    private Tensor GateLogits(CellMoments cells) =>
+        cells.Mean.Unsqueeze(2).Mul(GateScale.To(ScalarType.Float64)).Add(GateShift.To(ScalarType.Float64));
 
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
-        var gates = Gates(cells);
+        var logits = GateLogits(cells);
+        var gates = Functional.Softmax(logits, 2);
+        // Each mode's weights over the channels, g[n,c,k] / Σ_c g[n,c,k], normalized in log space: a mode
+        // whose gates are all tiny (collapsed) still pools the channels by their relative weights, where
+        // dividing the gates by their ~0 sum would not. Eq. 5 weighs every mode's output equally, so a
+        // collapsed mode's statistics must stay right, not merely finite.
+        var channelWeights = Functional.Softmax(Functional.LogSoftmax(logits, 2), 1);
         var perChannel = new MeanVar(cells.Mean.Unsqueeze(2), cells.Var.Unsqueeze(2));
-        var perMode = Squeeze(Pool.Weighted(perChannel, gates));
+        var perMode = Squeeze(Pool.Weighted(perChannel, channelWeights));
         if (IsTraining)
         {
             CheckTrainingSetSize(PixelSet.Layer, cells);
@@ -58,7 +64,7 @@ public sealed class ModeGroupNorm : NormalizationLayer
             var runningPerChannel = running.AsMeanVar;
             var runningSets = Squeeze(Pool.Weighted(
                 new(runningPerChannel.Mean.View(1, Channels, 1).Expand(cells.N, Channels, 1),
-                    runningPerChannel.Var.View(1, Channels, 1).Expand(cells.N, Channels, 1)), gates));
+                    runningPerChannel.Var.View(1, Channels, 1).Expand(cells.N, Channels, 1)), channelWeights));
             perMode = Pool.MixWithRunning(perMode, runningSets, Alpha);
         }
         // [N, C, K] weights of the modes in each channel's output: 1/K (eq. 5) or the gates.

@@ -36,17 +36,25 @@ public sealed class ModeNorm : NormalizationLayer
     public override IEnumerable<Tensor> GatingParameters() => [GateWeight, GateBias];
 
     /// <summary>The gates g[n,k] of a batch, [N, K] float64.</summary>
-    public Tensor Gates(CellMoments cells) =>
-        Functional.Softmax(Functional.Linear(cells.Mean.To(GateWeight.Type), GateWeight, GateBias), 1).To(ScalarType.Float64);
+    public Tensor Gates(CellMoments cells) => Functional.Softmax(GateLogits(cells), 1).To(ScalarType.Float64);
+
+    // W·m[n,:] + b, [N, K] in the layer's type.
+    private Tensor GateLogits(CellMoments cells) => Functional.Linear(cells.Mean.To(GateWeight.Type), GateWeight, GateBias);
 
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
-        var gates = Gates(cells);
+        var logits = GateLogits(cells);
+        var gates = Functional.Softmax(logits, 1).To(ScalarType.Float64);
         MeanVar perMode;
         if (IsTraining)
         {
             CheckTrainingSetSize(PixelSet.Batch, cells);
-            perMode = Pool.Weighted(cells.AsMeanVar, gates);
+            // Each mode's weights over the examples, g[n,k] / Σ_n g[n,k], normalized in log space: a mode
+            // whose gates are all tiny still pools the examples by their relative weights (seed Alg. 1),
+            // where dividing the gates by their ~0 sum would not. Its output share is tiny, but its running
+            // moments are what inference uses for the examples that do go to it.
+            var exampleWeights = Functional.Softmax(Functional.LogSoftmax(logits, 1), 0).To(ScalarType.Float64);
+            perMode = Pool.Weighted(cells.AsMeanVar, exampleWeights);
             UpdateRunning(perMode);
         }
         else

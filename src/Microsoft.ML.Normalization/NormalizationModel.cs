@@ -29,13 +29,21 @@ public static class NormalizationModel
     }
 
     /// <summary>
-    /// Splits the parameters: gamma/beta of normalization layers, their gating parameters (MN/MGN
-    /// gates, SN mixing logits), and everything else (conv and linear weights and biases).
+    /// Splits the parameters: gamma/beta of normalization layers (libtorch's BatchNorm2d included), their
+    /// gating parameters (MN/MGN gates, SN mixing logits), and everything else (conv and linear weights
+    /// and biases).
     /// </summary>
     public static ParameterRoles SplitParameters(Module model)
     {
         var layers = Layers(model).Select(l => l.Layer).ToList();
-        var affine = layers.SelectMany(l => new[] { l.Weight, l.Bias }).ToList();
+        // BatchNorm2d is the backbones' default normalizer; its weight and bias are a gamma and a beta too,
+        // and must not get the weight decay of the convolutions.
+        var affine = model.NamedModules().SelectMany(m => m.Module switch
+        {
+            NormalizationLayer layer => new[] { layer.Weight, layer.Bias },
+            BatchNorm2d batchNorm => [batchNorm.Weight, batchNorm.Bias],
+            _ => [],
+        }).ToList();
         var gating = layers.SelectMany(l => l.GatingParameters()).ToList();
         var special = new HashSet<Tensor>(affine.Concat(gating), ReferenceEqualityComparer.Instance);
         var weights = model.Parameters().Where(p => !special.Contains(p)).ToList();

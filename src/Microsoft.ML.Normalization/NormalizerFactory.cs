@@ -12,23 +12,52 @@ namespace MLNetNormalization.Normalization;
 /// </summary>
 public static class NormalizerFactory
 {
-    private sealed record Kind(string Name, string Usage, string[] Parameters, Func<Arguments, long, NormalizationLayer> Build);
+    /// <summary>
+    /// A normalizer's name, usage and parameters. <see cref="Bind"/> reads and checks its arguments, so that
+    /// every mistake in the string shows when it is parsed rather than when a model builds its first layer,
+    /// and returns the builder of a layer by channel count.
+    /// </summary>
+    private sealed record Kind(string Name, string Usage, string[] Parameters, Func<Arguments, Func<long, NormalizationLayer>> Bind);
 
     private static readonly string[] Common = ["eps", "momentum", "alpha"];
 
     private static readonly Kind[] Kinds =
     [
-        new("bn", "bn", [], (a, c) => new BatchNorm(c, a.Eps, a.Momentum)),
-        new("ghost", "ghost:b=<ghost batch size>", ["b"], (a, c) => new GhostBatchNorm(c, a.Int("b"), a.Eps, a.Momentum)),
-        new("bgn", "bgn:g=<groups>,b=<examples per group>", ["g", "b"], (a, c) => new BatchGroupNorm(c, a.Int("g"), a.Int("b"), a.Eps, a.Momentum)),
-        new("mn", "mn:k=<modes, 2>", ["k"], (a, c) => new ModeNorm(c, a.Int("k", 2), a.Eps, a.Momentum)),
-        new("mgn", "mgn:k=<modes, 2>[,weighted=true]", ["k", "weighted"], (a, c) => new ModeGroupNorm(c, a.Int("k", 2), a.Bool("weighted"), a.Eps, a.Momentum)),
-        new("hn", "hn:g=<EN groups of the std, 1> or hn:mean=<set>,std=<set> with sets bn, in, ln, gn<G>, en<G>", ["g", "mean", "std"], BuildHeterologous),
-        new("en", "en:g=<groups, 1>", ["g"], (a, c) => new ExtendedNorm(c, a.Int("g", 1), a.Eps, a.Momentum)),
-        new("gn", "gn:g=<groups, 32>", ["g"], (a, c) => new GroupNorm(c, a.Int("g", 32), a.Eps, a.Momentum)),
-        new("ln", "ln", [], (a, c) => new LayerNorm(c, a.Eps, a.Momentum)),
-        new("in", "in", [], (a, c) => new InstanceNorm(c, a.Eps, a.Momentum)),
-        new("sn", "sn", [], (a, c) => new SwitchableNorm(c, a.Eps, a.Momentum)),
+        new("bn", "bn", [], a => c => new BatchNorm(c, a.Eps, a.Momentum)),
+        new("ghost", "ghost:b=<ghost batch size>", ["b"], a =>
+        {
+            var ghostSize = a.Int("b");
+            return c => new GhostBatchNorm(c, ghostSize, a.Eps, a.Momentum);
+        }),
+        new("bgn", "bgn:g=<groups>,b=<examples per group>", ["g", "b"], a =>
+        {
+            var (groups, examplesPerGroup) = (a.Int("g"), a.Int("b"));
+            return c => new BatchGroupNorm(c, groups, examplesPerGroup, a.Eps, a.Momentum);
+        }),
+        new("mn", "mn:k=<modes, 2>", ["k"], a =>
+        {
+            var modes = a.Int("k", 2);
+            return c => new ModeNorm(c, modes, a.Eps, a.Momentum);
+        }),
+        new("mgn", "mgn:k=<modes, 2>[,weighted=true]", ["k", "weighted"], a =>
+        {
+            var (modes, gateWeighted) = (a.Int("k", 2), a.Bool("weighted"));
+            return c => new ModeGroupNorm(c, modes, gateWeighted, a.Eps, a.Momentum);
+        }),
+        new("hn", "hn:g=<EN groups of the std, 1> or hn:mean=<set>,std=<set> with sets bn, in, ln, gn<G>, en<G>", ["g", "mean", "std"], BindHeterologous),
+        new("en", "en:g=<groups, 1>", ["g"], a =>
+        {
+            var groups = a.Int("g", 1);
+            return c => new ExtendedNorm(c, groups, a.Eps, a.Momentum);
+        }),
+        new("gn", "gn:g=<groups, 32>", ["g"], a =>
+        {
+            var groups = a.Int("g", 32);
+            return c => new GroupNorm(c, groups, a.Eps, a.Momentum);
+        }),
+        new("ln", "ln", [], a => c => new LayerNorm(c, a.Eps, a.Momentum)),
+        new("in", "in", [], a => c => new InstanceNorm(c, a.Eps, a.Momentum)),
+        new("sn", "sn", [], a => c => new SwitchableNorm(c, a.Eps, a.Momentum)),
     ];
 
     /// <summary>Every accepted form, for messages and help texts.</summary>
@@ -38,9 +67,10 @@ public static class NormalizerFactory
     public static Func<long, NormalizationLayer> Create(string specification)
     {
         var (kind, arguments) = Parse(specification);
+        var build = kind.Bind(arguments);
         return channels =>
         {
-            var layer = kind.Build(arguments, channels);
+            var layer = build(channels);
             if (arguments.Alpha is { } alpha) layer.Alpha = alpha;
             return layer;
         };
@@ -70,7 +100,7 @@ public static class NormalizerFactory
                         $"\"{specification}\": '{part}' is not a parameter of {kind.Name}; it takes {string.Join(", ", valid.Select(v => v + "=<value>"))} ({kind.Usage}).",
                         nameof(specification));
                 if (!values.TryAdd(key, part[(equals + 1)..].Trim()))
-                    throw new ArgumentException($"\"{specification}\" gives {key} twice.", nameof(specification));
+                    throw new ArgumentException($"\"{specification}\" gives {key} twice; give each parameter once.", nameof(specification));
             }
         }
         var arguments = new Arguments(specification, kind, values);
@@ -80,13 +110,13 @@ public static class NormalizerFactory
         return (kind, arguments);
     }
 
-    private static NormalizationLayer BuildHeterologous(Arguments a, long channels)
+    private static Func<long, NormalizationLayer> BindHeterologous(Arguments a)
     {
         if (a.Has("g") && (a.Has("mean") || a.Has("std")))
             throw a.Error("give either g (HN_G = mean BN, std EN(g)) or mean/std sets, not both");
         var meanSet = a.Has("mean") ? a.Set("mean") : PixelSet.Batch;
         var stdSet = a.Has("std") ? a.Set("std") : PixelSet.Extended(a.Int("g", 1));
-        return new HeterologousNorm(channels, meanSet, stdSet, a.Eps, a.Momentum);
+        return c => new HeterologousNorm(c, meanSet, stdSet, a.Eps, a.Momentum);
     }
 
     private sealed class Arguments(string specification, Kind kind, Dictionary<string, string> values)

@@ -125,6 +125,12 @@ public abstract class NormalizationLayer : Module
                 nameof(input));
         if (input.Type is not (ScalarType.Float32 or ScalarType.Float64))
             throw new ArgumentException($"{LayerName}: expected Float32 or Float64 input (got {input.Type}); convert it with To(ScalarType.Float32).", nameof(input));
+        // Checked here because the moments of an empty cell are NaN, which the finiteness check below would
+        // blame on the values; and an empty batch has no pixel set to pool.
+        if (shape[0] == 0 || shape[2] == 0 || shape[3] == 0)
+            throw new ArgumentException(
+                $"{LayerName}: the input of shape {Describe(shape)} is empty; pass at least one example with feature maps of at least 1x1 pixels.",
+                nameof(input));
     }
 
     protected static string Describe(long[] shape) =>

@@ -21,9 +21,22 @@ public sealed class RunningMoments
     /// <summary>Variance buffer, initially 1.</summary>
     public Tensor Var { get; }
 
-    /// <summary>Folds in a batch's biased variance, unbiased by the <paramref name="valuesPerSet"/> values it came from.</summary>
-    public void Update(MeanVar batch, long valuesPerSet, double momentum) =>
-        UpdateAsGiven(batch with { Var = batch.Var.Mul(valuesPerSet / (double)(valuesPerSet - 1)) }, momentum);
+    /// <summary>
+    /// Folds in a batch's biased variance, unbiased by the <paramref name="valuesPerSet"/> values it came from.
+    /// A set of one value (per-channel moments of a per-example layer trained on one example of one pixel,
+    /// a valid batch for that layer) has no variance to unbias: only its mean is folded in, and the running
+    /// variance is kept rather than turned into 0·∞ = NaN.
+    /// </summary>
+    public void Update(MeanVar batch, long valuesPerSet, double momentum)
+    {
+        if (valuesPerSet > 1)
+        {
+            UpdateAsGiven(batch with { Var = batch.Var.Mul(valuesPerSet / (double)(valuesPerSet - 1)) }, momentum);
+            return;
+        }
+        using var noGrad = Torch.NoGrad();
+        Mean.MulInPlace(1 - momentum).AddInPlace(batch.Mean.Reshape(Mean.Shape).To(Mean.Type), momentum);
+    }
 
     /// <summary>Folds in a batch's mean and variance as they are.</summary>
     public void UpdateAsGiven(MeanVar batch, double momentum)

@@ -22,7 +22,7 @@ public static class SetPooling
                 var (chunkOf, chunks) = set.ChunksFor(cells.N);
                 if (cells.N == (long)chunks * set.ChunkSize)
                     return Pool.Equal(new(perGroup.Mean.View(chunks, set.ChunkSize, groups), perGroup.Var.View(chunks, set.ChunkSize, groups)), 1);
-                return Pool.Weighted(perGroup, OneHot(chunkOf, chunks));
+                return Pool.Weighted(perGroup, OneHot(chunkOf, chunks, cells.Mean.Device));
         }
     }
 
@@ -35,7 +35,8 @@ public static class SetPooling
         var groups = set.GroupCount(cells.C);
         var rows = table.Rank == 1 ? table.Unsqueeze(0) : table;
         if (set.Examples == ExampleGrouping.Chunks && rows.Shape[0] != 1)
-            rows = rows.IndexSelect(0, Tensor.FromArray(set.ChunksFor(cells.N).ChunkOfExample));
+            // The index lives where the statistics do (index_select refuses a CPU index for a CUDA tensor).
+            rows = rows.IndexSelect(0, Tensor.FromSpan<long>(set.ChunksFor(cells.N).ChunkOfExample, [cells.N], rows.Device));
         var perExample = rows.Expand(cells.N, groups);
         return groups == cells.C
             ? perExample
@@ -45,10 +46,11 @@ public static class SetPooling
     public static MeanVar ToCells(this PixelSet set, MeanVar table, CellMoments cells) =>
         new(set.ToCells(table.Mean, cells), set.ToCells(table.Var, cells));
 
-    private static Tensor OneHot(long[] chunkOf, int chunks)
+    // Built on the statistics' device: matmul does not mix a CPU and a CUDA operand.
+    private static Tensor OneHot(long[] chunkOf, int chunks, Device device)
     {
         var values = new double[chunkOf.Length * chunks];
         for (var i = 0; i < chunkOf.Length; i++) values[i * chunks + chunkOf[i]] = 1;
-        return Tensor.FromArray(values, chunkOf.Length, chunks);
+        return Tensor.FromSpan<double>(values, [chunkOf.Length, chunks], device);
     }
 }

@@ -1,0 +1,42 @@
+using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
+
+namespace MLNetNormalization.Tests.Normalization;
+
+/// <summary>In eval, the output for one example does not depend on the other examples of the batch (every layer with running statistics).</summary>
+public class EvalIndependenceTests
+{
+    public static TheoryData<string, double?> Cases()
+    {
+        var data = new TheoryData<string, double?>();
+        foreach (var name in LayerCatalog.Names)
+        {
+            data.Add(name, null);   // the layer's default alpha
+            data.Add(name, 0.5);
+        }
+        data.Add("gn", 0);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void EvalOutputOfAnExampleIgnoresTheRestOfTheBatch(string name, double? alpha)
+    {
+        using var scope = Torch.NewDisposeScope();
+        using var generator = new Generator(111);
+        using var layer = WithRandomAffine(LayerCatalog.Build(name), generator);
+        TrainSteps(layer, generator, [6, 4, 3, 3]);
+        layer.Eval();
+        if (alpha is { } value) layer.Alpha = value;
+
+        var batch = Data(generator, [5, 4, 3, 3], scale: 2, offset: 1, type: ScalarType.Float32);
+        var companions = Data(generator, [2, 4, 3, 3], scale: 7, offset: -4, type: ScalarType.Float32);
+        var batchOutput = layer.Forward(batch);
+        for (var i = 0; i < 5; i++)
+        {
+            var example = batch.Narrow(0, i, 1);
+            AssertClose(batchOutput.Narrow(0, i, 1), layer.Forward(example), 1e-6, 1e-6);
+            var withOthers = layer.Forward(Torch.Cat([companions, example], 0));
+            AssertClose(batchOutput.Narrow(0, i, 1), withOthers.Narrow(0, 2, 1), 1e-6, 1e-6);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using MLNetNormalization.Normalization;
+using MLNetNormalization.TorchBinding.NN;
+using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
+
+namespace MLNetNormalization.Tests.Normalization;
+
+/// <summary>InstanceNorm against libtorch's instance_norm.</summary>
+public class InstanceNormTests
+{
+    [Theory]
+    [InlineData(ScalarType.Float64, 1e-10)]
+    [InlineData(ScalarType.Float32, 1e-5)]
+    public void TrainingMatchesLibtorchInstanceNorm(ScalarType type, double tolerance)
+    {
+        using var scope = Torch.NewDisposeScope();
+        using var generator = new Generator(71);
+        using var layer = WithRandomAffine(new InstanceNorm(4), generator);
+        layer.To(type);
+        AssertMatchesOracle(layer, Data(generator, [3, 4, 4, 3], scale: 3, offset: 2, type: type),
+            (x, gamma, beta) => Functional.InstanceNorm(x, weight: gamma, bias: beta), tolerance, tolerance);
+    }
+
+    [Fact]
+    public void EvalWithAlphaZeroIsInstanceNormOnTheRunningStatistics()
+    {
+        using var scope = Torch.NewDisposeScope();
+        using var generator = new Generator(72);
+        using var layer = WithRandomAffine(InFloat64(new InstanceNorm(4)), generator);
+        TrainSteps(layer, generator, [3, 4, 3, 3]);
+        layer.Eval();
+        layer.Alpha = 0;
+        var input = Data(generator, [2, 4, 3, 3], scale: 2);
+        var expected = Functional.InstanceNorm(input, layer.Running.Mean, layer.Running.Var, layer.Weight, layer.Bias, useInputStats: false);
+        AssertClose(expected, layer.Forward(input), 1e-10, 1e-10);
+    }
+}
