@@ -137,6 +137,7 @@ internal static unsafe partial class Native
 
     // normalization.cpp
     [LibraryImport(Library)] internal static partial IntPtr mln_centered_plane_affine(IntPtr input, IntPtr mean, IntPtr scale, IntPtr shift);
+    [LibraryImport(Library)] internal static partial int mln_cell_moments(IntPtr input, IntPtr* mean, IntPtr* variance);
 
     // autograd.cpp
     [LibraryImport(Library)] internal static partial int mln_requires_grad(IntPtr tensor);

@@ -1,4 +1,5 @@
 using MLNetNormalization.TorchBinding;
+using MLNetNormalization.TorchBinding.NN;
 
 namespace MLNetNormalization.Normalization.Core;
 
@@ -25,11 +26,11 @@ public sealed class CellMoments
     public long C => Shape[1];
     public long PixelsPerCell => Shape[2] * Shape[3];
 
-    /// <summary>One pass over x (libtorch's var_mean: Welford with double accumulation on the CPU), then the small tables in double.</summary>
+    /// <summary>One pass over x (libtorch's var_mean: Welford with double accumulation on the CPU) giving the small float64 tables; the backward is one pass too.</summary>
     public static CellMoments Of(Tensor x)
     {
-        var (var, mean) = x.VarMean([2, 3], correction: 0);
-        return new CellMoments(mean.To(ScalarType.Float64), var.To(ScalarType.Float64), x.Shape);
+        var (mean, var) = Functional.CellMoments(x);
+        return new CellMoments(mean, var, x.Shape);
     }
 
     public MeanVar AsMeanVar => new(Mean, Var);

@@ -20,9 +20,10 @@ struct Planes {
 
 Planes planes_of(const at::Tensor& x) { return {x.size(0) * x.size(1), x.numel() / std::max<int64_t>(1, x.size(0) * x.size(1))}; }
 
+// y = (x - mean)*scale + shift per plane, the tables [N, C] float64 and contiguous.
 template <typename scalar_t>
-void forward_cpu(const at::Tensor& x, const at::Tensor& mean, const at::Tensor& scale, const at::Tensor& shift,
-                 at::Tensor& y) {
+void plane_affine_cpu(const at::Tensor& x, const at::Tensor& mean, const at::Tensor& scale, const at::Tensor& shift,
+                      at::Tensor& y) {
   const auto planes = planes_of(x);
   const scalar_t* xs = x.data_ptr<scalar_t>();
   scalar_t* ys = y.data_ptr<scalar_t>();
@@ -78,17 +79,46 @@ at::Tensor as_planes(const at::Tensor& table, const at::Tensor& x) {
   return table.to(x.scalar_type()).view({x.size(0), x.size(1), 1, 1});
 }
 
+// (x - mean)*scale + shift per (n, c) plane: one pass on the CPU, composed ops elsewhere.
+at::Tensor plane_affine(const at::Tensor& x, const at::Tensor& mean, const at::Tensor& scale, const at::Tensor& shift) {
+  if (!x.is_cpu()) return (x - as_planes(mean, x)) * as_planes(scale, x) + as_planes(shift, x);
+  auto y = at::empty_like(x);
+  auto m = mean.to(at::kDouble).contiguous(), a = scale.to(at::kDouble).contiguous(),
+       b = shift.to(at::kDouble).contiguous();
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "plane_affine", [&] { plane_affine_cpu<scalar_t>(x, m, a, b, y); });
+  return y;
+}
+
+// Per-(n, c) mean and biased variance over the remaining dimensions, as [N, C] float64 tables, with a
+// one-pass backward gx = gm/L + gv·2(x - m)/L, itself a plane affine. (libtorch 1.13's var_mean
+// backward is composed of several passes and temporaries over the big tensor.)
+struct CellMomentsFunction : public torch::autograd::Function<CellMomentsFunction> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& input) {
+    auto x = input.contiguous();
+    auto moments = at::var_mean(x.flatten(2), {2}, /*correction=*/0, /*keepdim=*/false);
+    auto mean = std::get<1>(moments).to(at::kDouble);
+    ctx->save_for_backward({x, mean});
+    return {mean, std::get<0>(moments).to(at::kDouble)};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& mean = saved[1];
+    const double pixels = static_cast<double>(x.numel() / std::max<int64_t>(1, x.size(0) * x.size(1)));
+    auto slope = grad_outputs[1].to(at::kDouble) * (2.0 / pixels);
+    auto offset = grad_outputs[0].to(at::kDouble) / pixels;
+    return {plane_affine(x, mean, slope, offset)};
+  }
+};
+
 struct CenteredPlaneAffine : public torch::autograd::Function<CenteredPlaneAffine> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& mean,
                             const at::Tensor& scale, const at::Tensor& shift) {
     auto x = input.contiguous();
     ctx->save_for_backward({x, mean, scale});
     if (!x.is_cpu()) return (x - as_planes(mean, x)) * as_planes(scale, x) + as_planes(shift, x);
-    auto y = at::empty_like(x);
-    auto m = mean.to(at::kDouble).contiguous(), a = scale.to(at::kDouble).contiguous(),
-         b = shift.to(at::kDouble).contiguous();
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "centered_plane_affine", [&] { forward_cpu<scalar_t>(x, m, a, b, y); });
-    return y;
+    return plane_affine(x, mean, scale, shift);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -121,6 +151,16 @@ struct CenteredPlaneAffine : public torch::autograd::Function<CenteredPlaneAffin
 };
 
 }  // namespace
+
+// Mean and biased variance of every (n, c) plane of x [N, C, ...], as [N, C] float64 tables.
+MLN_EXPORT int32_t mln_cell_moments(TensorHandle input, TensorHandle* mean, TensorHandle* variance) {
+  return shim::status_result([&] {
+    TORCH_CHECK(input->dim() >= 3, "cell moments: expected input of rank >= 3 (got ", input->dim(), "D input)");
+    auto moments = CellMomentsFunction::apply(*input);
+    *mean = shim::wrap(moments[0]);
+    *variance = shim::wrap(moments[1]);
+  });
+}
 
 // x: [N, C, ...]; mean, scale, shift: [N, C]. Differentiable in all four.
 MLN_EXPORT TensorHandle mln_centered_plane_affine(TensorHandle input, TensorHandle mean, TensorHandle scale,

@@ -90,6 +90,18 @@ public static unsafe class Functional
     public static Tensor CenteredAffine(Tensor input, Tensor mean, Tensor scale, Tensor shift) =>
         new(Native.mln_centered_plane_affine(input.Handle, mean.Handle, scale.Handle, shift.Handle));
 
+    /// <summary>
+    /// Mean and biased variance of every (n, c) plane of an [N, C, ...] input, as [N, C] float64 tables
+    /// (libtorch's var_mean: Welford with double accumulation on the CPU). Its backward,
+    /// gx = gm/L + gv·2(x - m)/L, is one pass over x.
+    /// </summary>
+    public static (Tensor Mean, Tensor Var) CellMoments(Tensor input)
+    {
+        IntPtr mean, variance;
+        Native.Check(Native.mln_cell_moments(input.Handle, &mean, &variance));
+        return (new Tensor(mean), new Tensor(variance));
+    }
+
     // libtorch's own normalization kernels: the BatchNorm2d module's engine, and oracles for our layers.
 
     /// <summary>libtorch's batch_norm; in training it updates the running statistics in place.</summary>
