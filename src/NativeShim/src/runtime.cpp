@@ -1,12 +1,26 @@
 // Process-wide state: errors, live-handle count, seeds, threads, CUDA, generators.
 #include "shim.h"
 
+#include <malloc.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <string>
 
 namespace {
 thread_local std::string last_error;
 std::atomic<int64_t> live_tensor_handles{0};
+
+// A dispose scope frees all of a training step's tensors at once. With glibc's default thresholds
+// that memory goes back to the kernel at every step and is faulted in again by the next (tens of
+// thousands of minor page faults per ResNet-20 step, measured by bench/ResNetBench --diagnose), where
+// Python frees tensors one by one and keeps reusing them. Keeping large blocks in the heap makes the
+// next step reuse them. A user's own MALLOC_*_THRESHOLD_ settings win.
+const bool malloc_tuned = [] {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  return true;
+}();
 }  // namespace
 
 namespace shim {
