@@ -14,6 +14,7 @@ internal sealed class Options
     public string Python { get; private set; } = "/usr/bin/python3";
     public double MaxOtherCpu { get; private set; } = 5;
     public int Retries { get; private set; } = 3;
+    public int MaxWait { get; private set; } = 120;
     public bool Diagnose { get; private set; }
     public bool Help { get; private set; }
 
@@ -37,6 +38,8 @@ internal sealed class Options
           --max-other-cpu P  a round during which other processes took more than P% of the machine's CPU
                          is discarded and run again (default 5)
           --retries N    how many times a disturbed round is run again before it is kept anyway (default 3)
+          --max-wait S   before each round, wait up to S seconds for the other processes to calm down
+                         (under --max-other-cpu); 0 starts every round at once (default 120)
           --diagnose     instead of the benchmark, time the phases (forward, backward, update, scope dispose) and
                          count minor page faults of the C# step, against the same step with the forward pass in
                          an inner dispose scope; uses --threads, --batch, --warmup, --steps; writes no file
@@ -75,6 +78,7 @@ internal sealed class Options
                 case "--python": options.Python = value; break;
                 case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
                 case "--retries": options.Retries = NonNegative(name, value); break;
+                case "--max-wait": options.MaxWait = NonNegative(name, value); break;
                 default: throw new ArgumentException($"Unknown option '{name}' (see --help).");
             }
         }

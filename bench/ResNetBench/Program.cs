@@ -1,8 +1,9 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using MLNetNormalization.Bench;
 using MLNetNormalization.TorchBinding;
+using static MLNetNormalization.Bench.BenchHost;
+using static MLNetNormalization.Bench.Units;
 
 // ResNet-20 training step through the C# binding against the same network in PyTorch: interleaved rounds,
 // the median over rounds of each round's median step time, and the ratio against the 1.05x target.
@@ -48,8 +49,7 @@ static int Run(Options options)
 
     var workingSetStart = Environment.WorkingSet;
     var date = DateTime.UtcNow;
-    var command = "dotnet run -c Release --project bench/ResNetBench --" +
-                  string.Concat(options.Arguments.Select(a => " " + (a.Contains(' ') ? $"\"{a}\"" : a)));
+    var command = RunCommand("bench/ResNetBench", options.Arguments);
 
     using var binding = new BindingSide(options.Threads, options.Batch);
     var workingSetModel = Environment.WorkingSet;
@@ -73,6 +73,14 @@ static int Run(Options options)
         var pytorchFirst = r % 2 == 1;
         for (var attempt = 0; ; attempt++)
         {
+            if (options.MaxWait > 0)
+            {
+                var waited = QuietMachine.Wait(options.MaxOtherCpu / 100, TimeSpan.FromSeconds(options.MaxWait));
+                if (waited >= TimeSpan.FromSeconds(options.MaxWait))
+                    Console.WriteLine($"round {r}: the machine was not quiet within {options.MaxWait} s; running anyway");
+                else if (waited > TimeSpan.FromSeconds(1))
+                    Console.WriteLine($"round {r}: waited {waited.TotalSeconds:F0} s for the other processes to calm down");
+            }
             var roundStart = CpuSnapshot.Take();
             PyTorchRound? theirRound = null;
             BindingRound? ourRound = null;
@@ -165,7 +173,7 @@ static string Report(Options options, string command, DateTime date, List<Bindin
     s.AppendLine();
     s.AppendLine($"- Command: `{command}`");
     s.AppendLine($"- Date (UTC): {date:yyyy-MM-dd HH:mm:ss}");
-    s.AppendLine($"- Machine: {CpuModel()}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}");
+    s.AppendLine($"- Machine: {MachineDescription()}");
     s.AppendLine($"- libtorch (C# binding, `Torch.Version`): {Torch.Version}; PyTorch (`torch.__version__`): {theirs[0].TorchVersion} ({options.Python}); " +
                  $"Debian packages: {DebianPackages("libtorch1.13", "python3-torch")}");
     s.AppendLine($"- Threads: {options.Threads} (C# `Torch.Threads` = {Torch.Threads}; PyTorch `torch.get_num_threads()` = {string.Join("/", theirs.Select(t => t.Threads).Distinct())})");
@@ -191,7 +199,8 @@ static string Report(Options options, string command, DateTime date, List<Bindin
                  $"managed allocation {Stats.Median(ours.Select(o => (double)o.ManagedBytesPerStep)) / 1024:F0} KiB per step.");
     var disturbedKept = othersPerRound.Count(o => o > options.MaxOtherCpu / 100);
     s.AppendLine($"- Other processes used {otherCpu:F1} of the machine's {capacity:F1} core-seconds during the whole run ({otherCpu / capacity:P1}, /proc/stat). " +
-                 $"Rounds during which they took more than {options.MaxOtherCpu}% were discarded and run again (at most {options.Retries} times): " +
+                 $"Each round waited (up to {options.MaxWait} s) for them to calm down; rounds during which they took more than {options.MaxOtherCpu}% " +
+                 $"were discarded and run again (at most {options.Retries} times): " +
                  $"{discarded.Count} discarded" + (discarded.Count > 0 ? $" ({string.Join("; ", discarded)})" : "") + "." +
                  (disturbedKept > 0 ? $" **{disturbedKept} kept round(s) are still disturbed: rerun on an idle machine.**" : ""));
     s.AppendLine($"- Loss after each C# round: {string.Join(", ", ours.Select(o => o.LastLoss.ToString("F4", CultureInfo.InvariantCulture)))}.");
@@ -203,49 +212,4 @@ static string Report(Options options, string command, DateTime date, List<Bindin
         s.AppendLine($"- round {r + 1}: PyTorch [{string.Join(", ", theirs[r].StepSeconds.Select(Ms))}]; C# [{string.Join(", ", ours[r].StepSeconds.Select(Ms))}]");
     }
     return s.ToString();
-}
-
-static string Ms(double seconds) => (seconds * 1000).ToString("F1", CultureInfo.InvariantCulture);
-
-static string MiB(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("F0", CultureInfo.InvariantCulture);
-
-static string CpuModel()
-{
-    try
-    {
-        var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-        if (line != null) return line[(line.IndexOf(':') + 1)..].Trim();
-    }
-    catch (IOException)
-    {
-    }
-    return RuntimeInformation.ProcessArchitecture.ToString();
-}
-
-// Installed versions from dpkg's database, e.g. "libtorch1.13 1.13.1+dfsg-4" (both sides load the same libtorch_cpu.so).
-static string DebianPackages(params string[] names)
-{
-    const string status = "/var/lib/dpkg/status";
-    if (!File.Exists(status)) return "unknown (no dpkg)";
-    var found = new List<string>();
-    string? package = null;
-    foreach (var line in File.ReadLines(status))
-    {
-        if (line.StartsWith("Package: ", StringComparison.Ordinal)) package = line["Package: ".Length..].Trim();
-        else if (line.StartsWith("Version: ", StringComparison.Ordinal) && package != null && names.Contains(package))
-            found.Add($"{package} {line["Version: ".Length..].Trim()}");
-    }
-    return found.Count > 0 ? string.Join(", ", found) : "not installed";
-}
-
-// The repository root holds MLNetNormalization.sln: look up from the working directory, then from the binaries.
-static string FindRepoRoot()
-{
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-    {
-        for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MLNetNormalization.sln"))) return dir.FullName;
-    }
-    throw new DirectoryNotFoundException(
-        $"No MLNetNormalization.sln above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}: run from inside the repository.");
 }

@@ -1,6 +1,6 @@
 namespace MLNetNormalization.Bench;
 
-internal static class Stats
+public static class Stats
 {
     public static double Median(IEnumerable<double> values)
     {

@@ -7,7 +7,7 @@ namespace MLNetNormalization.Bench;
 /// (/proc/self/stat), so that the report can say how much CPU other processes took during the run:
 /// on a shared 2-core machine that is what makes a timing worthless.
 /// </summary>
-internal readonly record struct CpuSnapshot(long MachineBusyTicks, long MachineTotalTicks, long OwnTicks)
+public readonly record struct CpuSnapshot(long MachineBusyTicks, long MachineTotalTicks, long OwnTicks)
 {
     public static readonly long TicksPerSecond = 100; // USER_HZ, 100 on every Linux build that .NET supports
 
@@ -43,7 +43,7 @@ internal readonly record struct CpuSnapshot(long MachineBusyTicks, long MachineT
     }
 }
 
-internal static class ProcessStat
+public static class ProcessStat
 {
     /// <summary>Minor page faults of this process so far (/proc/self/stat field 10), or 0 where unavailable.</summary>
     public static long MinorFaults()
@@ -57,6 +57,30 @@ internal static class ProcessStat
         catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or UnauthorizedAccessException)
         {
             return 0;
+        }
+    }
+}
+
+/// <summary>Waits for the other processes on the machine to calm down before a measurement.</summary>
+public static class QuietMachine
+{
+    private static readonly TimeSpan Probe = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>
+    /// Probes the machine (half a second at a time) until other processes take at most <paramref name="maxShare"/>
+    /// of its CPU, or until <paramref name="maxWait"/> has passed; returns how long it waited (zero when quiet at once).
+    /// </summary>
+    public static TimeSpan Wait(double maxShare, TimeSpan maxWait)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var before = CpuSnapshot.Take();
+            Thread.Sleep(Probe);
+            var (other, capacity) = CpuSnapshot.Others(before, CpuSnapshot.Take());
+            var waited = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            if (double.IsNaN(other) || other / capacity <= maxShare) return waited - Probe;
+            if (waited >= maxWait) return waited;
         }
     }
 }

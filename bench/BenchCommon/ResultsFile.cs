@@ -4,7 +4,7 @@ namespace MLNetNormalization.Bench;
 /// Replaces one benchmark's section of a shared Markdown file (between its start and end markers),
 /// leaving every other section as it is; creates the file when absent.
 /// </summary>
-internal static class ResultsFile
+public static class ResultsFile
 {
     public static void WriteSection(string path, string startMarker, string endMarker, string body)
     {

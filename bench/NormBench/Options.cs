@@ -1,0 +1,128 @@
+using System.Globalization;
+
+namespace MLNetNormalization.Bench;
+
+/// <summary>Command-line options of the normalizer benchmark (all "--name value" pairs, plus flags).</summary>
+internal sealed class Options
+{
+    /// <summary>The normalizers timed by default: every kind of NormalizerFactory, with parameters that fit ResNet-20's 16/32/64 channels.</summary>
+    public static readonly string[] DefaultNorms =
+    [
+        "bn", "ghost:b=32", "bgn:g=8,b=2", "mn:k=2", "mgn:k=2", "hn:g=1", "hn:mean=gn8,std=en1", "en:g=1", "gn:g=8", "ln", "in", "sn",
+    ];
+
+    public int Threads { get; private set; } = Environment.ProcessorCount;
+    public IReadOnlyList<int> Batches { get; private set; } = [128, 8];
+    public IReadOnlyList<string> Norms { get; private set; } = DefaultNorms;
+    public int Rounds { get; private set; } = 5;
+    public int? Steps { get; private set; }
+    public int? Warmup { get; private set; }
+    public string Output { get; private set; } = "bench/results.md";
+    public double MaxOtherCpu { get; private set; } = 10;
+    public int Retries { get; private set; } = 2;
+    public double MaxWait { get; private set; } = 900;
+    public bool Reference { get; private set; } = true;
+    public bool Profile { get; private set; }
+    public bool Help { get; private set; }
+
+    /// <summary>The arguments as given, to record the command line.</summary>
+    public IReadOnlyList<string> Arguments { get; private set; } = [];
+
+    /// <summary>Timed steps per round at a batch size: --steps, else 4 at batch >= 64 (a step takes ~0.4 s there) and 16 below.</summary>
+    public int StepsFor(int batch) => Steps ?? (batch >= 64 ? 4 : 16);
+
+    /// <summary>Untimed steps at the start of every round: --warmup, else 1 at batch >= 64 and 4 below.</summary>
+    public int WarmupFor(int batch) => Warmup ?? (batch >= 64 ? 1 : 4);
+
+    public const string Usage = """
+        NormBench: times a ResNet-20 training step (CIFAR shape 3x32x32, random data, cross-entropy, SGD) with
+        each normalizer built by NormalizerFactory, and libtorch's BatchNorm2d as a reference, and writes its
+        section of bench/results.md: median step time and the ratio to the project's "bn" per batch size.
+
+        Usage: dotnet run -c Release --project bench/NormBench -- [options]
+
+          --batches LIST  batch sizes, comma-separated (default 128,8)
+          --norms LIST    NormalizerFactory strings, separated by ';' (quote the list), default:
+                          "bn;ghost:b=32;bgn:g=8,b=2;mn:k=2;mgn:k=2;hn:g=1;hn:mean=gn8,std=en1;en:g=1;gn:g=8;ln;in;sn".
+                          A ghost batch of b >= the batch size is replaced by b = batch/2 (ghost:b=4 at batch 8).
+                          "bn" is the baseline of the ratios and is added when missing.
+          --rounds N      rounds; each round times every normalizer once, round-robin (default 5)
+          --steps N       timed steps per normalizer and round (default 4 at batch >= 64, 16 below)
+          --warmup N      untimed steps before them in every round (default 1 at batch >= 64, 4 below)
+          --threads N     intra-op threads, Torch.Threads (default: Environment.ProcessorCount)
+          --no-reference  leave out the libtorch BatchNorm2d reference row
+          --output PATH   results file, relative to the repository root (default bench/results.md)
+          --max-other-cpu P  a measurement during which other processes took more than P% of the machine's
+                          CPU is discarded and run again (default 10)
+          --retries N     how many times a disturbed measurement is run again before it is kept anyway (default 2)
+          --max-wait S    before each measurement, wait (up to 60 s) until other processes take at most
+                          --max-other-cpu of the CPU, for at most S seconds over the whole run (default 900; 0: never wait)
+          --profile       instead of the benchmark, time the phases of the step (forward, backward, SGD, scope
+                          dispose) and count the tensor handles a step creates, per normalizer; uses --batches,
+                          --norms, --steps, --warmup, --threads; writes no file
+          --help          this text
+
+        Exit code 0 when the measurement completed (whatever the ratios), nonzero on errors.
+        """;
+
+    public static Options Parse(string[] args)
+    {
+        var options = new Options { Arguments = args };
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            switch (name)
+            {
+                case "--help" or "-h" or "-?": options.Help = true; continue;
+                case "--profile": options.Profile = true; continue;
+                case "--no-reference": options.Reference = false; continue;
+            }
+            if (i + 1 >= args.Length)
+                throw new ArgumentException($"Option {name} needs a value (see --help).");
+            var value = args[++i];
+            switch (name)
+            {
+                case "--batches": options.Batches = List(name, value, ',').Select(b => Positive(name, b)).Distinct().ToArray(); break;
+                case "--norms": options.Norms = List(name, value, ';'); break;
+                case "--rounds": options.Rounds = Positive(name, value); break;
+                case "--steps": options.Steps = Positive(name, value); break;
+                case "--warmup": options.Warmup = NonNegative(name, value); break;
+                case "--threads": options.Threads = Positive(name, value); break;
+                case "--output": options.Output = value; break;
+                case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
+                case "--retries": options.Retries = NonNegative(name, value); break;
+                case "--max-wait": options.MaxWait = NonNegative(name, value); break;
+                default: throw new ArgumentException($"Unknown option '{name}' (see --help).");
+            }
+        }
+        return options;
+    }
+
+    private static string[] List(string name, string value, char separator)
+    {
+        var items = value.Split(separator, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return items.Length > 0 ? items : throw new ArgumentException($"{name} needs at least one item, got '{value}'.");
+    }
+
+    private static int Positive(string name, string value)
+    {
+        var n = Integer(name, value);
+        return n > 0 ? n : throw new ArgumentException($"{name} must be positive, got {n}.");
+    }
+
+    private static int NonNegative(string name, string value)
+    {
+        var n = Integer(name, value);
+        return n >= 0 ? n : throw new ArgumentException($"{name} must be >= 0, got {n}.");
+    }
+
+    private static double Percent(string name, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var p) && p is >= 0 and <= 100
+            ? p
+            : throw new ArgumentException($"{name} needs a percentage between 0 and 100, got '{value}'.");
+
+    private static int Integer(string name, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new ArgumentException($"{name} needs an integer, got '{value}'.");
+}

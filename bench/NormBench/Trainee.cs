@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using MLNetNormalization.Normalization;
+using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.TorchBinding;
+using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.TorchBinding.Optim;
+
+namespace MLNetNormalization.Bench;
+
+/// <summary>One timed round of one normalizer: step times, what others took of the CPU meanwhile, and a sanity check.</summary>
+internal sealed record Measurement(IReadOnlyList<double> StepSeconds, double OtherCpuShare, long LiveTensorsBefore, long LiveTensorsAfter, int HandlesPerStep, double Loss)
+{
+    public double Median => Stats.Median(StepSeconds);
+}
+
+/// <summary>Median phase times (seconds) of one normalizer's step, and the tensor handles one step creates.</summary>
+internal sealed record Phases(double Forward, double Backward, double Update, double ScopeDispose, double Total, double HandlesForward, double HandlesStep);
+
+/// <summary>
+/// A ResNet-20 with one normalizer (a NormalizerFactory string; null for libtorch's BatchNorm2d, ResNetCifar's default),
+/// its SGD and its batch. Every measurement starts from a freshly built model (Torch.ManualSeed(0)), so that every round
+/// times the same steps from the same initialization: a model trained on for many rounds would drift towards a memorised
+/// batch (or, with lr 0.1 and a small batch, towards divergence) and time different arithmetic from round to round.
+/// </summary>
+internal sealed class Trainee : IDisposable
+{
+    private readonly Tensor x, y;
+    private ResNetCifar? model;
+    private SGD? optimizer;
+
+    /// <param name="specification">The factory string, or null for libtorch's BatchNorm2d.</param>
+    /// <param name="x">The batch, shared by every trainee of a batch size (not disposed here).</param>
+    public Trainee(string label, string? specification, Tensor x, Tensor y)
+    {
+        Label = label;
+        Specification = specification;
+        this.x = x;
+        this.y = y;
+        Rebuild();
+        ParameterCount = model!.Parameters().Sum(p => p.ElementCount);
+    }
+
+    /// <summary>Builds the model and its optimizer afresh, from Torch.ManualSeed(0).</summary>
+    private void Rebuild()
+    {
+        optimizer?.Dispose();
+        model?.Dispose();
+        Torch.ManualSeed(0);
+        model = Specification is null
+            ? new ResNetCifar(20)
+            : new ResNetCifar(20, normalization: NormalizerFactory.Create(Specification));
+        model.Train();
+        optimizer = new SGD(model.Parameters(), learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4);
+    }
+
+    public string Label { get; }
+    public string? Specification { get; }
+    public long ParameterCount { get; }
+
+    /// <summary>Set when a step threw (a normalizer that rejects its input after the training diverged, say); the trainee is not timed again.</summary>
+    public string? Failure { get; set; }
+
+    /// <summary>The training step that is timed: zero-grad, forward, cross-entropy, backward, SGD step, in one dispose scope.</summary>
+    /// <returns>How many tensor handles the step created (those its scope owned at the end): about one per native op.</returns>
+    private int Step()
+    {
+        using var scope = Torch.NewDisposeScope();
+        optimizer!.ZeroGrad();
+        var loss = Functional.CrossEntropy(model!.Forward(x), y);
+        loss.Backward();
+        optimizer.Step();
+        return scope.Count;
+    }
+
+    /// <summary>Rebuilds the model, runs <paramref name="warmup"/> untimed steps, then times <paramref name="steps"/> steps.</summary>
+    public Measurement Run(int warmup, int steps)
+    {
+        Rebuild();
+        for (var i = 0; i < warmup; i++) Step();
+        var times = new double[steps];
+        var handles = 0;
+        var liveBefore = Torch.LiveTensorCount;
+        var cpuStart = CpuSnapshot.Take();
+        for (var i = 0; i < steps; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            handles = Step();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        var (other, capacity) = CpuSnapshot.Others(cpuStart, CpuSnapshot.Take());
+        var liveAfter = Torch.LiveTensorCount;
+        return new Measurement(times, other / capacity, liveBefore, liveAfter, handles, Loss());
+    }
+
+    /// <summary>The loss on the batch (forward only, no update): a non-finite loss would mean the timing is of NaN arithmetic.</summary>
+    private double Loss()
+    {
+        using var scope = Torch.NewDisposeScope();
+        using var noGrad = Torch.NoGrad();
+        return Functional.CrossEntropy(model!.Forward(x), y).Item<float>();
+    }
+
+    /// <summary>--profile: phase times and handle counts of <paramref name="steps"/> steps after <paramref name="warmup"/>, medians.</summary>
+    public Phases Profile(int warmup, int steps)
+    {
+        Rebuild();
+        var samples = new List<double[]>();
+        for (var i = 0; i < warmup + steps; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            double forward, backward, update, handlesForward, handlesStep;
+            using (var scope = Torch.NewDisposeScope())
+            {
+                optimizer!.ZeroGrad();
+                var loss = Functional.CrossEntropy(model!.Forward(x), y);
+                forward = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                handlesForward = scope.Count;
+                loss.Backward();
+                backward = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                optimizer.Step();
+                update = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                handlesStep = scope.Count;
+            }
+            var total = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            if (i >= warmup) samples.Add([forward, backward - forward, update - backward, total - update, total, handlesForward, handlesStep]);
+        }
+        double Median(int column) => Stats.Median(samples.Select(s => s[column]));
+        return new Phases(Median(0), Median(1), Median(2), Median(3), Median(4), Median(5), Median(6));
+    }
+
+    public void Dispose()
+    {
+        optimizer?.Dispose();
+        model?.Dispose();
+    }
+}
