@@ -26,7 +26,7 @@ public sealed class CellMoments
     public long C => Shape[1];
     public long PixelsPerCell => Shape[2] * Shape[3];
 
-    /// <summary>One pass over x (libtorch's var_mean: Welford with double accumulation on the CPU) giving the small float64 tables; the backward is one pass too.</summary>
+    /// <summary>A native op giving the small float64 tables: two passes per plane in double on the CPU (in cache), and a one-pass backward.</summary>
     public static CellMoments Of(Tensor x)
     {
         var (mean, var) = Functional.CellMoments(x);

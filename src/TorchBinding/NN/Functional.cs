@@ -92,7 +92,7 @@ public static unsafe class Functional
 
     /// <summary>
     /// Mean and biased variance of every (n, c) plane of an [N, C, ...] input, as [N, C] float64 tables
-    /// (libtorch's var_mean: Welford with double accumulation on the CPU). Its backward,
+    /// (two passes per plane in double on the CPU; libtorch's var_mean elsewhere). Its backward,
     /// gx = gm/L + gv·2(x - m)/L, is one pass over x.
     /// </summary>
     public static (Tensor Mean, Tensor Var) CellMoments(Tensor input)
