@@ -5,6 +5,33 @@ namespace MLNetNormalization.Bench;
 /// <summary>Facts about the repository and the machine that every benchmark report records.</summary>
 public static class BenchHost
 {
+    /// <summary>
+    /// A benchmark's Main: invariant culture, --help, and exit codes 2 for bad arguments or missing
+    /// files, 1 for any other failure. A measurement is not a test: <paramref name="run"/> returns 0 whatever it measured.
+    /// </summary>
+    public static int Main<TOptions>(string[] args, Func<string[], TOptions> parse, Func<TOptions, bool> wantsHelp, string usage, Func<TOptions, int> run)
+    {
+        System.Globalization.CultureInfo.DefaultThreadCurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        try
+        {
+            var options = parse(args);
+            if (!wantsHelp(options)) return run(options);
+            Console.WriteLine(usage);
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: {e}");
+            return 1;
+        }
+    }
+
     /// <summary>The repository root holds MLNetNormalization.sln: looks up from the working directory, then from the binaries.</summary>
     public static string FindRepoRoot()
     {

@@ -18,29 +18,7 @@ const string ReferenceLabel = "libtorch BatchNorm2d (reference)";
 const string StartMarker = "<!-- normalizers:start -->";
 const string EndMarker = "<!-- normalizers:end -->";
 
-CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-
-try
-{
-    var options = Options.Parse(args);
-    if (options.Help)
-    {
-        Console.WriteLine(Options.Usage);
-        return 0;
-    }
-    return Run(options);
-}
-catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 2;
-}
-catch (Exception e)
-{
-    Console.Error.WriteLine($"error: {e}");
-    return 1;
-}
+return BenchHost.Main(args, Options.Parse, options => options.Help, Options.Usage, Run);
 
 static int Run(Options options)
 {

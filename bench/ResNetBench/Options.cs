@@ -1,5 +1,7 @@
 using System.Globalization;
 
+using static MLNetNormalization.Bench.OptionValues;
+
 namespace MLNetNormalization.Bench;
 
 /// <summary>Command-line options of the benchmark (all "--name value" pairs, plus --help).</summary>
@@ -84,26 +86,4 @@ internal sealed class Options
         }
         return options;
     }
-
-    private static int Positive(string name, string value)
-    {
-        var n = Integer(name, value);
-        return n > 0 ? n : throw new ArgumentException($"{name} must be positive, got {n}.");
-    }
-
-    private static int NonNegative(string name, string value)
-    {
-        var n = Integer(name, value);
-        return n >= 0 ? n : throw new ArgumentException($"{name} must be >= 0, got {n}.");
-    }
-
-    private static double Percent(string name, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var p) && p is >= 0 and <= 100
-            ? p
-            : throw new ArgumentException($"{name} needs a percentage between 0 and 100, got '{value}'.");
-
-    private static int Integer(string name, string value) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : throw new ArgumentException($"{name} needs an integer, got '{value}'.");
 }

@@ -13,29 +13,7 @@ const double Target = 1.05;
 const string StartMarker = "<!-- resnet20-binding:start -->";
 const string EndMarker = "<!-- resnet20-binding:end -->";
 
-CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-
-try
-{
-    var options = Options.Parse(args);
-    if (options.Help)
-    {
-        Console.WriteLine(Options.Usage);
-        return 0;
-    }
-    return Run(options);
-}
-catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 2;
-}
-catch (Exception e)
-{
-    Console.Error.WriteLine($"error: {e}");
-    return 1;
-}
+return BenchHost.Main(args, Options.Parse, options => options.Help, Options.Usage, Run);
 
 static int Run(Options options)
 {

@@ -46,7 +46,6 @@ public sealed class ModeGroupNorm : NormalizationLayer
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         var logits = GateLogits(cells);
-        var gates = Functional.Softmax(logits, 2);
         // Each mode's weights over the channels, g[n,c,k] / Σ_c g[n,c,k], normalized in log space: a mode
         // whose gates are all tiny (collapsed) still pools the channels by their relative weights, where
         // dividing the gates by their ~0 sum would not. Eq. 5 weighs every mode's output equally, so a
@@ -68,7 +67,7 @@ public sealed class ModeGroupNorm : NormalizationLayer
             perMode = Pool.MixWithRunning(perMode, runningSets, Alpha);
         }
         // [N, C, K] weights of the modes in each channel's output: 1/K (eq. 5) or the gates.
-        var modeWeights = GateWeightedOutput ? gates : Torch.Full([1, 1, Modes], 1.0 / Modes, ScalarType.Float64);
+        var modeWeights = GateWeightedOutput ? Functional.Softmax(logits, 2) : Torch.Full([1, 1, Modes], 1.0 / Modes, ScalarType.Float64);
         var weighted = modeWeights.Mul(perMode.Var.Clamp(min: 0).Add(Eps).Rsqrt().Unsqueeze(1));
         var scale = weighted.Sum([2]).Mul(Gamma());
         var shift = weighted.Mul(cells.Mean.Unsqueeze(2).Sub(perMode.Mean.Unsqueeze(1))).Sum([2]).Mul(Gamma()).Add(Beta());
