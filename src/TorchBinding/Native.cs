@@ -37,6 +37,8 @@ internal static unsafe partial class Native
     [LibraryImport(Library)] internal static partial long mln_live_tensor_count();
     [LibraryImport(Library)] internal static partial IntPtr mln_torch_version();
     [LibraryImport(Library)] internal static partial int mln_manual_seed(ulong seed);
+    [LibraryImport(Library)] internal static partial IntPtr mln_default_generator_get_state();
+    [LibraryImport(Library)] internal static partial int mln_default_generator_set_state(IntPtr state);
     [LibraryImport(Library)] internal static partial int mln_set_num_threads(int threads);
     [LibraryImport(Library)] internal static partial int mln_get_num_threads();
     [LibraryImport(Library)] internal static partial int mln_cuda_is_available();

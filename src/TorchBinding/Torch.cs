@@ -14,6 +14,12 @@ public static unsafe class Torch
     /// <summary>Seeds libtorch's global generator (parameter init, dropout, and creation without a <see cref="Generator"/>).</summary>
     public static void ManualSeed(ulong seed) => Native.Check(Native.mln_manual_seed(seed));
 
+    /// <summary>The global generator's full state (a UInt8 tensor), to save with a checkpoint.</summary>
+    public static Tensor GetRngState() => new(Native.mln_default_generator_get_state());
+
+    /// <summary>Restores a state from <see cref="GetRngState"/>: the global stream then draws what it would have drawn from there.</summary>
+    public static void SetRngState(Tensor state) => Native.Check(Native.mln_default_generator_set_state(state.Handle));
+
     /// <summary>Intra-op threads: one per core unless OMP_NUM_THREADS says otherwise.</summary>
     public static int Threads
     {

@@ -92,6 +92,24 @@ MLN_EXPORT int32_t mln_manual_seed(uint64_t seed) {
   return shim::status_result([&] { torch::manual_seed(seed); });
 }
 
+// The global CPU stream (parameter init, dropout): saved in checkpoints so a resumed run draws what an
+// uninterrupted one would have drawn.
+MLN_EXPORT TensorHandle mln_default_generator_get_state() {
+  return shim::tensor_result([] {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    return generator.get_state();
+  });
+}
+
+MLN_EXPORT int32_t mln_default_generator_set_state(TensorHandle state) {
+  return shim::status_result([&] {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(*state);
+  });
+}
+
 MLN_EXPORT int32_t mln_set_num_threads(int32_t threads) {
   return shim::status_result([&] {
     TORCH_CHECK(threads > 0, "thread count must be positive, got ", threads);
