@@ -1,6 +1,6 @@
 namespace MLNetNormalization.Trainers;
 
-/// <summary>The shape of one image: channels (1 grayscale, 3 color), height and width in pixels.</summary>
+/// <summary>The shape of one input image, channels first as the networks take it: [Channels, Height, Width].</summary>
 public readonly record struct ImageShape(int Channels, int Height, int Width)
 {
     /// <summary>Values per image, C·H·W.</summary>

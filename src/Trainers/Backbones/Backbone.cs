@@ -1,0 +1,112 @@
+using MLNetNormalization.TorchBinding.NN;
+
+namespace MLNetNormalization.Trainers.Backbones;
+
+/// <summary>Builds the backbones by <see cref="Architecture"/>, and the parts and checks they share.</summary>
+public static class Backbone
+{
+    /// <summary>
+    /// A new <paramref name="architecture"/> for <paramref name="input"/> images and <paramref name="classes"/>
+    /// classes, its normalization layers made by <paramref name="plan"/> ("bn" in every layer when null).
+    /// </summary>
+    public static Module Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan = null)
+    {
+        // Checked here for every architecture alike, before the factory is made: the CIFAR ResNets take no
+        // image size, so this is where theirs is checked (the other constructors check again for direct use).
+        CheckInput(Name(architecture), input, classes, MinimumImageSize(architecture));
+        var normalization = (plan ?? new NormalizerPlan()).NewFactory();
+        return architecture switch
+        {
+            Architecture.LeNet => new LeNet(input, classes, normalization),
+            Architecture.NetworkInNetwork => new NetworkInNetwork(input, classes, normalization),
+            Architecture.Vgg11 => new Vgg(11, input, classes, normalization),
+            Architecture.Vgg13 => new Vgg(13, input, classes, normalization),
+            Architecture.Vgg16 => new Vgg(16, input, classes, normalization),
+            Architecture.ResNet20 => new ResNetCifar(20, input.Channels, classes, normalization),
+            Architecture.ResNet32 => new ResNetCifar(32, input.Channels, classes, normalization),
+            Architecture.ResNet56 => new ResNetCifar(56, input.Channels, classes, normalization),
+            Architecture.ResNet18 => new ResNet18(input, classes, normalization),
+            _ => throw UnknownArchitecture(architecture),
+        };
+    }
+
+    /// <summary>The smallest height and width <paramref name="architecture"/> takes (each class documents why).</summary>
+    public static int MinimumImageSize(Architecture architecture) => architecture switch
+    {
+        Architecture.LeNet => LeNet.MinimumImageSize,
+        Architecture.NetworkInNetwork => NetworkInNetwork.MinimumImageSize,
+        Architecture.Vgg11 or Architecture.Vgg13 or Architecture.Vgg16 => Vgg.MinimumImageSize,
+        Architecture.ResNet20 or Architecture.ResNet32 or Architecture.ResNet56 => ResNetCifar.MinimumImageSize,
+        Architecture.ResNet18 => ResNet18.MinimumImageSize,
+        _ => throw UnknownArchitecture(architecture),
+    };
+
+    private static string Name(Architecture architecture) => architecture switch
+    {
+        Architecture.Vgg11 or Architecture.Vgg13 or Architecture.Vgg16 => $"VGG-{architecture.ToString()[3..]}",
+        Architecture.ResNet20 or Architecture.ResNet32 or Architecture.ResNet56 => $"ResNet-{architecture.ToString()[6..]}",
+        _ => architecture.ToString(),
+    };
+
+    private static ArgumentOutOfRangeException UnknownArchitecture(Architecture architecture) =>
+        new(nameof(architecture), architecture,
+            $"There is no architecture {(int)architecture}; use one of {string.Join(", ", Enum.GetNames<Architecture>())}.");
+
+    /// <summary>
+    /// Throws unless the images have channels and are at least <paramref name="minimumSize"/> pixels high and wide,
+    /// and there is at least one class; <paramref name="network"/> names the network in the messages.
+    /// </summary>
+    internal static void CheckInput(string network, ImageShape input, int classes, int minimumSize)
+    {
+        if (input.Channels <= 0)
+            throw new ArgumentOutOfRangeException(nameof(input), input, $"{network}: images need at least one channel; got {input.Channels}.");
+        if (input.Height < minimumSize || input.Width < minimumSize)
+            throw new ArgumentException(
+                $"{network} needs images of at least {minimumSize}x{minimumSize} pixels, got {input.Height}x{input.Width}: " +
+                $"resize or pad the images to at least {minimumSize}x{minimumSize}, or use a network made for smaller images.", nameof(input));
+        if (classes <= 0)
+            throw new ArgumentOutOfRangeException(nameof(classes), classes, $"{network}: the classifier needs at least one class.");
+    }
+
+    /// <summary>
+    /// A convolution without bias and the normalizer of its output channels, made in that order so that
+    /// layers come out of the factory in network order. The normalizer's beta does what the bias would,
+    /// and a bias before a normalizer that subtracts a mean would be removed by it anyway.
+    /// </summary>
+    internal static ConvNorm NewConvNorm(long inChannels, long outChannels, long kernelSize, Func<long, Module> normalization,
+                                         long stride = 1, long padding = 0)
+    {
+        var conv = new Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: false);
+        return new ConvNorm(conv, normalization(outChannels));
+    }
+
+    /// <summary>
+    /// He et al.'s (2015) normal initialization, std sqrt(2 / fan_in), for every convolution: each is
+    /// followed by a ReLU (through its normalizer), and this keeps activation variances steady with depth
+    /// should a normalizer not rescale them (GN or IN over few pixels, or MN's weighted modes).
+    /// </summary>
+    internal static void InitializeConvolutions(Module model)
+    {
+        foreach (var (_, module) in model.NamedModules())
+            if (module is Conv2d conv) Init.KaimingNormal(conv.Weight);
+    }
+
+    /// <summary>
+    /// A hidden fully connected layer that a ReLU follows: He normal like the convolutions, bias 0.
+    /// </summary>
+    internal static void InitializeHidden(Linear layer)
+    {
+        Init.KaimingNormal(layer.Weight);
+        Init.Constant(layer.Bias!, 0);
+    }
+
+    /// <summary>
+    /// The classifier: weights N(0, 0.01²) and bias 0, so that the first logits are small and the first
+    /// softmax is close to uniform (a loss near ln(classes)) whatever scale the features have.
+    /// </summary>
+    internal static void InitializeClassifier(Linear classifier)
+    {
+        Init.Normal(classifier.Weight, 0, 0.01);
+        Init.Constant(classifier.Bias!, 0);
+    }
+}

@@ -1,0 +1,54 @@
+using MLNetNormalization.TorchBinding;
+using MLNetNormalization.TorchBinding.NN;
+
+namespace MLNetNormalization.Trainers.Backbones;
+
+/// <summary>
+/// The ImageNet ResNet-18 (He et al. 2016, table 1): a 7x7 stride-2 stem of 64 channels with its
+/// normalizer and ReLU, a 3x3 stride-2 max-pool, four stages of two basic blocks with 64, 128, 256 and
+/// 512 channels (the last three start with stride 2), projection shortcuts (1x1 convolution and
+/// normalizer) where a block changes the shape, global average pooling and a linear classifier. With BN,
+/// 3 input channels and 1000 classes it has 11,689,512 parameters, torchvision's count (whose
+/// convolutions have no bias either).
+/// </summary>
+public sealed class ResNet18 : Module
+{
+    /// <summary>
+    /// The smallest height and width: the stem, the pool and three stages each halve the map, 32 down
+    /// to 1. Smaller images would run, but the last stages' strides would no longer downsample anything.
+    /// </summary>
+    public const int MinimumImageSize = 32;
+
+    private readonly ConvNorm stem;
+    private readonly Sequential stages;
+    private readonly Linear classifier;
+
+    /// <param name="input">Any channel count, at least 32x32 (224x224 on ImageNet).</param>
+    /// <param name="normalization">Builds the normalizer of a layer from its channel count; our "bn" by default.</param>
+    public ResNet18(ImageShape input, int classes, Func<long, Module>? normalization = null)
+    {
+        Backbone.CheckInput(nameof(ResNet18), input, classes, MinimumImageSize);
+        var norm = normalization ?? new NormalizerPlan().NewFactory();
+
+        stem = RegisterModule("stem", Backbone.NewConvNorm(input.Channels, 64, 7, norm, stride: 2, padding: 3));
+        stages = RegisterModule("stages", new Sequential());
+        long channels = 64;
+        foreach (var (width, stride) in new[] { (64L, 1L), (128L, 2L), (256L, 2L), (512L, 2L) })
+        {
+            stages.Append(new BasicBlock(channels, width, stride, ShortcutKind.Projection, norm));
+            stages.Append(new BasicBlock(width, width, 1, ShortcutKind.Projection, norm));
+            channels = width;
+        }
+        classifier = RegisterModule("fc", new Linear(channels, classes));
+
+        Backbone.InitializeConvolutions(this);
+        Backbone.InitializeClassifier(classifier);
+    }
+
+    public override Tensor Forward(Tensor input)
+    {
+        var x = Functional.MaxPool2d(stem.Forward(input).ReluInPlace(), (3, 3), (2, 2), (1, 1));
+        x = stages.Forward(x);
+        return classifier.Forward(Functional.AdaptiveAvgPool2d(x, (1, 1)).Flatten(1));
+    }
+}
