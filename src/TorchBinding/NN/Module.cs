@@ -44,9 +44,9 @@ public abstract class Module : IDisposable
 
     /// <summary>
     /// Puts <paramref name="replacement"/> in the place of the child named <paramref name="name"/>, at the same
-    /// position in the registration order, so that the names and order of parameters, buffers and modules (and
-    /// so the layout of a saved state) stay those of the original architecture. The old child is not disposed:
-    /// this module no longer owns it, and the caller, who may still hold it, disposes it.
+    /// position in the registration order: every other member keeps its name and place, and the replacement's
+    /// parameters and buffers are listed where the old child's were. The old child is not disposed: this module
+    /// no longer owns it, and the caller, who may still hold it, disposes it.
     /// </summary>
     protected void ReplaceModule(string name, Module replacement)
     {
