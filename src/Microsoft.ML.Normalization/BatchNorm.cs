@@ -23,5 +23,7 @@ public sealed class BatchNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
+
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
 }

@@ -28,5 +28,7 @@ public sealed class ExtendedNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
+
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
 }

@@ -29,6 +29,9 @@ public sealed class HeterologousNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => MeanSet.IsBatchDependent || StdSet.IsBatchDependent;
 
+    protected override bool InferenceStatisticsAreFixed(double alpha) =>
+        meanStatistics.IsFixedAtInference(alpha) && stdStatistics.IsFixedAtInference(alpha);
+
     private PixelSetStatistics Track(PixelSet set, string prefix)
     {
         if (set.Examples == ExampleGrouping.Chunks)

@@ -36,6 +36,10 @@ public sealed class ModeGroupNorm : NormalizationLayer
 
     public override IEnumerable<Tensor> GatingParameters() => [GateScale, GateShift];
 
+    // The gates pool the channels by the example's own cell means, even when the moments pooled are the
+    // running ones; only with a single mode are the gates 1 and the channel weights 1/C whatever the input.
+    protected override bool InferenceStatisticsAreFixed(double alpha) => Modes == 1 && alpha == 0;
+
     /// <summary>The gates g[n,c,k] of a batch, [N, C, K] float64.</summary>
     public Tensor Gates(CellMoments cells) => Functional.Softmax(GateLogits(cells), 2);
 

@@ -35,6 +35,10 @@ public sealed class ModeNorm : NormalizationLayer
 
     public override IEnumerable<Tensor> GatingParameters() => [GateWeight, GateBias];
 
+    // The gates weigh the modes by the example's own channel means, even when the modes' moments are the
+    // running ones; only a single mode's gate is 1 whatever the input.
+    protected override bool InferenceStatisticsAreFixed(double alpha) => Modes == 1 && alpha == 0;
+
     /// <summary>The gates g[n,k] of a batch, [N, K] float64.</summary>
     public Tensor Gates(CellMoments cells) => Functional.Softmax(GateLogits(cells), 1).To(ScalarType.Float64);
 

@@ -33,6 +33,9 @@ public sealed class SwitchableNorm : NormalizationLayer
 
     public override IEnumerable<Tensor> GatingParameters() => [MeanLogits, VarLogits];
 
+    // The IN and LN parts are the example's own statistics, whatever alpha weighs the BN part with.
+    protected override bool InferenceStatisticsAreFixed(double alpha) => false;
+
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         // The unbiased IN variance needs two pixels per cell, in training and at inference alike.

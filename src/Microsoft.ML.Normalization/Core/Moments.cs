@@ -33,6 +33,21 @@ public sealed class CellMoments
         return new CellMoments(mean, var, x.Shape);
     }
 
+    /// <summary>
+    /// Cell moments given as [N, C] float64 tables for an input of <paramref name="inputShape"/> (NCHW), rather
+    /// than measured: what a layer's statistics algebra is evaluated on to read off its affine for chosen moments.
+    /// </summary>
+    internal static CellMoments FromTables(Tensor mean, Tensor var, long[] inputShape)
+    {
+        if (inputShape.Length != 4 || !mean.Shape.SequenceEqual(inputShape[..2]) || !var.Shape.SequenceEqual(inputShape[..2]))
+            throw new ArgumentException(
+                $"Cell moment tables must be [N, C] of an NCHW input shape; got mean [{string.Join(", ", mean.Shape)}] and var [{string.Join(", ", var.Shape)}] " +
+                $"for input [{string.Join(", ", inputShape)}].", nameof(inputShape));
+        if (mean.Type != ScalarType.Float64 || var.Type != ScalarType.Float64)
+            throw new ArgumentException($"Cell moment tables are float64 (got {mean.Type} and {var.Type}); convert them with To(ScalarType.Float64).", nameof(mean));
+        return new CellMoments(mean, var, inputShape);
+    }
+
     public MeanVar AsMeanVar => new(Mean, Var);
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using MLNetNormalization.TorchBinding;
 using MLNetNormalization.TorchBinding.NN;
@@ -61,6 +62,48 @@ public abstract class NormalizationLayer : Module
 
     /// <summary>True when the layer keeps running statistics, so that alpha matters at inference.</summary>
     public abstract bool HasRunningStatistics { get; }
+
+    /// <summary>
+    /// True when, at inference with example weight <paramref name="alpha"/>, the layer normalizes with
+    /// statistics taken from its own state (running statistics) whatever the input. Its evaluation output is
+    /// then a fixed per-channel affine of the input, which can be folded into the convolution before it.
+    /// </summary>
+    protected abstract bool InferenceStatisticsAreFixed(double alpha);
+
+    /// <summary>
+    /// The layer's evaluation output written as y = x·<paramref name="scale"/>[c] + <paramref name="shift"/>[c]
+    /// (float64 [C] tensors on the layer's device, not tracked by autograd) when it is a fixed per-channel
+    /// affine: in evaluation mode, with statistics that do not depend on the input. Otherwise false, and
+    /// <paramref name="whyNot"/> says why and what would make it one where something would.
+    /// </summary>
+    public bool TryGetInferenceAffine([NotNullWhen(true)] out Tensor? scale, [NotNullWhen(true)] out Tensor? shift,
+                                      [NotNullWhen(false)] out string? whyNot)
+    {
+        (scale, shift, whyNot) = (null, null, null);
+        if (IsTraining)
+        {
+            whyNot = $"{LayerName} is in training mode, where it normalizes with each batch's statistics; call Eval() first (folding is for inference).";
+            return false;
+        }
+        if (!InferenceStatisticsAreFixed(Alpha))
+        {
+            whyNot = InferenceStatisticsAreFixed(0)
+                ? $"{LayerName} weighs each example's own statistics in at inference (alpha = {Alpha.ToString(CultureInfo.InvariantCulture)}); " +
+                  "set Alpha = 0 to normalize with the running statistics alone, which is a fixed affine."
+                : $"{LayerName}'s statistics depend on the input, so its output is not a fixed per-channel affine.";
+            return false;
+        }
+        using var noGrad = Torch.NoGrad();
+        // With statistics (mu, var) that ignore the input, A = gamma/sqrt(var + eps) and B = (m - mu)·A + beta,
+        // so y = (x - m)·A + B = x·A + (beta - mu·A) for every cell mean m. The layer's own algebra evaluated on
+        // one example whose cell means are 0 therefore gives the scale A and the shift beta - mu·A exactly,
+        // without a second, per-layer formula that could drift from Forward.
+        var zeros = Torch.Zeros([1, Channels], ScalarType.Float64, Weight.Device);
+        var (cellScale, cellShift) = Affine(CellMoments.FromTables(zeros, zeros, [1, Channels, 1, 1]));
+        scale = cellScale.Reshape(Channels);
+        shift = cellShift.Reshape(Channels);
+        return true;
+    }
 
     /// <summary>Parameters that shape the statistics rather than scale the output (MN gates, SN mixing weights); a trainer may decay them separately.</summary>
     public virtual IEnumerable<Tensor> GatingParameters() => [];

@@ -36,6 +36,9 @@ public sealed class PixelSetStatistics
     public PixelSet Set { get; }
     public RunningStatisticsKind Kind { get; }
 
+    /// <summary>True when <see cref="Inference"/> with this alpha returns the running statistics alone, whatever the input.</summary>
+    public bool IsFixedAtInference(double alpha) => Kind != RunningStatisticsKind.None && alpha == 0;
+
     /// <summary>The batch statistics per cell; updates the running statistics.</summary>
     public MeanVar Training(CellMoments cells, double momentum)
     {

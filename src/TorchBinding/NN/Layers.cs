@@ -2,6 +2,12 @@ namespace MLNetNormalization.TorchBinding.NN;
 
 // Parameter-free layers, so that networks can be written as a Sequential.
 
+/// <summary>Returns its input: what stands in a network where a layer was folded away (a normalizer folded into its convolution).</summary>
+public sealed class Identity : Module
+{
+    public override Tensor Forward(Tensor input) => input;
+}
+
 public sealed class ReLU : Module
 {
     public override Tensor Forward(Tensor input) => input.Relu();

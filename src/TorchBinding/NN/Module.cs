@@ -42,6 +42,23 @@ public abstract class Module : IDisposable
         return module;
     }
 
+    /// <summary>
+    /// Puts <paramref name="replacement"/> in the place of the child named <paramref name="name"/>, at the same
+    /// position in the registration order: every other member keeps its name and place, and the replacement's
+    /// parameters and buffers are listed where the old child's were. The old child is not disposed: this module
+    /// no longer owns it, and the caller, who may still hold it, disposes it.
+    /// </summary>
+    protected void ReplaceModule(string name, Module replacement)
+    {
+        ArgumentNullException.ThrowIfNull(replacement);
+        var index = children.FindIndex(c => c.Key == name);
+        if (index < 0)
+            throw new ArgumentException(
+                $"{GetType().Name} has no child module named '{name}' to replace; its children are [{string.Join(", ", children.Select(c => c.Key))}].",
+                nameof(name));
+        children[index] = new(name, replacement);
+    }
+
     private void CheckNewName(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))

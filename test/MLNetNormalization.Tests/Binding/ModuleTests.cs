@@ -127,6 +127,69 @@ public class ModuleTests
         public override Tensor Forward(Tensor input) => input;
     }
 
+    /// <summary>Three linear children, "a", "b", "c", the middle one replaceable.</summary>
+    private sealed class ThreeChildren : Module
+    {
+        public ThreeChildren()
+        {
+            RegisterModule("a", new Linear(2, 2));
+            RegisterModule("b", new Linear(2, 3));
+            RegisterModule("c", new Linear(3, 1, bias: false));
+        }
+
+        public void Replace(string name, Module replacement) => ReplaceModule(name, replacement);
+
+        public override Tensor Forward(Tensor input) => input;
+    }
+
+    [Fact]
+    public void ReplaceModuleKeepsThePositionAndLeavesTheOldChildToTheCaller()
+    {
+        Torch.ManualSeed(144);
+        using var scope = Torch.NewDisposeScope();
+        using var model = new ThreeChildren();
+        var old = (Linear)model.NamedChildren().ElementAt(1).Module;
+        using var replacement = new Sequential(new Linear(2, 3, bias: false));
+
+        model.Replace("b", replacement);
+
+        Assert.Equal(["a", "b", "c"], model.NamedChildren().Select(c => c.Name));
+        Assert.Same(replacement, model.NamedChildren().ElementAt(1).Module);
+        Assert.Equal(["a.weight", "a.bias", "b.0.weight", "c.weight"], model.NamedParameters().Select(p => p.Name));
+        // The model no longer owns the old child and did not dispose it: the caller does.
+        Assert.False(old.Weight.IsDisposed);
+        Assert.DoesNotContain(model.Parameters(), p => ReferenceEquals(p, old.Weight));
+        old.Dispose();
+
+        var e = Assert.Throws<ArgumentException>(() => model.Replace("d", new ReLU()));
+        Assert.Contains("ThreeChildren has no child module named 'd' to replace; its children are [a, b, c]", e.Message);
+        Assert.Throws<ArgumentNullException>(() => model.Replace("a", null!));
+    }
+
+    [Fact]
+    public void ConvolutionFromWeightsCopiesThemKeepsItsOptionsAndDrawsNoRandomNumbers()
+    {
+        using var scope = Torch.NewDisposeScope();
+        var weight = TestData.Float64(TestData.Uniform(145, 4 * 2 * 3 * 3), 4, 2, 3, 3);
+        var bias = TestData.Float64(TestData.Uniform(146, 4), 4);
+        var randomState = TestData.RawBytes(Torch.GetRngState());
+
+        using var conv = Conv2d.FromWeights(weight, bias, stride: 2, padding: 1, dilation: 2, groups: 2);
+
+        Assert.Equal(randomState, TestData.RawBytes(Torch.GetRngState()));
+        Assert.Equal((2L, 1L, 2L, 2L), (conv.Stride, conv.Padding, conv.Dilation, conv.Groups));
+        Assert.Equal(TestData.RawBytes(weight), TestData.RawBytes(conv.Weight));
+        Assert.Equal(TestData.RawBytes(bias), TestData.RawBytes(conv.Bias!));
+        Assert.False(ReferenceEquals(weight, conv.Weight));
+        Assert.All(conv.Parameters(), p => Assert.True(p.RequiresGrad && p.IsLeaf));
+        var x = TestData.Float64(TestData.Uniform(147, 2 * 4 * 7 * 7), 2, 4, 7, 7);
+        Assert.True(conv.Forward(x).Equal(Functional.Conv2d(x, weight, bias, (2, 2), (1, 1), (2, 2), 2)));
+
+        Assert.Contains("square kernel", Assert.Throws<ArgumentException>(() => Conv2d.FromWeights(Torch.Zeros([4, 2, 3, 2]), null)).Message);
+        Assert.Contains("divisible by groups (3)", Assert.Throws<ArgumentException>(() => Conv2d.FromWeights(Torch.Zeros([4, 2, 3, 3]), null, groups: 3)).Message);
+        Assert.Contains("the bias must be a [4] Float32 tensor", Assert.Throws<ArgumentException>(() => Conv2d.FromWeights(Torch.Zeros([4, 2, 3, 3]), Torch.Zeros([4], ScalarType.Float64))).Message);
+    }
+
     [Fact]
     public void MemberNamesMustBeUniqueAndDotless()
     {

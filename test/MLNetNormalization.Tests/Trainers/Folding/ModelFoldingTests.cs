@@ -1,0 +1,189 @@
+using MLNetNormalization.Normalization;
+using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Trainers.Inference;
+using MLNetNormalization.TorchBinding.NN;
+using Xunit.Abstractions;
+
+namespace MLNetNormalization.Tests.Trainers.Folding;
+
+/// <summary>
+/// Folding a trained model's fixed inference affines into its convolutions: the oracle is the unfolded
+/// model's own evaluation output on the same input. Modules initialise from the global generator, hence
+/// the collection.
+/// </summary>
+[Collection(TestCollections.GlobalRandom)]
+public class ModelFoldingTests(ITestOutputHelper output)
+{
+    // The target: the folded model's output equals the unfolded one within 1e-5, relative to its largest value.
+    private const double Float32Tolerance = 1e-5;
+
+    // In float64 the fold is exact up to rounding, so a small error in the algebra would show far above this.
+    private const double Float64Tolerance = 1e-12;
+
+    [Theory]
+    [InlineData("bn")]
+    [InlineData("ghost:b=4")]
+    [InlineData("en:g=1")]
+    [InlineData("en:g=2")]
+    [InlineData("hn")]
+    [InlineData("hn:mean=bn,std=en2")]
+    [InlineData("libtorch")]
+    // Per-example normalizers keep per-channel running moments too; with alpha = 0 they use only those.
+    [InlineData("gn:g=2,alpha=0")]
+    [InlineData("mn:k=1")]
+    public void FoldedModelComputesTheUnfoldedModelsOutput(string normalizer)
+    {
+        var relative = FoldTrainedModel(normalizer, ScalarType.Float32, seed: 400);
+        Assert.True(relative <= Float32Tolerance, $"{normalizer}: max |folded - unfolded| / max |unfolded| = {relative:E3} > {Float32Tolerance:E0}.");
+    }
+
+    [Theory]
+    [InlineData("bn")]
+    [InlineData("hn:mean=bn,std=en2")]
+    [InlineData("libtorch")]
+    public void InFloat64TheFoldIsExactUpToRounding(string normalizer)
+    {
+        var relative = FoldTrainedModel(normalizer, ScalarType.Float64, seed: 401);
+        Assert.True(relative <= Float64Tolerance, $"{normalizer}: max |folded - unfolded| / max |unfolded| = {relative:E3} > {Float64Tolerance:E0}.");
+    }
+
+    /// <summary>
+    /// Trains a <see cref="FoldingNet"/>, folds it, checks the report, the structure and the kept convolution
+    /// options, and returns max |folded - unfolded| / max |unfolded| over the feature maps and over the logits.
+    /// </summary>
+    private double FoldTrainedModel(string normalizer, ScalarType type, ulong seed)
+    {
+        Torch.ManualSeed(seed);
+        using var scope = Torch.NewDisposeScope();
+        using var generator = new Generator(seed);
+        using var model = new FoldingNet(FoldingNet.Normalizer(normalizer));
+        model.To(type);
+        model.TrainSteps(generator);
+        var convOptions = model.Units.Select(u => (u.Conv.Weight.Shape, u.Conv.Stride, u.Conv.Padding, u.Conv.Dilation, u.Conv.Groups)).ToList();
+
+        model.Eval();
+        var x = FoldingNet.Input(generator, 5, type);
+        var features = model.Features.Forward(x).Detach().Clone();
+        var logits = model.Forward(x).Detach().Clone();
+        var randomState = TestData.RawBytes(Torch.GetRngState());
+
+        var report = ModelFolding.Fold(model);
+
+        Assert.Equal(FoldingNet.NormNames, report.Folded);
+        Assert.Empty(report.NotFolded);
+        Assert.All(model.Units, u => Assert.IsType<Identity>(u.Norm));
+        Assert.Equal(convOptions, model.Units.Select(u => (u.Conv.Weight.Shape, u.Conv.Stride, u.Conv.Padding, u.Conv.Dilation, u.Conv.Groups)));
+        Assert.All(model.Units, u => Assert.Equal(type, u.Conv.Bias!.Type));
+        // The folded layers' gamma, beta and running statistics are gone from the model's state.
+        Assert.DoesNotContain(model.State(), s => FoldingNet.NormNames.Any(n => s.Name.StartsWith(n + ".", StringComparison.Ordinal)));
+        Assert.Equal(["features.0.conv.bias", "features.2.conv.bias", "features.4.conv.bias", "features.5.conv.bias"],
+            model.NamedParameters().Select(p => p.Name).Where(n => n.EndsWith(".bias", StringComparison.Ordinal) && n.StartsWith("features.", StringComparison.Ordinal)));
+        // Building the folded convolutions drew nothing from the global generator.
+        Assert.Equal(randomState, TestData.RawBytes(Torch.GetRngState()));
+
+        using var noGrad = Torch.NoGrad();
+        var featureDifference = RelativeDifference(features, model.Features.Forward(x));
+        var logitDifference = RelativeDifference(logits, model.Forward(x));
+        output.WriteLine($"{normalizer} ({type}): max relative difference {featureDifference:E3} (feature maps), {logitDifference:E3} (logits)");
+        return Math.Max(featureDifference, logitDifference);
+    }
+
+    [Theory]
+    [InlineData("mn", "ModeNorm's statistics depend on the input")]
+    [InlineData("gn:g=2", "GroupNorm weighs each example's own statistics in at inference (alpha = 1); set Alpha = 0")]
+    [InlineData("bn:alpha=0.5", "BatchNorm weighs each example's own statistics in at inference (alpha = 0.5); set Alpha = 0")]
+    [InlineData("hn:mean=bn,std=gn2", "HeterologousNorm's statistics depend on the input")]
+    [InlineData("sn", "SwitchableNorm's statistics depend on the input")]
+    [InlineData("mgn", "ModeGroupNorm's statistics depend on the input")]
+    public void NormalizersWhoseOutputIsNoFixedAffineAreReportedAndLeft(string normalizer, string reason)
+    {
+        Torch.ManualSeed(402);
+        using var scope = Torch.NewDisposeScope();
+        using var generator = new Generator(402);
+        using var model = new FoldingNet(FoldingNet.Normalizer(normalizer));
+        model.TrainSteps(generator);
+        var norms = model.Units.Select(u => u.Norm).ToList();
+        model.Eval();
+        var x = FoldingNet.Input(generator, 5);
+        var before = model.Forward(x).Detach().Clone();
+        var stateNames = model.State().Select(s => s.Name).ToList();
+
+        var report = ModelFolding.Fold(model);
+
+        Assert.Empty(report.Folded);
+        Assert.Equal(FoldingNet.NormNames, report.NotFolded.Select(u => u.Name));
+        Assert.All(report.NotFolded, u => Assert.StartsWith(reason, u.Reason, StringComparison.Ordinal));
+        Assert.Contains($"features.2.norm: {reason}", report.ToString(), StringComparison.Ordinal);
+        Assert.Equal(norms, model.Units.Select(u => u.Norm));
+        Assert.Equal(stateNames, model.State().Select(s => s.Name));
+        Assert.Equal(TestData.RawBytes(before), TestData.RawBytes(model.Forward(x)));
+    }
+
+    [Fact]
+    public void OnlyTheFoldableLayersOfAMixedModelAreFolded()
+    {
+        Torch.ManualSeed(403);
+        using var scope = Torch.NewDisposeScope();
+        using var generator = new Generator(403);
+        // BN in the first layer, mode normalization in the others (the MN paper's "init" setting).
+        using var model = new FoldingNet(new NormalizerPlan("bn", NormalizerPlacement.FirstLayerOnly, "mn").NewFactory());
+        model.TrainSteps(generator);
+        model.Eval();
+        var x = FoldingNet.Input(generator, 5);
+        var before = model.Forward(x).Detach().Clone();
+
+        var report = ModelFolding.Fold(model);
+
+        Assert.Equal(["features.0.norm"], report.Folded);
+        Assert.Equal(FoldingNet.NormNames[1..], report.NotFolded.Select(u => u.Name));
+        Assert.All(report.NotFolded, u => Assert.StartsWith("ModeNorm's statistics depend on the input", u.Reason, StringComparison.Ordinal));
+        Assert.IsType<Identity>(model.Units[0].Norm);
+        Assert.All(model.Units.Skip(1), u => Assert.IsType<ModeNorm>(u.Norm));
+        using var noGrad = Torch.NoGrad();
+        var relative = RelativeDifference(before, model.Forward(x));
+        output.WriteLine($"bn first, mn others: max relative difference {relative:E3}");
+        Assert.True(relative <= Float32Tolerance, $"max |folded - unfolded| / max |unfolded| = {relative:E3} > {Float32Tolerance:E0}.");
+    }
+
+    [Fact]
+    public void FoldingPutsTheModelInEvaluationModeAndASecondFoldFindsNothingToFold()
+    {
+        Torch.ManualSeed(404);
+        using var scope = Torch.NewDisposeScope();
+        using var model = new FoldingNet(FoldingNet.Normalizer("bn"));
+        Assert.True(model.IsTraining);
+
+        Assert.Equal(FoldingNet.NormNames, ModelFolding.Fold(model).Folded);
+        Assert.All(model.NamedModules(), m => Assert.False(m.Module.IsTraining));
+
+        var again = ModelFolding.Fold(model);
+        Assert.Empty(again.Folded);
+        Assert.All(again.NotFolded, u => Assert.Contains("the normalizer is an Identity (already folded", u.Reason, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NormalizersOutsideConvNormUnitsAreReportedAsHavingNoConvolutionToFoldInto()
+    {
+        Torch.ManualSeed(405);
+        using var scope = Torch.NewDisposeScope();
+        using var model = new Sequential(new Conv2d(3, 4, 3), new BatchNorm(4), new ReLU(), new Conv2d(4, 4, 3), new BatchNorm2d(4));
+
+        var report = ModelFolding.Fold(model);
+
+        Assert.Empty(report.Folded);
+        Assert.Equal(["1", "4"], report.NotFolded.Select(u => u.Name));
+        Assert.All(report.NotFolded, u => Assert.Contains("is not the \"norm\" of a ConvNorm unit", u.Reason, StringComparison.Ordinal));
+        Assert.IsType<BatchNorm>(model.NamedChildren().ElementAt(1).Module);
+    }
+
+    // max |actual - expected| / max |expected|, in float64.
+    private static double RelativeDifference(Tensor expected, Tensor actual)
+    {
+        using var scope = Torch.NewDisposeScope();
+        var reference = expected.To(ScalarType.Float64);
+        var largest = reference.Abs().Max().Item<double>();
+        Assert.True(largest > 0, "the reference output is all zeros, so the comparison would prove nothing.");
+        return actual.To(ScalarType.Float64).Sub(reference).Abs().Max().Item<double>() / largest;
+    }
+}
