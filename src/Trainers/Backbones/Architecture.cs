@@ -1,6 +1,6 @@
 namespace MLNetNormalization.Trainers.Backbones;
 
-/// <summary>The backbones that <see cref="Backbone.Create"/> builds: those the mode-normalization paper trains.</summary>
+/// <summary>The backbones that <see cref="Backbone.Create(Architecture, ImageShape, int, NormalizerPlan)"/> builds: those the mode-normalization paper trains.</summary>
 public enum Architecture
 {
     /// <summary><see cref="Backbones.LeNet"/>: two 5x5 convolutions and two fully connected layers (the paper's multi-task network).</summary>

@@ -9,12 +9,18 @@ public static class Backbone
     /// A new <paramref name="architecture"/> for <paramref name="input"/> images and <paramref name="classes"/>
     /// classes, its normalization layers made by <paramref name="plan"/> ("bn" in every layer when null).
     /// </summary>
-    public static Module Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan = null)
+    public static Module Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan = null) =>
+        Create(architecture, input, classes, (plan ?? new NormalizerPlan()).NewFactory());
+
+    /// <summary>
+    /// A new <paramref name="architecture"/> whose normalization layers <paramref name="normalization"/> makes,
+    /// called with each layer's channel count in network order.
+    /// </summary>
+    public static Module Create(Architecture architecture, ImageShape input, int classes, Func<long, Module> normalization)
     {
-        // Checked here for every architecture alike, before the factory is made: the CIFAR ResNets take no
+        // Checked here for every architecture alike, before any layer is made: the CIFAR ResNets take no
         // image size, so this is where theirs is checked (the other constructors check again for direct use).
         CheckInput(Name(architecture), input, classes, MinimumImageSize(architecture));
-        var normalization = (plan ?? new NormalizerPlan()).NewFactory();
         return architecture switch
         {
             Architecture.LeNet => new LeNet(input, classes, normalization),

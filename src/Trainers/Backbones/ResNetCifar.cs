@@ -15,7 +15,7 @@ public sealed class ResNetCifar : Module
     /// <summary>
     /// The smallest height and width: the two stride-2 stages halve a map of at least 2 pixels, ending at
     /// 1x1. Smaller images would run, but a stride-2 stage over a 1x1 map is no longer a downsampling.
-    /// (The constructor takes no image size; <see cref="Backbone.Create"/> checks it.)
+    /// (The constructor takes no image size; <see cref="Backbone.Create(Architecture, ImageShape, int, NormalizerPlan)"/> checks it.)
     /// </summary>
     public const int MinimumImageSize = 4;
 

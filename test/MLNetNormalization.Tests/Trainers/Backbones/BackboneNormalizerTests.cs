@@ -63,7 +63,7 @@ public class BackboneNormalizerTests
         Torch.ManualSeed(3032);
         var made = new List<BatchNorm>();
         var input = SmallInput(architecture);
-        using var model = Construct(architecture, input, 10, channels =>
+        using var model = Backbone.Create(architecture, input, 10, channels =>
         {
             var layer = new BatchNorm(channels);
             made.Add(layer);

@@ -23,21 +23,6 @@ internal static class BackboneTestSupport
 
     public static bool IsNormalizer(Module module) => module is NormalizationLayer or BatchNorm2d;
 
-    /// <summary>The architecture's constructor, given a normalization factory directly (Backbone.Create takes a plan).</summary>
-    public static Module Construct(Architecture architecture, ImageShape input, int classes, Func<long, Module> normalization) => architecture switch
-    {
-        Architecture.LeNet => new LeNet(input, classes, normalization),
-        Architecture.NetworkInNetwork => new NetworkInNetwork(input, classes, normalization),
-        Architecture.Vgg11 => new Vgg(11, input, classes, normalization),
-        Architecture.Vgg13 => new Vgg(13, input, classes, normalization),
-        Architecture.Vgg16 => new Vgg(16, input, classes, normalization),
-        Architecture.ResNet20 => new ResNetCifar(20, input.Channels, classes, normalization),
-        Architecture.ResNet32 => new ResNetCifar(32, input.Channels, classes, normalization),
-        Architecture.ResNet56 => new ResNetCifar(56, input.Channels, classes, normalization),
-        Architecture.ResNet18 => new ResNet18(input, classes, normalization),
-        _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "not an architecture"),
-    };
-
     public static int[] Repeat(int channels, int count) => Enumerable.Repeat(channels, count).ToArray();
 
     /// <summary>
