@@ -90,7 +90,11 @@ public sealed class BatchAssembler
         {
             while (queue.Reader.WaitToReadAsync(cancellation).AsTask().GetAwaiter().GetResult())
                 while (queue.Reader.TryRead(out var batch))
+                {
+                    // Batches already queued are not handed out once cancellation is requested.
+                    cancellation.ThrowIfCancellationRequested();
                     yield return batch;
+                }
         }
         finally
         {

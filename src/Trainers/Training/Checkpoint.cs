@@ -53,8 +53,12 @@ internal static class Checkpoint
         TensorFile.Save(path, entries);
     }
 
-    /// <summary>Restores model, optimizer and generator from <paramref name="path"/> and returns the position.</summary>
-    public static TrainingPosition Load(string path, Module model, SGD optimizer)
+    /// <summary>
+    /// Restores model, optimizer and generator from <paramref name="path"/> and returns the position.
+    /// <paramref name="verify"/> sees the position first and may throw to refuse the checkpoint, which then
+    /// changes nothing.
+    /// </summary>
+    public static TrainingPosition Load(string path, Module model, SGD optimizer, Action<TrainingPosition> verify)
     {
         var tensors = TensorFile.Load(path);
         try
@@ -63,6 +67,7 @@ internal static class Checkpoint
                 throw new InvalidDataException($"{path} is a tensor file but not a training checkpoint (no {PositionName} or {RngStateName}).");
             var position = JsonSerializer.Deserialize<TrainingPosition>(positionBytes.ToArray<byte>())
                 ?? throw new InvalidDataException($"{path}: the training position is empty.");
+            verify(position);
             var modelState = tensors.Where(t => t.Key.StartsWith(ModelPrefix, StringComparison.Ordinal))
                 .ToDictionary(t => t.Key[ModelPrefix.Length..], t => t.Value);
             try

@@ -46,6 +46,8 @@ public sealed class ClassifierTrainer
         var stepsPerEpoch = assembler.TrainingBatches;
         if (stepsPerEpoch == 0)
             throw new ArgumentException($"The training data has {train.Count} example(s); a training step needs at least 2.", nameof(train));
+        // Made before anything is loaded or seeded, since it may refuse the options (a milestone within the warm-up).
+        var schedule = LearningRatePlan.Create(options, stepsPerEpoch);
         var device = model.Parameters().First().Device;
 
         using var optimizer = CreateOptimizer(model);
@@ -58,8 +60,8 @@ public sealed class ClassifierTrainer
         string? resumedFrom = null;
         if (options.Resume && checkpointPath is not null && File.Exists(checkpointPath))
         {
-            position = Checkpoint.Load(checkpointPath, model, optimizer);
-            CheckSameRun(position.Fingerprint, fingerprint, checkpointPath);
+            // Checked before anything is loaded: a refused checkpoint must leave the caller's model and the generator as they were.
+            position = Checkpoint.Load(checkpointPath, model, optimizer, saved => CheckSameRun(saved.Fingerprint, fingerprint, checkpointPath));
             resumedFrom = position.ToString();
         }
         else
@@ -68,13 +70,13 @@ public sealed class ClassifierTrainer
             position = new TrainingPosition { Fingerprint = fingerprint };
         }
 
-        var bestState = validation is not null && bestPath is not null && position.BestEpoch is not null && File.Exists(bestPath)
-            ? LoadStateCopy(bestPath)
-            : null;
-        var scheduler = new LearningRateScheduler(optimizer, LearningRatePlan.Create(options, stepsPerEpoch), position.GlobalStep);
+        var scheduler = new LearningRateScheduler(optimizer, schedule, position.GlobalStep);
         var clock = Stopwatch.StartNew();
         var stepsThisProcess = 0;
         var totalSteps = options.Epochs * stepsPerEpoch;
+        var bestState = validation is not null && bestPath is not null && position.BestEpoch is not null && File.Exists(bestPath)
+            ? LoadStateCopy(bestPath)
+            : null;
 
         try
         {
@@ -83,7 +85,11 @@ public sealed class ClassifierTrainer
                 model.Train();
                 var epoch = position.Epoch;
                 var (lossSum, correct, seen) = (position.EpochLossSum, position.EpochCorrect, position.EpochSeen);
-                var learningRate = optimizer.Groups[0].LearningRate;
+                // The rate of the epoch's last step so far: an epoch resumed after its last step (cancelled while
+                // being validated) takes no step, and the scheduler already holds the next epoch's rate.
+                var learningRate = position.NextBatch > 0
+                    ? optimizer.Groups[0].InitialLearningRate * schedule.Factor(position.GlobalStep - 1)
+                    : optimizer.Groups[0].LearningRate;
                 foreach (var batch in assembler.Training(epoch, position.NextBatch, cancellation))
                 {
                     cancellation.ThrowIfCancellationRequested();
@@ -137,15 +143,19 @@ public sealed class ClassifierTrainer
                 progress?.Invoke(Report(TrainingPhase.EpochEnd, position, stepsPerEpoch, summary.TrainingLoss, summary.TrainingAccuracy,
                     learningRate, clock, stepsThisProcess, totalSteps, validationMetrics));
             }
+            if (options.RestoreBestModel && bestState is not null) model.LoadState(bestState);
         }
         catch (OperationCanceledException) when (checkpointPath is not null)
         {
             Checkpoint.Save(checkpointPath, model, optimizer, position);
             throw;
         }
+        finally
+        {
+            // Also when training throws (cancelled, diverged): the best-model copy is not left to the finalizer.
+            DisposeState(bestState);
+        }
 
-        if (options.RestoreBestModel && bestState is not null) model.LoadState(bestState);
-        DisposeState(bestState);
         var finalValidation = validation is null ? null : Evaluate(model, validation, cancellation);
         return new TrainingResult(position.History, position.BestEpoch, finalValidation, position.StoppedEarly, resumedFrom);
     }
@@ -239,6 +249,8 @@ public sealed class ClassifierTrainer
 
     private static Dictionary<string, Tensor> CopyState(Module model)
     {
+        // The scope frees the intermediate Detach() results; the clones leave it.
+        using var scope = Torch.NewDisposeScope();
         using var noGrad = Torch.NoGrad();
         return model.State().ToDictionary(s => s.Name, s => s.Value.Detach().Clone().DetachFromDisposeScope());
     }

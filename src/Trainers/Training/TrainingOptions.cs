@@ -143,15 +143,16 @@ public sealed record TrainingOptions
         Require(NormWeightDecay >= 0, nameof(NormWeightDecay), $"must be >= 0, got {NormWeightDecay}.");
         Require(GateWeightDecay >= 0, nameof(GateWeightDecay), $"must be >= 0, got {GateWeightDecay}.");
         Require(Enum.IsDefined(Schedule), nameof(Schedule), $"{Schedule} is not one of {string.Join(", ", Enum.GetNames<LearningRateScheduleKind>())}.");
-        Require(Milestones is null || Milestones.All(m => m >= 1) && Milestones.SequenceEqual(Milestones.Order()), nameof(Milestones),
-            "must be increasing epochs >= 1.");
+        // Strictly: a repeated milestone would multiply the rate by ScheduleGamma twice at that epoch.
+        Require(Milestones is null || Milestones.All(m => m >= 1) && Milestones.Zip(Milestones.Skip(1)).All(p => p.First < p.Second), nameof(Milestones),
+            $"must be increasing epochs >= 1, each once; got [{string.Join(", ", Milestones ?? [])}].");
         Require(StepEpochs >= 1, nameof(StepEpochs), $"must be >= 1, got {StepEpochs}.");
         Require(ScheduleGamma > 0 && ScheduleGamma <= 1, nameof(ScheduleGamma), $"must be in (0, 1], got {ScheduleGamma}.");
         Require(WarmupEpochs >= 0 && WarmupEpochs <= Epochs, nameof(WarmupEpochs), $"must be in [0, Epochs], got {WarmupEpochs}.");
         Require(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), $"must be in [0, 1), got {LabelSmoothing}.");
         Require(CropPadding >= 0, nameof(CropPadding), $"must be >= 0, got {CropPadding}.");
-        Require(PixelMean.Count >= 1, nameof(PixelMean), "needs one value, or one per channel.");
-        Require(PixelStd.Count >= 1 && PixelStd.All(s => s > 0), nameof(PixelStd), "needs positive values: one, or one per channel.");
+        Require(PixelMean.Count >= 1 && PixelMean.All(double.IsFinite), nameof(PixelMean), "needs finite values: one, or one per channel.");
+        Require(PixelStd.Count >= 1 && PixelStd.All(s => s > 0 && double.IsFinite(s)), nameof(PixelStd), "needs positive finite values: one, or one per channel.");
         Require(EarlyStopping is null || EarlyStopping.Patience >= 1 && EarlyStopping.MinDelta >= 0, nameof(EarlyStopping),
             "needs Patience >= 1 and MinDelta >= 0.");
         Require(Enum.IsDefined(ValidationMetric), nameof(ValidationMetric), $"{ValidationMetric} is not one of {string.Join(", ", Enum.GetNames<ValidationMetric>())}.");
