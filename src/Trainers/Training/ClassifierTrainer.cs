@@ -94,7 +94,7 @@ public sealed class ClassifierTrainer
                 {
                     cancellation.ThrowIfCancellationRequested();
                     learningRate = optimizer.Groups[0].LearningRate;
-                    var (loss, hits) = Step(model, optimizer, batch, train.Shape, device);
+                    var (loss, hits) = Step(model, optimizer, epoch, batch, train.Shape, device);
                     scheduler.Step();
                     lossSum += loss * batch.Count;
                     correct += hits;
@@ -168,7 +168,7 @@ public sealed class ClassifierTrainer
     }
 
     // One SGD step in its own dispose scope, so the step's tensors are freed when it ends.
-    private (double Loss, long Correct) Step(Module model, SGD optimizer, ImageBatch batch, ImageShape shape, Device device)
+    private (double Loss, long Correct) Step(Module model, SGD optimizer, int epoch, ImageBatch batch, ImageShape shape, Device device)
     {
         using var scope = Torch.NewDisposeScope();
         var images = Tensor.FromSpan<float>(batch.Images, [batch.Count, shape.Channels, shape.Height, shape.Width], device);
@@ -179,8 +179,9 @@ public sealed class ClassifierTrainer
         var lossValue = loss.Item<float>();
         if (!float.IsFinite(lossValue))
             throw new InvalidOperationException(
-                $"The training loss became {lossValue} at batch {batch.Index + 1}; lower {nameof(TrainingOptions.LearningRate)} (now {optimizer.Groups[0].LearningRate}) " +
-                "or add warm-up. The last checkpoint, if any, is intact.");
+                $"The training loss became {lossValue} at batch {batch.Index + 1} of epoch {epoch + 1}: training diverged. Start afresh " +
+                $"({nameof(TrainingOptions.Resume)} = false or a new {nameof(TrainingOptions.WorkspacePath)}) with a lower {nameof(TrainingOptions.LearningRate)} " +
+                $"(the rate was {optimizer.Groups[0].LearningRate}) or some warm-up; the checkpoints written so far are intact but lead to the same divergence.");
         loss.Backward();
         optimizer.Step();
         return (lossValue, logits.ArgMax(1).Eq(labels).Sum().Item<long>());
