@@ -1,5 +1,3 @@
-using MLNetNormalization.TorchBinding;
-
 namespace MLNetNormalization.Trainers.Data;
 
 /// <summary>Images held in memory as bytes (N x C x H x W, channel-major) with integer class labels.</summary>
@@ -55,14 +53,5 @@ public sealed class ImageDataset : ILabeledImageSource
             labels[i] = Labels[indices[i]];
         }
         return new ImageDataset(pixels, labels, Shape, ClassNames);
-    }
-
-    /// <summary>Images as float32 [N, C, H, W], scaled to [0, 1] then standardized, and labels as Int64 [N].</summary>
-    public (Tensor Images, Tensor Labels) ToTensors(double mean, double std)
-    {
-        var scaled = new float[Pixels.Length];
-        for (var i = 0; i < scaled.Length; i++) scaled[i] = (float)((Pixels[i] / 255.0 - mean) / std);
-        var labels = Array.ConvertAll(Labels, l => (long)l);
-        return (Tensor.FromArray(scaled, Count, Shape.Channels, Height, Width), Tensor.FromArray(labels, Count));
     }
 }
