@@ -126,12 +126,15 @@ public sealed record TrainingOptions
     /// <summary>Batches assembled ahead of the trainer on a background thread. Default 4.</summary>
     public int PrefetchBatches { get; init; } = 4;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option and its fix; returns this.</summary>
-    public TrainingOptions Validate()
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the first invalid option and its fix; returns this.
+    /// <paramref name="owner"/> prefixes the option in the message: the options class the user set it on.
+    /// </summary>
+    public TrainingOptions Validate(string owner = nameof(TrainingOptions))
     {
-        static void Require(bool valid, string option, string reason)
+        void Require(bool valid, string option, string reason)
         {
-            if (!valid) throw new ArgumentException($"{nameof(TrainingOptions)}.{option}: {reason}", option);
+            if (!valid) throw new ArgumentException($"{owner}.{option}: {reason}", option);
         }
 
         Require(Epochs >= 1, nameof(Epochs), $"must be >= 1, got {Epochs}.");

@@ -1,0 +1,218 @@
+using System.Globalization;
+using MLNetNormalization.Normalization;
+using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.TorchBinding;
+using MLNetNormalization.TorchBinding.NN;
+
+namespace MLNetNormalization.Trainers.ImageClassification;
+
+/// <summary>
+/// Options of the ImageClassifierWithNorm trainer: the backbone, its normalizer, and how to train it.
+/// The trainer copies them when it is created, so changing an instance afterwards changes nothing, and
+/// checks every combination before training starts.
+/// </summary>
+public sealed class ImageClassifierWithNormOptions
+{
+    /// <summary>The backbone. Default <see cref="Architecture.ResNet20"/>; use <see cref="Architecture.LeNet"/> for small grayscale images.</summary>
+    public Architecture Architecture { get; set; } = Architecture.ResNet20;
+
+    /// <summary>The normalizer, typed, with <see cref="Modes"/>, <see cref="GhostBatchSize"/>, <see cref="Groups"/> and <see cref="ExamplesPerGroup"/> as its parameters. Default <see cref="NormalizerKind.BatchNorm"/>.</summary>
+    public NormalizerKind Normalizer { get; set; } = NormalizerKind.BatchNorm;
+
+    /// <summary>
+    /// The normalizer as a factory string ("mn:k=2", "hn:mean=gn8,std=en1"; see <see cref="NormalizerFactory.ValidForms"/>).
+    /// Default null. When set, it is used as written and the typed <see cref="Normalizer"/> with its parameters is not.
+    /// </summary>
+    public string? NormalizerSpecification { get; set; }
+
+    /// <summary>Every normalization layer, or only the first (the MN paper's "init" variant; the others are BN). Default every layer.</summary>
+    public NormalizerPlacement NormalizerPlacement { get; set; } = NormalizerPlacement.EveryLayer;
+
+    /// <summary>Modes K of <see cref="NormalizerKind.ModeNorm"/> and <see cref="NormalizerKind.ModeGroupNorm"/>. Default 2 (the MN paper's).</summary>
+    public int Modes { get; set; } = 2;
+
+    /// <summary>Examples per ghost batch of <see cref="NormalizerKind.GhostBatchNorm"/>, at most <see cref="BatchSize"/>. Default 32.</summary>
+    public int GhostBatchSize { get; set; } = 32;
+
+    /// <summary>
+    /// Channel groups of <see cref="NormalizerKind.GroupNorm"/>, <see cref="NormalizerKind.BatchGroupNorm"/>, <see cref="NormalizerKind.ExtendedNorm"/>
+    /// and the std of <see cref="NormalizerKind.HeterologousNorm"/>; must divide every normalized layer's channels. Default null: each normalizer's own (GN 32, BGN 8, EN and HN 1).
+    /// </summary>
+    public int? Groups { get; set; }
+
+    /// <summary>Examples pooled per group by <see cref="NormalizerKind.BatchGroupNorm"/>, at most <see cref="BatchSize"/>. Default 2.</summary>
+    public int ExamplesPerGroup { get; set; } = 2;
+
+    /// <summary>Inference example weight alpha of every layer with running statistics (0: running statistics only, 1: the example's own). Default null: each layer's own (BN-like 0, BGN 1/ExamplesPerGroup, per-example layers 1).</summary>
+    public double? InferenceAlpha { get; set; }
+
+    /// <summary>Weight decay of convolution and linear weights. Default 1e-4.</summary>
+    public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>Weight decay of the normalizers' gamma and beta. Default 0.</summary>
+    public double NormWeightDecay { get; set; }
+
+    /// <summary>Weight decay of MN/MGN gates and SN mixing logits. Default 0.</summary>
+    public double GateWeightDecay { get; set; }
+
+    /// <summary>Passes over the training data. Default 10.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Examples per step. Default 128.</summary>
+    public int BatchSize { get; set; } = 128;
+
+    /// <summary>Peak SGD learning rate. Default 0.1.</summary>
+    public double LearningRate { get; set; } = 0.1;
+
+    /// <summary>The learning-rate schedule. Default MultiStep (x0.1 at 50% and 75% of the epochs).</summary>
+    public LearningRateScheduleKind Schedule { get; set; } = LearningRateScheduleKind.MultiStep;
+
+    /// <summary>Epochs of linear warm-up before the schedule. Default 0.</summary>
+    public double WarmupEpochs { get; set; }
+
+    /// <summary>SGD momentum. Default 0.9.</summary>
+    public double Momentum { get; set; } = 0.9;
+
+    /// <summary>Label smoothing of the loss. Default 0.</summary>
+    public double LabelSmoothing { get; set; }
+
+    /// <summary>Random crop after zero padding by this many pixels (0: none). Default 4.</summary>
+    public int CropPadding { get; set; } = 4;
+
+    /// <summary>Random horizontal flips. Default true; turn off for digits and text.</summary>
+    public bool HorizontalFlip { get; set; } = true;
+
+    /// <summary>Fraction of the training data held out to pick the best epoch and stop early, in [0, 1). Default 0 (none).</summary>
+    public double ValidationFraction { get; set; }
+
+    /// <summary>Early stopping on the validation data; needs validation data. Default null (train every epoch).</summary>
+    public EarlyStoppingOptions? EarlyStopping { get; set; }
+
+    /// <summary>Where to train. Default <see cref="ComputeDevice.Auto"/>.</summary>
+    public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
+
+    /// <summary>Seed of initialization, data order, augmentation and dropout. Default null: the context's seed.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Called with training progress (every 50 steps and at each epoch end, with validation metrics). Default null.</summary>
+    public Action<TrainingProgress>? MetricsCallback { get; set; }
+
+    /// <summary>Folder for checkpoints; training resumes from one found there. Default null (none written).</summary>
+    public string? WorkspacePath { get; set; }
+
+    /// <summary>The normalizer's factory string: <see cref="NormalizerSpecification"/>, or the typed normalizer written as one.</summary>
+    public string GetNormalizerSpecification() => NormalizerSpecification ?? (Normalizer switch
+    {
+        NormalizerKind.BatchNorm => "bn",
+        NormalizerKind.GhostBatchNorm => Invariant($"ghost:b={GhostBatchSize}"),
+        NormalizerKind.BatchGroupNorm => Invariant($"bgn:g={Groups ?? 8},b={ExamplesPerGroup}"),
+        NormalizerKind.ModeNorm => Invariant($"mn:k={Modes}"),
+        NormalizerKind.ModeGroupNorm => Invariant($"mgn:k={Modes}"),
+        NormalizerKind.HeterologousNorm => Invariant($"hn:g={Groups ?? 1}"),
+        NormalizerKind.ExtendedNorm => Invariant($"en:g={Groups ?? 1}"),
+        NormalizerKind.GroupNorm => Invariant($"gn:g={Groups ?? 32}"),
+        NormalizerKind.LayerNorm => "ln",
+        NormalizerKind.InstanceNorm => "in",
+        NormalizerKind.SwitchableNorm => "sn",
+        _ => throw Invalid(nameof(Normalizer), $"{Normalizer} is not one of {string.Join(", ", Enum.GetNames<NormalizerKind>())}."),
+    });
+
+    /// <summary>
+    /// Checks every option and combination for images of <paramref name="input"/> shape and <paramref name="classes"/>
+    /// classes, before any training, and returns what the trainer builds from them. The global random
+    /// generator is left as it was.
+    /// </summary>
+    internal ResolvedClassifierOptions Resolve(ImageShape input, int classes, int contextSeed)
+    {
+        if (!Enum.IsDefined(Architecture))
+            throw Invalid(nameof(Architecture), $"{Architecture} is not one of {string.Join(", ", Enum.GetNames<Architecture>())}.");
+        if (!Enum.IsDefined(Normalizer))
+            throw Invalid(nameof(Normalizer), $"{Normalizer} is not one of {string.Join(", ", Enum.GetNames<NormalizerKind>())}.");
+        if (Modes < 1) throw Invalid(nameof(Modes), $"must be >= 1 (one mode is BN), got {Modes}.");
+        if (GhostBatchSize < 1) throw Invalid(nameof(GhostBatchSize), $"must be >= 1, got {GhostBatchSize}.");
+        if (Normalizer == NormalizerKind.GhostBatchNorm && NormalizerSpecification is null && GhostBatchSize > BatchSize)
+            throw Invalid(nameof(GhostBatchSize), $"{GhostBatchSize} is larger than BatchSize {BatchSize}, so every batch would be one ghost batch (plain BN); use a GhostBatchSize <= BatchSize, or BatchNorm.");
+        if (Groups is < 1) throw Invalid(nameof(Groups), $"must be >= 1, got {Groups}.");
+        if (ExamplesPerGroup < 1) throw Invalid(nameof(ExamplesPerGroup), $"must be >= 1, got {ExamplesPerGroup}.");
+        if (Normalizer == NormalizerKind.BatchGroupNorm && NormalizerSpecification is null && ExamplesPerGroup > BatchSize)
+            throw Invalid(nameof(ExamplesPerGroup), $"{ExamplesPerGroup} is larger than BatchSize {BatchSize}; use at most the batch size.");
+        if (InferenceAlpha is { } alpha && !(alpha is >= 0 and <= 1))
+            throw Invalid(nameof(InferenceAlpha), $"must be in [0, 1] (0: running statistics, 1: the example's own), got {alpha}.");
+        if (!(ValidationFraction is >= 0 and < 1))
+            throw Invalid(nameof(ValidationFraction), $"must be in [0, 1), got {ValidationFraction}.");
+        if (EarlyStopping is not null && ValidationFraction == 0)
+            throw Invalid(nameof(EarlyStopping), "needs validation data: set ValidationFraction (or give a validation set).");
+        if (!Enum.IsDefined(Device))
+            throw Invalid(nameof(Device), $"{Device} is not one of {string.Join(", ", Enum.GetNames<ComputeDevice>())}.");
+        if (Device == ComputeDevice.Cuda && !Torch.IsCudaAvailable)
+            throw Invalid(nameof(Device), "Cuda was asked for, but this libtorch has no CUDA device; use Auto or Cpu, or build the shim against a CUDA libtorch (README).");
+
+        var training = new TrainingOptions
+        {
+            Epochs = Epochs, BatchSize = BatchSize, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
+            NormWeightDecay = NormWeightDecay, GateWeightDecay = GateWeightDecay, Schedule = Schedule, WarmupEpochs = WarmupEpochs,
+            LabelSmoothing = LabelSmoothing, CropPadding = CropPadding, HorizontalFlip = HorizontalFlip, EarlyStopping = EarlyStopping,
+            WorkspacePath = WorkspacePath, Seed = (ulong)(uint)(Seed ?? contextSeed),
+        }.Validate(nameof(ImageClassifierWithNormOptions));
+
+        var specification = GetNormalizerSpecification();
+        NormalizerPlan plan;
+        try
+        {
+            plan = new NormalizerPlan(specification, NormalizerPlacement);
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), e.Message, e);
+        }
+        CheckEveryLayer(plan, input, classes);
+        var device = Device == ComputeDevice.Cpu || !Torch.IsCudaAvailable ? TorchBinding.Device.Cpu : TorchBinding.Device.Cuda(0);
+        return new ResolvedClassifierOptions(Architecture, plan, training, InferenceAlpha, device);
+    }
+
+    // Builds every normalization layer the backbone would have, so that a normalizer that cannot take a layer's
+    // channels (groups that do not divide them) fails now, naming the layer, rather than when training starts.
+    private void CheckEveryLayer(NormalizerPlan plan, ImageShape input, int classes)
+    {
+        var channels = new List<long>();
+        using var rngState = Torch.GetRngState();
+        try
+        {
+            using var shape = Backbone.Create(Architecture, input, classes, c =>
+            {
+                channels.Add(c);
+                return new Identity();
+            });
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{nameof(ImageClassifierWithNormOptions)}.{nameof(Architecture)}: {e.Message}", nameof(Architecture), e);
+        }
+        finally
+        {
+            Torch.SetRngState(rngState);
+        }
+        var factory = plan.NewFactory();
+        for (var i = 0; i < channels.Count; i++)
+        {
+            try
+            {
+                using var layer = factory(channels[i]);
+            }
+            catch (ArgumentException e)
+            {
+                var option = NormalizerSpecification is not null ? nameof(NormalizerSpecification) : Groups is not null ? nameof(Groups) : nameof(Normalizer);
+                var common = Enumerable.Range(1, (int)channels.Min()).Where(d => channels.All(c => c % d == 0));
+                throw Invalid(option,
+                    $"normalization layer {i + 1} of {Architecture} has {channels[i]} channels, which \"{plan.Normalizer}\" cannot take: {e.Message} " +
+                    $"The layers have {string.Join(", ", channels.Distinct())} channels; group counts that divide them all: {string.Join(", ", common)}.", e);
+            }
+        }
+    }
+
+    private static ArgumentException Invalid(string option, string reason, Exception? inner = null) =>
+        new($"{nameof(ImageClassifierWithNormOptions)}.{option}: {reason}", option, inner);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
