@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace MLNetNormalization.Data;
 
 /// <summary>Reads a whole column in one pass, as boxed scalars (for grouping rows by value) or typed lists.</summary>
@@ -13,8 +11,7 @@ internal static class ColumnValues
     {
         if (column.Type is not PrimitiveDataViewType)
             throw new ArgumentOutOfRangeException(nameof(column), $"{role}: the column '{column.Name}' is {column.Type}; only scalar columns (numbers, text, booleans, keys) can group rows.");
-        return (List<object>)typeof(ColumnValues).GetMethod(nameof(ReadBoxed), BindingFlags.NonPublic | BindingFlags.Static)!
-            .MakeGenericMethod(column.Type.RawType).Invoke(null, [data, column])!;
+        return GenericCall.Invoke<List<object>>(typeof(ColumnValues), nameof(ReadBoxed), column.Type.RawType, null, data, column);
     }
 
     /// <summary>The number of rows, counted by moving a cursor that reads no column.</summary>

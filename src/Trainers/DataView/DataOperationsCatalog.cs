@@ -13,7 +13,7 @@ public sealed partial class DataOperationsCatalog
 
     /// <summary>
     /// A view over <paramref name="data"/> with one column per public read-write field or property of
-    /// <typeparamref name="TRow"/> (named by [ColumnName] or the member), in declaration order. The sequence is
+    /// <typeparamref name="TRow"/> (named by [ColumnName] or the member): fields, then properties, each in declaration order. The sequence is
     /// enumerated again by every cursor, as it moves.
     /// </summary>
     public IDataView LoadFromEnumerable<TRow>(IEnumerable<TRow> data) where TRow : class

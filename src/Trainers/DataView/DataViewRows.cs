@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace MLNetNormalization.Data;
 
 /// <summary>
@@ -30,9 +28,7 @@ internal sealed class DataViewRows<TRow> : IEnumerable<TRow> where TRow : class,
     public IEnumerator<TRow> GetEnumerator()
     {
         using var cursor = _data.GetRowCursor(_bindings.Select(b => b.Column));
-        var copies = _bindings.Select(b => (Action<TRow>)typeof(DataViewRows<TRow>)
-            .GetMethod(nameof(MakeCopy), BindingFlags.NonPublic | BindingFlags.Static)!
-            .MakeGenericMethod(b.Member.MemberType).Invoke(null, [cursor, b.Column, b.Member])!).ToArray();
+        var copies = _bindings.Select(b => GenericCall.Invoke<Action<TRow>>(typeof(DataViewRows<TRow>), nameof(MakeCopy), b.Member.MemberType, null, cursor, b.Column, b.Member)).ToArray();
         TRow? row = null;
         while (cursor.MoveNext())
         {

@@ -50,8 +50,7 @@ internal sealed class EnumerableDataView<TRow> : IDataView where TRow : class
         {
             var member = view._members[column.Index];
             if (column.Type is VectorDataViewType vector)
-                return (ValueGetter<TValue>)typeof(Cursor).GetMethod(nameof(VectorGetter), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
-                    .MakeGenericMethod(vector.ItemType.RawType).Invoke(this, [member])!;
+                return GenericCall.Invoke<ValueGetter<TValue>>(typeof(Cursor), nameof(VectorGetter), vector.ItemType.RawType, this, member);
             var read = member.CompileGetter<TRow, TValue>();
             if (typeof(TValue) == typeof(string))
                 return (ref TValue value) => value = read(_current!) ?? (TValue)(object)"";

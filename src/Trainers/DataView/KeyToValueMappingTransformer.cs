@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace MLNetNormalization.Data;
 
 /// <summary>
@@ -29,8 +27,7 @@ public sealed class KeyToValueMappingTransformer : ITransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         var (column, itemType) = CheckInput(input.Schema);
-        return (IDataView)typeof(KeyToValueMappingTransformer).GetMethod(nameof(Map), BindingFlags.NonPublic | BindingFlags.Instance)!
-            .MakeGenericMethod(itemType.RawType).Invoke(this, [input, column, itemType])!;
+        return GenericCall.Invoke<IDataView>(typeof(KeyToValueMappingTransformer), nameof(Map), itemType.RawType, this, input, column, itemType);
     }
 
     private IDataView Map<TValue>(IDataView input, DataViewSchema.Column column, PrimitiveDataViewType itemType)

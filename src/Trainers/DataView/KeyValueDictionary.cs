@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace MLNetNormalization.Data;
 
 /// <summary>The values a fitted MapValueToKey codes, key k standing for entry k - 1; built by one pass over a column.</summary>
@@ -19,8 +17,7 @@ internal abstract class KeyValueDictionary
 
     public static KeyValueDictionary Build(IDataView data, DataViewSchema.Column column, int maximumNumberOfKeys,
         ValueToKeyMappingEstimator.KeyOrdinality ordinality) =>
-        (KeyValueDictionary)typeof(KeyValueDictionary).GetMethod(nameof(BuildTyped), BindingFlags.NonPublic | BindingFlags.Static)!
-            .MakeGenericMethod(column.Type.RawType).Invoke(null, [data, column, maximumNumberOfKeys, ordinality])!;
+        GenericCall.Invoke<KeyValueDictionary>(typeof(KeyValueDictionary), nameof(BuildTyped), column.Type.RawType, null, data, column, maximumNumberOfKeys, ordinality);
 
     private static KeyValueDictionary BuildTyped<T>(IDataView data, DataViewSchema.Column column, int maximumNumberOfKeys,
         ValueToKeyMappingEstimator.KeyOrdinality ordinality) where T : notnull

@@ -37,14 +37,15 @@ internal sealed class RowMember
     public int? LoadColumn { get; }
     public DataViewType ColumnType { get; }
 
-    /// <summary>The column members of <paramref name="rowType"/>, in declaration order.</summary>
+    /// <summary>The column members of <paramref name="rowType"/>: its fields, then its properties, each in declaration order.</summary>
     public static IReadOnlyList<RowMember> Of(Type rowType)
     {
         const BindingFlags flags = BindingFlags.Public | BindingFlags.Instance;
         var fields = rowType.GetFields(flags).Where(f => !f.IsInitOnly).Select(f => (MemberInfo)f);
         var properties = rowType.GetProperties(flags)
             .Where(p => p.GetIndexParameters().Length == 0 && p.GetMethod?.IsPublic == true && p.SetMethod?.IsPublic == true);
-        var members = fields.Concat(properties).OrderBy(m => m.MetadataToken)
+        // Metadata tokens follow declaration order within fields and within properties, but not across the two.
+        var members = fields.OrderBy(m => m.MetadataToken).Concat(properties.OrderBy(p => p.MetadataToken))
             .Select(m => new RowMember(m, m is FieldInfo f ? f.FieldType : ((PropertyInfo)m).PropertyType, rowType))
             .ToList();
         if (members.Count == 0)

@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace MLNetNormalization.Data;
 
 /// <summary>
@@ -62,8 +60,7 @@ internal sealed class ShuffledDataView(IDataView source, int seed) : IDataView
             var columns = Schema.Where(c => active[c.Index]).ToList();
             using var rows = view._source.GetRowCursor(columns);
             foreach (var column in columns)
-                _buffers[column.Index] = (Buffer)typeof(Cursor).GetMethod(nameof(MakeBuffer), BindingFlags.NonPublic | BindingFlags.Static)!
-                    .MakeGenericMethod(column.Type.RawType).Invoke(null, [rows, column])!;
+                _buffers[column.Index] = GenericCall.Invoke<Buffer>(typeof(Cursor), nameof(MakeBuffer), column.Type.RawType, null, rows, column);
             var count = 0;
             while (rows.MoveNext())
             {
