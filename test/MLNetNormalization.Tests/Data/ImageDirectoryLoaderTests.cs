@@ -10,7 +10,7 @@ public class ImageDirectoryLoaderTests
     private static TempFolder Tree()
     {
         var folder = new TempFolder();
-        foreach (var file in new[] { "cat/b.png", "cat/a.JPG", "dog/x.bmp", "dog/notes.txt", "dog/sub/y.jpeg", "Bird/z.png" })
+        foreach (var file in new[] { "cat/b.png", "cat/a.JPG", "dog/x.bmp", "dog/notes.txt", "dog/sub/y.jpeg", "Zebra/z.png" })
             folder.Write(file, "not really an image");
         return folder;
     }
@@ -25,10 +25,10 @@ public class ImageDirectoryLoaderTests
 
         Assert.Equal(["ImagePath", "Label"], data.Schema.Select(c => c.Name));
         Assert.All(data.Schema, c => Assert.Equal(TextDataViewType.Instance, c.Type));
-        // Ordinal: upper case before lower case, "sub" before "x.bmp"; notes.txt is not an image.
-        Assert.Equal(["Bird/z.png", "cat/a.JPG", "cat/b.png", "dog/sub/y.jpeg", "dog/x.bmp"],
+        // Ordinal: upper case before lower case ("Zebra" first), "sub" before "x.bmp"; notes.txt is not an image.
+        Assert.Equal(["Zebra/z.png", "cat/a.JPG", "cat/b.png", "dog/sub/y.jpeg", "dog/x.bmp"],
             DataTestSupport.ReadColumn<string>(data, "ImagePath").Select(p => Relative(folder, p)));
-        Assert.Equal(["Bird", "cat", "cat", "dog", "dog"], DataTestSupport.ReadColumn<string>(data, "Label"));
+        Assert.Equal(["Zebra", "cat", "cat", "dog", "dog"], DataTestSupport.ReadColumn<string>(data, "Label"));
         Assert.All(DataTestSupport.ReadColumn<string>(data, "ImagePath"), p => Assert.True(Path.IsPathFullyQualified(p)));
     }
 
@@ -40,7 +40,7 @@ public class ImageDirectoryLoaderTests
         var data = Data.LoadImagesFromDirectory(folder.Path, useFolderNameAsLabel: false, extensions: [".png"]);
 
         Assert.Equal(["ImagePath"], data.Schema.Select(c => c.Name));
-        Assert.Equal(["Bird/z.png", "cat/b.png", "top.png"], DataTestSupport.ReadColumn<string>(data, "ImagePath").Select(p => Relative(folder, p)));
+        Assert.Equal(["Zebra/z.png", "cat/b.png", "top.png"], DataTestSupport.ReadColumn<string>(data, "ImagePath").Select(p => Relative(folder, p)));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public class ImageDirectoryLoaderTests
         var data = Data.LoadImagesFromDirectory(folder.Path);
 
         folder.Write("cow/c.png", "");
-        Assert.Equal(["Bird", "cat", "cat", "cow", "dog", "dog"], DataTestSupport.ReadColumn<string>(data, "Label"));
+        Assert.Equal(["Zebra", "cat", "cat", "cow", "dog", "dog"], DataTestSupport.ReadColumn<string>(data, "Label"));
 
         Directory.Delete(folder.Path, recursive: true);
         using var cursor = data.GetRowCursor(data.Schema);

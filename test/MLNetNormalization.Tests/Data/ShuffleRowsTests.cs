@@ -52,6 +52,21 @@ public class ShuffleRowsTests
     }
 
     [Fact]
+    public void ReadingARowTwiceGivesTwoIndependentVectors()
+    {
+        var shuffled = Data.ShuffleRows(Data.LoadFromEnumerable([new VectorRow { Id = 1, Values = [1, 10] }]), seed: 2);
+        using var cursor = shuffled.GetRowCursor(shuffled.Schema);
+        var get = cursor.GetGetter<int[]>(shuffled.Schema["Values"]);
+        cursor.MoveNext();
+        int[] first = null!, second = null!;
+
+        get(ref first);
+        first[0] = 99;
+        get(ref second);
+        Assert.Equal([1, 10], second);
+    }
+
+    [Fact]
     public void NothingIsReadUntilACursorMoves()
     {
         var enumerations = 0;
