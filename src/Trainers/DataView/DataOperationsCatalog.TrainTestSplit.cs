@@ -44,7 +44,9 @@ public sealed partial class DataOperationsCatalog
             ? SplitRows(ColumnValues.CountRows(data), testFraction, actualSeed)
             : samplingKeyColumnName is not null
                 ? SplitByKey(ColumnValues.ReadScalars(data, column, "TrainTestSplit"), testFraction, actualSeed)
-                : SplitByClass(ColumnValues.ReadScalars(data, column, "TrainTestSplit"), testFraction, actualSeed));
+                : SplitByClass(ColumnValues.ReadScalars(data, column, "TrainTestSplit"), testFraction, actualSeed),
+            // A failed pass (say, a file briefly missing) is not cached: the next cursor tries again.
+            LazyThreadSafetyMode.PublicationOnly);
         return new TrainTestData(new RowSubsetDataView(data, membership, keep: false), new RowSubsetDataView(data, membership, keep: true));
     }
 

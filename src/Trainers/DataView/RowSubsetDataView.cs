@@ -20,7 +20,7 @@ internal sealed class RowSubsetDataView(IDataView source, Lazy<bool[]> membershi
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var needed = columnsNeeded.ToList();
-        Schema.ToActiveFlags(needed);
+        Schema.ToActiveFlags(needed); // only to check the columns are this view's, with an error naming them
         return new Cursor(this, source.GetRowCursor(needed));
     }
 

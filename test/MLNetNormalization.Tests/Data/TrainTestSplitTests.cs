@@ -128,6 +128,26 @@ public class TrainTestSplitTests
     }
 
     [Fact]
+    public void AFailedAssignmentPassIsRetriedByTheNextCursor()
+    {
+        var data = new MLNormContext(1).Data;
+        using var folder = new TempFolder();
+        var path = folder.Write("rows.csv", "1\n2\n3\n4\n");
+        var split = data.TrainTestSplit(data.LoadFromTextFile<TextId>(path), 0.5, seed: 1);
+
+        File.Delete(path);
+        Assert.Throws<FileNotFoundException>(() => DataTestSupport.ReadColumn<int>(split.TestSet, "Id"));
+        File.WriteAllText(path, "1\n2\n3\n4\n");
+        Assert.Equal(2, DataTestSupport.ReadColumn<int>(split.TestSet, "Id").Count);
+    }
+
+    public sealed class TextId
+    {
+        [LoadColumn(0)]
+        public int Id { get; set; }
+    }
+
+    [Fact]
     public void ASourceThatChangedSinceTheSplitIsAnError()
     {
         var data = new MLNormContext(1).Data;
