@@ -19,7 +19,7 @@ public class BatchGroupNormTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(41);
         using var layer = WithRandomAffine(InFloat64(new BatchGroupNorm(6, groups, examplesPerGroup: 1)), generator);
-        AssertMatchesOracle(layer, Data(generator, [5, 6, 3, 3], scale: 2, offset: 1),
+        AssertMatchesOracle(layer, RandomInput(generator, [5, 6, 3, 3], scale: 2, offset: 1),
             (x, gamma, beta) => Functional.GroupNorm(x, groups, gamma, beta), Tolerance, Tolerance);
     }
 
@@ -31,7 +31,7 @@ public class BatchGroupNormTests
         using var layer = WithRandomAffine(InFloat64(new BatchGroupNorm(4, groups: 4, examplesPerGroup: 5)), generator);
         var runningMean = Torch.Zeros([4], ScalarType.Float64);
         var runningVar = Torch.Ones([4], ScalarType.Float64);
-        AssertMatchesOracle(layer, Data(generator, [5, 4, 3, 3], scale: 2, offset: 1),
+        AssertMatchesOracle(layer, RandomInput(generator, [5, 4, 3, 3], scale: 2, offset: 1),
             (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true), Tolerance, Tolerance);
         AssertClose(runningMean, layer.Running.Mean, Tolerance, Tolerance);
         AssertClose(runningVar, layer.Running.Var, Tolerance, Tolerance);
@@ -39,7 +39,7 @@ public class BatchGroupNormTests
         // Eval with alpha = 0 is then BN's eval.
         layer.Eval();
         layer.Alpha = 0;
-        var input = Data(generator, [3, 4, 3, 3]);
+        var input = RandomInput(generator, [3, 4, 3, 3]);
         AssertClose(Functional.BatchNorm(input, runningMean, runningVar, layer.Weight, layer.Bias), layer.Forward(input), Tolerance, Tolerance);
     }
 
@@ -52,7 +52,7 @@ public class BatchGroupNormTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(43);
         using var layer = WithRandomAffine(InFloat64(new BatchGroupNorm(4, groups, examplesPerGroup)), generator);
-        var input = Data(generator, [n, 4, 3, 3], scale: 2, offset: 1)
+        var input = RandomInput(generator, [n, 4, 3, 3], scale: 2, offset: 1)
             .Add(Torch.Arange(0, n).To(ScalarType.Float64).View(n, 1, 1, 1));   // chunks differ, so chunking errors show
         var y = layer.Forward(input);
 

@@ -19,7 +19,7 @@ public class BatchNormTests
         using var generator = new Generator(11);
         using var layer = WithRandomAffine(new BatchNorm(4), generator);
         layer.To(type);
-        var input = Data(generator, Shape, scale: 3, offset: 2, type: type);
+        var input = RandomInput(generator, Shape, scale: 3, offset: 2, type: type);
         var runningMean = Torch.Zeros([4], type);
         var runningVar = Torch.Ones([4], type);
 
@@ -45,7 +45,7 @@ public class BatchNormTests
         var runningVar = Torch.Ones([4], type);
         for (var step = 0; step < 4; step++)
         {
-            var batch = Data(generator, Shape, scale: 1 + step, offset: step - 1, type: type);
+            var batch = RandomInput(generator, Shape, scale: 1 + step, offset: step - 1, type: type);
             layer.Forward(batch);
             Functional.BatchNorm(batch, runningMean, runningVar, training: true, momentum: momentum);
             AssertClose(runningMean, layer.Running.Mean, tolerance, tolerance);
@@ -54,7 +54,7 @@ public class BatchNormTests
 
         layer.Eval();
         Assert.Equal(0, layer.Alpha);
-        var input = Data(generator, Shape, scale: 2, offset: 1, type: type);
+        var input = RandomInput(generator, Shape, scale: 2, offset: 1, type: type);
         var before = layer.Running.Var.Clone();
         AssertMatchesOracle(layer, input,
             (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: false),
@@ -73,7 +73,7 @@ public class BatchNormTests
         TrainSteps(layer, generator, Shape);
         layer.Eval();
         layer.Alpha = alpha;
-        var input = Data(generator, Shape, scale: 3, offset: -2);
+        var input = RandomInput(generator, Shape, scale: 3, offset: -2);
         var y = layer.Forward(input);
 
         var reference = new PixelSetReference(TestData.Values(input), 5, 4, 3, 4);

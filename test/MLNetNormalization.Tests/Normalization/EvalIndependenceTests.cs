@@ -28,8 +28,8 @@ public class EvalIndependenceTests
         layer.Eval();
         if (alpha is { } value) layer.Alpha = value;
 
-        var batch = Data(generator, [5, 4, 3, 3], scale: 2, offset: 1, type: ScalarType.Float32);
-        var companions = Data(generator, [2, 4, 3, 3], scale: 7, offset: -4, type: ScalarType.Float32);
+        var batch = RandomInput(generator, [5, 4, 3, 3], scale: 2, offset: 1, type: ScalarType.Float32);
+        var companions = RandomInput(generator, [2, 4, 3, 3], scale: 7, offset: -4, type: ScalarType.Float32);
         var batchOutput = layer.Forward(batch);
         for (var i = 0; i < 5; i++)
         {

@@ -34,7 +34,7 @@ public class ExampleWeighingTests
         TrainSteps(layer, generator, TrainingShape);
         layer.Eval();
         layer.Alpha = alpha;
-        var input = Data(generator, [3, 4, 3, 3], scale: 3, offset: -1);
+        var input = RandomInput(generator, [3, 4, 3, 3], scale: 3, offset: -1);
         var y = layer.Forward(input);
 
         var reference = new PixelSetReference(TestData.Values(input), 3, 4, 3, 3);
@@ -71,7 +71,7 @@ public class ExampleWeighingTests
         TrainSteps(layer, generator, TrainingShape);
         layer.Eval();
         layer.Alpha = 1;
-        var input = Data(generator, [4, 4, 3, 3], scale: 2, offset: 3);
+        var input = RandomInput(generator, [4, 4, 3, 3], scale: 2, offset: 3);
         var evalOutput = layer.Forward(input);
         // BGN with one example per group is GN; the others are their own training behaviour.
         var groups = name == "bgn" ? 2 : LayerCatalog.Groups(name);
@@ -93,7 +93,7 @@ public class ExampleWeighingTests
         TrainSteps(layer, generator, TrainingShape);
         layer.Eval();
         layer.Alpha = 0;
-        var input = Data(generator, [3, 4, 3, 3], scale: 3);
+        var input = RandomInput(generator, [3, 4, 3, 3], scale: 3);
         var expected = Functional.BatchNorm(input, layer.Running.Mean, layer.Running.Var, layer.Weight, layer.Bias, training: false);
         AssertClose(expected, layer.Forward(input), 1e-12, 1e-12);
     }
@@ -132,7 +132,7 @@ public class ExampleWeighingTests
         using var weighted = InFloat64(new BatchNorm(4));
         using var plain = InFloat64(new BatchNorm(4));
         weighted.Alpha = 0.6;
-        var input = Data(generator, TrainingShape);
+        var input = RandomInput(generator, TrainingShape);
         AssertIdentical(plain.Forward(input), weighted.Forward(input));
         AssertIdentical(plain.Running.Var, weighted.Running.Var);
     }

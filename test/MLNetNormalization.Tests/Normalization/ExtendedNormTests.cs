@@ -18,7 +18,7 @@ public class ExtendedNormTests
         using var layer = WithRandomAffine(InFloat64(new ExtendedNorm(4, groups: 4)), generator);
         var runningMean = Torch.Zeros([4], ScalarType.Float64);
         var runningVar = Torch.Ones([4], ScalarType.Float64);
-        AssertMatchesOracle(layer, Data(generator, [5, 4, 3, 3], scale: 2, offset: 1),
+        AssertMatchesOracle(layer, RandomInput(generator, [5, 4, 3, 3], scale: 2, offset: 1),
             (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true), Tolerance, Tolerance);
         AssertClose(runningMean, layer.Running.Mean, Tolerance, Tolerance);
         AssertClose(runningVar, layer.Running.Var, Tolerance, Tolerance);
@@ -39,7 +39,7 @@ public class ExtendedNormTests
         var runningVar = Enumerable.Repeat(1.0, groups).ToArray();
         for (var step = 0; step < 3; step++)
         {
-            var batch = Data(generator, [5, 4, 3, 3], scale: 1 + step, offset: step);
+            var batch = RandomInput(generator, [5, 4, 3, 3], scale: 1 + step, offset: step);
             var reference = new PixelSetReference(TestData.Values(batch), 5, 4, 3, 3);
             Expect.Close(reference.Normalize(reference.Extended(groups), gamma, beta), layer.Forward(batch), Tolerance, Tolerance);
             reference.UpdateRunning(reference.Extended(groups), runningMean, runningVar);   // var unbiased by N·(C/G)·H·W
@@ -48,7 +48,7 @@ public class ExtendedNormTests
         }
 
         layer.Eval();
-        var input = Data(generator, [2, 4, 3, 3], scale: 3);
+        var input = RandomInput(generator, [2, 4, 3, 3], scale: 3);
         var evalReference = new PixelSetReference(TestData.Values(input), 2, 4, 3, 3);
         var cellMean = new double[8];
         var cellVar = new double[8];

@@ -20,7 +20,7 @@ public class GhostBatchNormTests
         using var layer = WithRandomAffine(InFloat64(new GhostBatchNorm(4, ghostSize)), generator);
         var runningMean = Torch.Zeros([4], ScalarType.Float64);
         var runningVar = Torch.Ones([4], ScalarType.Float64);
-        AssertMatchesOracle(layer, Data(generator, [n, 4, 3, 3], scale: 2, offset: 1),
+        AssertMatchesOracle(layer, RandomInput(generator, [n, 4, 3, 3], scale: 2, offset: 1),
             (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true),
             Tolerance, Tolerance);
         AssertClose(runningMean, layer.Running.Mean, Tolerance, Tolerance);
@@ -37,7 +37,7 @@ public class GhostBatchNormTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(22);
         using var layer = WithRandomAffine(InFloat64(new GhostBatchNorm(4, ghostSize)), generator);
-        var input = Data(generator, [n, 4, 3, 3], scale: 2, offset: 1);
+        var input = RandomInput(generator, [n, 4, 3, 3], scale: 2, offset: 1);
         // Different chunks get different statistics, so a wrong chunking shows.
         input = input.Add(Torch.Arange(0, n).To(ScalarType.Float64).View(n, 1, 1, 1));
         var unused = Torch.Zeros([4], ScalarType.Float64);
@@ -73,7 +73,7 @@ public class GhostBatchNormTests
         batchNorm.LoadState(ghost.State().ToDictionary(s => s.Name, s => s.Value));
         for (var step = 0; step < 3; step++)
         {
-            var batch = Data(generator, [6, 4, 2, 3], scale: 1 + step, offset: step);
+            var batch = RandomInput(generator, [6, 4, 2, 3], scale: 1 + step, offset: step);
             ghost.Forward(batch);
             batchNorm.Forward(batch);
         }
@@ -83,7 +83,7 @@ public class GhostBatchNormTests
         ghost.Eval();
         batchNorm.Eval();
         Assert.Equal(0, ghost.Alpha);
-        var input = Data(generator, [3, 4, 2, 3]);
+        var input = RandomInput(generator, [3, 4, 2, 3]);
         AssertClose(batchNorm.Forward(input), ghost.Forward(input), Tolerance, Tolerance);
         ghost.Alpha = batchNorm.Alpha = 0.4;
         AssertClose(batchNorm.Forward(input), ghost.Forward(input), Tolerance, Tolerance);

@@ -18,7 +18,7 @@ public class GroupNormTests
         using var generator = new Generator(51);
         using var layer = WithRandomAffine(new GroupNorm(6, groups), generator);
         layer.To(type);
-        AssertMatchesOracle(layer, Data(generator, [4, 6, 3, 4], scale: 3, offset: 2, type: type),
+        AssertMatchesOracle(layer, RandomInput(generator, [4, 6, 3, 4], scale: 3, offset: 2, type: type),
             (x, gamma, beta) => Functional.GroupNorm(x, groups, gamma, beta), tolerance, tolerance);
     }
 
@@ -32,7 +32,7 @@ public class GroupNormTests
         var runningVar = Torch.Ones([6], ScalarType.Float64);
         for (var step = 0; step < 3; step++)
         {
-            var batch = Data(generator, [4, 6, 3, 3], scale: 1 + step, offset: step);
+            var batch = RandomInput(generator, [4, 6, 3, 3], scale: 1 + step, offset: step);
             layer.Forward(batch);
             Functional.BatchNorm(batch, runningMean, runningVar, training: true);
         }
@@ -49,7 +49,7 @@ public class GroupNormTests
         TrainSteps(layer, generator, [4, 6, 3, 3]);
         layer.Eval();
         var before = layer.Running.Mean.Clone();
-        var input = Data(generator, [2, 6, 3, 3], scale: 2);
+        var input = RandomInput(generator, [2, 6, 3, 3], scale: 2);
         AssertClose(Functional.GroupNorm(input, 3, layer.Weight, layer.Bias), layer.Forward(input), 1e-10, 1e-10);
         AssertIdentical(before, layer.Running.Mean);
     }

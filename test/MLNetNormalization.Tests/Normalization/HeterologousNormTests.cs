@@ -23,13 +23,13 @@ public class HeterologousNormTests
         using var layer = WithRandomAffine(InFloat64(new HeterologousNorm(4, PixelSet.Batch, PixelSet.Extended(4))), generator);
         var runningMean = Torch.Zeros([4], ScalarType.Float64);
         var runningVar = Torch.Ones([4], ScalarType.Float64);
-        AssertMatchesOracle(layer, Data(generator, [5, 4, 3, 3], scale: 2, offset: 1),
+        AssertMatchesOracle(layer, RandomInput(generator, [5, 4, 3, 3], scale: 2, offset: 1),
             (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true), Tolerance, Tolerance);
         AssertClose(runningMean, Buffer(layer, "mean_set_running_mean"), Tolerance, Tolerance);
         AssertClose(runningVar, Buffer(layer, "std_set_running_var"), Tolerance, Tolerance);
 
         layer.Eval();
-        var input = Data(generator, [3, 4, 3, 3]);
+        var input = RandomInput(generator, [3, 4, 3, 3]);
         AssertClose(Functional.BatchNorm(input, runningMean, runningVar, layer.Weight, layer.Bias), layer.Forward(input), Tolerance, Tolerance);
     }
 
@@ -41,7 +41,7 @@ public class HeterologousNormTests
         using var layer = WithRandomAffine(InFloat64(new HeterologousNorm(16, PixelSet.Group(8), PixelSet.Group(8))), generator);
         Assert.False(layer.HasRunningStatistics);
         Assert.Empty(layer.NamedBuffers());
-        AssertMatchesOracle(layer, Data(generator, [3, 16, 3, 3], scale: 2, offset: 1),
+        AssertMatchesOracle(layer, RandomInput(generator, [3, 16, 3, 3], scale: 2, offset: 1),
             (x, gamma, beta) => Functional.GroupNorm(x, 8, gamma, beta), Tolerance, Tolerance);
     }
 
@@ -83,7 +83,7 @@ public class HeterologousNormTests
 
         for (var step = 0; step < 3; step++)
         {
-            var batch = Data(generator, [n, c, 3, 3], scale: 1 + step, offset: step, channelSpread: 1.5);
+            var batch = RandomInput(generator, [n, c, 3, 3], scale: 1 + step, offset: step, channelSpread: 1.5);
             var reference = new PixelSetReference(TestData.Values(batch), n, c, 3, 3);
             var expected = reference.NormalizeHeterologous(ReferenceSet(reference, meanName), ReferenceSet(reference, stdName), gamma, beta);
             Expect.Close(expected, layer.Forward(batch), Tolerance, Tolerance);
@@ -100,7 +100,7 @@ public class HeterologousNormTests
 
         // Eval (alpha 0): a batch set's running statistics, indexed by its set id, or the example's own statistics.
         layer.Eval();
-        var input = Data(generator, [2, c, 3, 3], scale: 2, offset: -1, channelSpread: 1.5);
+        var input = RandomInput(generator, [2, c, 3, 3], scale: 2, offset: -1, channelSpread: 1.5);
         var evalReference = new PixelSetReference(TestData.Values(input), 2, c, 3, 3);
         var cellMean = IsBatchSet(meanName)
             ? Spread(evalReference, ReferenceSet(evalReference, meanName), running["mean_set_"].Mean)

@@ -16,7 +16,7 @@ public class InstanceNormTests
         using var generator = new Generator(71);
         using var layer = WithRandomAffine(new InstanceNorm(4), generator);
         layer.To(type);
-        AssertMatchesOracle(layer, Data(generator, [3, 4, 4, 3], scale: 3, offset: 2, type: type),
+        AssertMatchesOracle(layer, RandomInput(generator, [3, 4, 4, 3], scale: 3, offset: 2, type: type),
             (x, gamma, beta) => Functional.InstanceNorm(x, weight: gamma, bias: beta), tolerance, tolerance);
     }
 
@@ -29,7 +29,7 @@ public class InstanceNormTests
         TrainSteps(layer, generator, [3, 4, 3, 3]);
         layer.Eval();
         layer.Alpha = 0;
-        var input = Data(generator, [2, 4, 3, 3], scale: 2);
+        var input = RandomInput(generator, [2, 4, 3, 3], scale: 2);
         var expected = Functional.InstanceNorm(input, layer.Running.Mean, layer.Running.Var, layer.Weight, layer.Bias, useInputStats: false);
         AssertClose(expected, layer.Forward(input), 1e-10, 1e-10);
     }

@@ -16,7 +16,7 @@ public class LayerNormTests
         using var generator = new Generator(61);
         using var layer = WithRandomAffine(new LayerNorm(5), generator);
         layer.To(type);
-        AssertMatchesOracle(layer, Data(generator, [4, 5, 3, 4], scale: 3, offset: 2, type: type),
+        AssertMatchesOracle(layer, RandomInput(generator, [4, 5, 3, 4], scale: 3, offset: 2, type: type),
             (x, gamma, beta) => Functional.GroupNorm(x, 1, gamma, beta), tolerance, tolerance);
     }
 
@@ -26,13 +26,13 @@ public class LayerNormTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(62);
         using var layer = InFloat64(new LayerNorm(5));
-        var input = Data(generator, [4, 5, 3, 4], scale: 3, offset: 2);
+        var input = RandomInput(generator, [4, 5, 3, 4], scale: 3, offset: 2);
         var x = Leaf(input);
         var oracleX = Leaf(input);
         var y = layer.Forward(x);
         var expected = Functional.LayerNorm(oracleX, [5, 3, 4]);
         AssertClose(expected, y, 1e-10, 1e-10);
-        var weights = Data(generator, [4, 5, 3, 4]);
+        var weights = RandomInput(generator, [4, 5, 3, 4]);
         y.Mul(weights).Sum().Backward();
         expected.Mul(weights).Sum().Backward();
         AssertClose(oracleX.Grad!, x.Grad!, 1e-10, 1e-10);

@@ -150,7 +150,7 @@ public class ModeGroupNormTests
         double[] runningMean = [0, 0, 0, 0], runningVar = [1, 1, 1, 1];
         for (var step = 0; step < 3; step++)
         {
-            var input = Data(generator, Shape, scale: 1 + step, offset: step - 1, channelSpread: 1);
+            var input = RandomInput(generator, Shape, scale: 1 + step, offset: step - 1, channelSpread: 1);
             var reference = new Reference(Values(input), Shape, modes);
             var gates = reference.Gates(a, b).Cast<double>().ToArray();
             Assert.True(gates.Max() - gates.Min() > 0.2, "the gates should differ between channels and modes");
@@ -169,8 +169,8 @@ public class ModeGroupNormTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(210);
         using var layer = Layer(1, gateWeighted, generator);
-        var input = Data(generator, Shape, scale: 2, offset: 3);
-        var weights = Data(generator, Shape);
+        var input = RandomInput(generator, Shape, scale: 2, offset: 3);
+        var weights = RandomInput(generator, Shape);
         var gamma = Leaf(layer.Weight);
         var beta = Leaf(layer.Bias);
 
@@ -199,7 +199,7 @@ public class ModeGroupNormTests
         using var layer = Layer(modes, gateWeighted, generator);
         Assert.Equal(1, layer.Alpha);
         TrainSteps(layer, generator, Shape);
-        var input = Data(generator, Shape, scale: 2, offset: -1);
+        var input = RandomInput(generator, Shape, scale: 2, offset: -1);
         var training = layer.Forward(input);
         layer.Eval();
         AssertClose(training, layer.Forward(input), 1e-13, 1e-13);
@@ -217,7 +217,7 @@ public class ModeGroupNormTests
         TrainSteps(layer, generator, Shape, steps: 4);
         layer.Eval();
         layer.Alpha = alpha;
-        var input = Data(generator, Shape, scale: 1.5, offset: 2, channelSpread: 1);
+        var input = RandomInput(generator, Shape, scale: 1.5, offset: 2, channelSpread: 1);
         var reference = new Reference(Values(input), Shape, modes);
         var gates = reference.Gates(Values(layer.GateScale), Values(layer.GateShift));
         var statistics = reference.MixWithRunning(reference.ModeStatistics(gates), gates,
@@ -240,7 +240,7 @@ public class ModeGroupNormTests
         TrainSteps(layer, generator, shape);
         layer.Train(training);
         layer.Alpha = alpha;
-        AssertLayerGradientsMatch(layer, Data(generator, shape, scale: 1.5, offset: 0.5, channelSpread: 1),
+        AssertLayerGradientsMatch(layer, RandomInput(generator, shape, scale: 1.5, offset: 0.5, channelSpread: 1),
                                   ["weight", "bias", "gate_scale", "gate_shift"]);
     }
 
@@ -259,8 +259,8 @@ public class ModeGroupNormTests
         // channels alike (however small its weights are), so each mode's statistics are the example's: MGN = LN.
         Assign(layer.GateScale, 0, 0, 0);
         Assign(layer.GateShift, 100, -100, -100);
-        var input = Data(generator, Shape, scale: 2, offset: 1, type: type);
-        var weights = Data(generator, Shape, type: type);
+        var input = RandomInput(generator, Shape, scale: 2, offset: 1, type: type);
+        var weights = RandomInput(generator, Shape, type: type);
         var x = Leaf(input);
         var y = layer.Forward(x);
         y.Mul(weights).Sum().Backward();
@@ -287,8 +287,8 @@ public class ModeGroupNormTests
         TrainSteps(layer, generator, Shape);
         layer.Eval();
         layer.Alpha = 0.3;
-        var batch = Data(generator, Shape, scale: 2, offset: 1);
-        var others = Data(generator, Shape, scale: 4, offset: -2);
+        var batch = RandomInput(generator, Shape, scale: 2, offset: 1);
+        var others = RandomInput(generator, Shape, scale: 4, offset: -2);
         var alone = layer.Forward(batch.Narrow(0, 1, 1));
         AssertClose(alone, layer.Forward(batch).Narrow(0, 1, 1), 1e-12, 1e-12);
         AssertClose(alone, layer.Forward(Torch.Cat([others, batch.Narrow(0, 1, 1)])).Narrow(0, 3, 1), 1e-12, 1e-12);
@@ -302,7 +302,7 @@ public class ModeGroupNormTests
         using var layer = Layer(2, false, generator);
         // Per example the set holds C = 4 values, so this batch is valid for MGN; its per-channel batch
         // variance rests on one value each, which must not turn the running variance into NaN.
-        var output = layer.Forward(Data(generator, [1, 4, 1, 1]));
+        var output = layer.Forward(RandomInput(generator, [1, 4, 1, 1]));
         Assert.True(output.AllFinite());
         Assert.True(Buffer(layer, "running_mean").AllFinite());
         Assert.True(Buffer(layer, "running_var").AllFinite());
@@ -315,10 +315,10 @@ public class ModeGroupNormTests
         using var generator = new Generator(270);
         using var layer = Layer(2, false, generator);
         using var oneChannel = Layer(2, false, generator, channels: 1);
-        var single = Assert.Throws<ArgumentException>(() => oneChannel.Forward(Data(generator, [2, 1, 1, 1])));
+        var single = Assert.Throws<ArgumentException>(() => oneChannel.Forward(RandomInput(generator, [2, 1, 1, 1])));
         Assert.Contains("ModeGroupNorm", single.Message);
         Assert.Contains("[2, 1, 1, 1]", single.Message);
-        var channels = Assert.Throws<ArgumentException>(() => layer.Forward(Data(generator, [2, 3, 2, 2])));
+        var channels = Assert.Throws<ArgumentException>(() => layer.Forward(RandomInput(generator, [2, 3, 2, 2])));
         Assert.Contains("4 channels", channels.Message);
         var rank = Assert.Throws<ArgumentException>(() => layer.Forward(Torch.Zeros([2, 4], ScalarType.Float64)));
         Assert.Contains("ModeGroupNorm", rank.Message);

@@ -212,8 +212,8 @@ public class ModeNormTests
             // One mode's gate is 1 whatever its logit; set anyway, so that nothing rests on the global generator.
             Assign(layer.GateWeight, 0.5, -0.25, 1);
             Assign(layer.GateBias, 0.3);
-            var input = Data(generator, Shape, scale: 2, offset: 1, type: type);
-            var weights = Data(generator, Shape, type: type);
+            var input = RandomInput(generator, Shape, scale: 2, offset: 1, type: type);
+            var weights = RandomInput(generator, Shape, type: type);
             var gamma = Leaf(layer.Weight);
             var beta = Leaf(layer.Bias);
 
@@ -245,7 +245,7 @@ public class ModeNormTests
 
         for (var step = 0; step < 3; step++)
         {
-            var input = Data(generator, Shape, scale: 1 + step, offset: step - 1);
+            var input = RandomInput(generator, Shape, scale: 1 + step, offset: step - 1);
             var x = Values(input);
             var gates = reference.Gates(x, w, b);
             Assert.True(Row(gates).Min() > 0.02, "the gates should be spread over the modes, so that every mode is tested");
@@ -264,7 +264,7 @@ public class ModeNormTests
         using var layer = Layer(2, generator);
         layer.To(ScalarType.Float32);
         var reference = ReferenceFor(Shape, 2);
-        var input = Data(generator, Shape, scale: 2, offset: 1, type: ScalarType.Float32);
+        var input = RandomInput(generator, Shape, scale: 2, offset: 1, type: ScalarType.Float32);
         var expected = reference.Train(Values(input), Values(layer.GateWeight), Values(layer.GateBias), Values(layer.Weight), Values(layer.Bias));
         Expect.Close(expected, layer.Forward(input), 1e-4, 1e-4, Shape);
         Expect.Close(Row(reference.RunningMeanSquare), Buffer(layer, "running_mean_square"), 1e-5, 1e-5);
@@ -285,7 +285,7 @@ public class ModeNormTests
         var (w, b, gamma, beta) = (Values(layer.GateWeight), Values(layer.GateBias), Values(layer.Weight), Values(layer.Bias));
         for (var step = 0; step < 4; step++)
         {
-            var batch = Data(generator, Shape, scale: 2, offset: 1 + step);
+            var batch = RandomInput(generator, Shape, scale: 2, offset: 1 + step);
             reference.Train(Values(batch), w, b, gamma, beta);
             layer.Forward(batch);
         }
@@ -295,7 +295,7 @@ public class ModeNormTests
         layer.Eval();
         layer.Alpha = alpha;
         var runningBefore = Values(Buffer(layer, "running_mean"));
-        var input = Data(generator, Shape, scale: 1.5, offset: 2);
+        var input = RandomInput(generator, Shape, scale: 1.5, offset: 2);
         var expected = reference.Evaluate(Values(input), w, b, gamma, beta, alpha);
         Expect.Close(expected, layer.Forward(input), 1e-10, 1e-10, Shape);
         Expect.Close(runningBefore, Buffer(layer, "running_mean"), 0);
@@ -321,7 +321,7 @@ public class ModeNormTests
         }
         layer.Eval();
         layer.Alpha = alpha;
-        var input = Data(generator, Shape);
+        var input = RandomInput(generator, Shape);
         var expected = reference.Evaluate(Values(input), Values(layer.GateWeight), Values(layer.GateBias), Values(layer.Weight), Values(layer.Bias), alpha);
         var actual = layer.Forward(input);
         Assert.True(actual.AllFinite());
@@ -342,7 +342,7 @@ public class ModeNormTests
         TrainSteps(layer, generator, shape);
         layer.Train(training);
         layer.Alpha = alpha;
-        AssertLayerGradientsMatch(layer, Data(generator, shape, scale: 1.5, offset: 0.5),
+        AssertLayerGradientsMatch(layer, RandomInput(generator, shape, scale: 1.5, offset: 0.5),
                                   ["weight", "bias", "gate_weight", "gate_bias"]);
     }
 
@@ -356,7 +356,7 @@ public class ModeNormTests
         // statistics (and so its running moments) are the weighted ones, as for any other mode (seed Alg. 1).
         Assign(layer.GateBias, 15, -15);
         var reference = ReferenceFor(Shape, 2);
-        var input = Data(generator, Shape, scale: 2, offset: 1);
+        var input = RandomInput(generator, Shape, scale: 2, offset: 1);
         var gates = reference.Gates(Values(input), Values(layer.GateWeight), Values(layer.GateBias));
         Assert.InRange(Enumerable.Range(0, 5).Sum(n => gates[n, 1]), 1e-20, 1e-12);
         var expected = reference.Train(Values(input), Values(layer.GateWeight), Values(layer.GateBias), Values(layer.Weight), Values(layer.Bias));
@@ -379,8 +379,8 @@ public class ModeNormTests
         // Every example goes to mode 0: the other modes get a weight sum of ~0 (exactly 0 in float32).
         Assign(layer.GateWeight, new double[3 * modes]);
         Assign(layer.GateBias, [100, .. Enumerable.Repeat(-100.0, modes - 1)]);
-        var input = Data(generator, Shape, scale: 2, offset: 1, type: type);
-        var weights = Data(generator, Shape, type: type);
+        var input = RandomInput(generator, Shape, scale: 2, offset: 1, type: type);
+        var weights = RandomInput(generator, Shape, type: type);
 
         var x = Leaf(input);
         var y = layer.Forward(x);
@@ -423,8 +423,8 @@ public class ModeNormTests
         TrainSteps(layer, generator, Shape);
         layer.Eval();
         layer.Alpha = alpha;
-        var batch = Data(generator, Shape, scale: 2, offset: 1);
-        var others = Data(generator, Shape, scale: 5, offset: -3);
+        var batch = RandomInput(generator, Shape, scale: 2, offset: 1);
+        var others = RandomInput(generator, Shape, scale: 5, offset: -3);
         var alone = layer.Forward(batch.Narrow(0, 2, 1));
         AssertClose(alone, layer.Forward(batch).Narrow(0, 2, 1), 1e-12, 1e-12);
         var mixed = Torch.Cat([others.Narrow(0, 0, 3), batch.Narrow(0, 2, 1), others.Narrow(0, 3, 2)]);
@@ -437,11 +437,11 @@ public class ModeNormTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(160);
         using var layer = Layer(2, generator);
-        var error = Assert.Throws<ArgumentException>(() => layer.Forward(Data(generator, [1, 3, 1, 1])));
+        var error = Assert.Throws<ArgumentException>(() => layer.Forward(RandomInput(generator, [1, 3, 1, 1])));
         Assert.Contains("ModeNorm", error.Message);
         Assert.Contains("[1, 3, 1, 1]", error.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ModeNorm(3, modes: 0));
-        var wrongChannels = Assert.Throws<ArgumentException>(() => layer.Forward(Data(generator, [2, 4, 2, 2])));
+        var wrongChannels = Assert.Throws<ArgumentException>(() => layer.Forward(RandomInput(generator, [2, 4, 2, 2])));
         Assert.Contains("ModeNorm", wrongChannels.Message);
     }
 }

@@ -231,7 +231,7 @@ public class NormalizationCoreTests
     {
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(155);
-        var input = Data(generator, [n, 4, 2, 3], scale: 2, offset: 1, channelSpread: 1)
+        var input = RandomInput(generator, [n, 4, 2, 3], scale: 2, offset: 1, channelSpread: 1)
             .Add(Torch.Arange(0, n).To(ScalarType.Float64).View(n, 1, 1, 1));
         var reference = new PixelSetReference(TestData.Values(input), n, 4, 2, 3);
         var (set, setOf) = name switch
@@ -258,7 +258,7 @@ public class NormalizationCoreTests
     {
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(156);
-        var input = Data(generator, [3, 2, 4, 5], scale: 2, offset: 3, type: ScalarType.Float32);
+        var input = RandomInput(generator, [3, 2, 4, 5], scale: 2, offset: 3, type: ScalarType.Float32);
         var cells = CellMoments.Of(input);
         Assert.Equal(ScalarType.Float64, cells.Mean.Type);
         Assert.Equal(ScalarType.Float64, cells.Var.Type);
@@ -294,7 +294,7 @@ public class NormalizationCoreTests
         Assert.False(view.IsContiguous);
         var contiguous = Leaf(view.Detach().Contiguous());
         Assert.True(contiguous.IsContiguous);
-        var weights = Data(generator, [4, 4, 3, 5]);
+        var weights = RandomInput(generator, [4, 4, 3, 5]);
 
         var expected = layer.Forward(contiguous);
         var actual = layer.Forward(view);
@@ -312,7 +312,7 @@ public class NormalizationCoreTests
         foreach (var name in LayerCatalog.Names)
         {
             using var layer = LayerCatalog.Build(name);
-            var x = Leaf(Data(generator, [4, 4, 3, 3], type: ScalarType.Float32));
+            var x = Leaf(RandomInput(generator, [4, 4, 3, 3], type: ScalarType.Float32));
             layer.Forward(x).Sum().Backward();
             foreach (var (buffer, value) in layer.NamedBuffers())
             {

@@ -19,7 +19,7 @@ public class NormalizationGradientTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(101);
         using var layer = WithRandomAffine(InFloat64(LayerCatalog.Build(name)), generator);
-        AssertLayerGradientsMatch(layer, Data(generator, [4, 4, 3, 3], scale: 2, offset: 1), Affine);
+        AssertLayerGradientsMatch(layer, RandomInput(generator, [4, 4, 3, 3], scale: 2, offset: 1), Affine);
     }
 
     public static TheoryData<string, double> EvalCases()
@@ -43,7 +43,7 @@ public class NormalizationGradientTests
         TrainSteps(layer, generator, [4, 4, 3, 3]);
         layer.Eval();
         layer.Alpha = alpha;
-        AssertLayerGradientsMatch(layer, Data(generator, [2, 4, 3, 3], scale: 2, offset: 2), Affine);   // eval is per example: two suffice
+        AssertLayerGradientsMatch(layer, RandomInput(generator, [2, 4, 3, 3], scale: 2, offset: 2), Affine);   // eval is per example: two suffice
     }
 
     public static TheoryData<string, string> HeterologousPairs() => new()
@@ -58,7 +58,7 @@ public class NormalizationGradientTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(103);
         using var layer = WithRandomAffine(InFloat64(new HeterologousNorm(4, Parse(meanName), Parse(stdName))), generator);
-        var input = Data(generator, [4, 4, 3, 3], scale: 2, offset: 1, channelSpread: 1.5);
+        var input = RandomInput(generator, [4, 4, 3, 3], scale: 2, offset: 1, channelSpread: 1.5);
         AssertLayerGradientsMatch(layer, input, Affine);
         if (!layer.HasRunningStatistics) return;
         layer.Eval();
@@ -74,7 +74,7 @@ public class NormalizationGradientTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(104);
         using var layer = WithRandomAffine(InFloat64(new GhostBatchNorm(4, ghostSize)), generator);
-        AssertLayerGradientsMatch(layer, Data(generator, [n, 4, 2, 3], scale: 2, offset: 1), Affine);
+        AssertLayerGradientsMatch(layer, RandomInput(generator, [n, 4, 2, 3], scale: 2, offset: 1), Affine);
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public class NormalizationGradientTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(105);
         using var layer = WithRandomAffine(InFloat64(new BatchGroupNorm(4, groups: 2, examplesPerGroup: 2)), generator);
-        AssertLayerGradientsMatch(layer, Data(generator, [5, 4, 2, 3], scale: 2, offset: 1), Affine);
+        AssertLayerGradientsMatch(layer, RandomInput(generator, [5, 4, 2, 3], scale: 2, offset: 1), Affine);
     }
 
     private static PixelSet Parse(string name) => name switch

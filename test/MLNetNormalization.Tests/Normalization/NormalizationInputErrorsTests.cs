@@ -117,7 +117,7 @@ public class NormalizationInputErrorsTests
             "en4" => new ExtendedNorm(4, 4),
             _ => new HeterologousNorm(4, PixelSet.Batch, PixelSet.Instance),
         };
-        var input = Data(generator, shape, type: ScalarType.Float32);
+        var input = RandomInput(generator, shape, type: ScalarType.Float32);
         var error = Assert.Throws<ArgumentException>(() => layer.Forward(input));
         AssertMentions(error, layer.LayerName, Describe(shape), "single value", fix);
 
@@ -135,7 +135,7 @@ public class NormalizationInputErrorsTests
         using var layer = LayerCatalog.Build(name);
         foreach (var bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
         {
-            var input = Data(generator, [4, 4, 3, 3], type: ScalarType.Float32);
+            var input = RandomInput(generator, [4, 4, 3, 3], type: ScalarType.Float32);
             using (Torch.NoGrad()) input.Narrow(0, 2, 1).Narrow(1, 1, 1).Narrow(2, 0, 1).Narrow(3, 2, 1).Fill(bad);
             layer.Train();
             var error = Assert.Throws<ArgumentException>(() => layer.Forward(input));

@@ -109,9 +109,9 @@ public class NormalizationModelTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(521);
         using var model = EveryNormalizer();
-        for (var step = 0; step < 3; step++) model.Forward(Data(generator, [4, 4, 3, 3], scale: 2, offset: 1 + step, type: ScalarType.Float32));
+        for (var step = 0; step < 3; step++) model.Forward(RandomInput(generator, [4, 4, 3, 3], scale: 2, offset: 1 + step, type: ScalarType.Float32));
         model.Eval();
-        var input = Data(generator, [4, 4, 3, 3], scale: 3, offset: -1, type: ScalarType.Float32);
+        var input = RandomInput(generator, [4, 4, 3, 3], scale: 3, offset: -1, type: ScalarType.Float32);
         var defaults = model.Forward(input);
 
         NormalizationModel.SetInferenceAlpha(model, 0.5);
@@ -119,7 +119,7 @@ public class NormalizationModelTests
         // Layer by layer: each layer with running statistics responds to alpha.
         foreach (var (name, layer) in NormalizationModel.Layers(model).Where(l => l.Layer.HasRunningStatistics))
         {
-            var layerInput = Data(generator, [2, 4, 3, 3], scale: 3, offset: 2, type: ScalarType.Float32);
+            var layerInput = RandomInput(generator, [2, 4, 3, 3], scale: 3, offset: 2, type: ScalarType.Float32);
             var atHalf = layer.Forward(layerInput);
             layer.Alpha = layer.DefaultAlpha == 0 ? 1 : 0;
             Assert.True(TestData.Values(layer.Forward(layerInput).Sub(atHalf).Abs()).Max() > 1e-3, $"{name} ({layer.LayerName}) ignores alpha");
@@ -145,7 +145,7 @@ public class NormalizationModelTests
             {
                 using var stepScope = Torch.NewDisposeScope();
                 optimizer.ZeroGrad();
-                var output = trained.Forward(Data(generator, [4, 4, 3, 3], scale: 2, offset: step, type: ScalarType.Float32));
+                var output = trained.Forward(RandomInput(generator, [4, 4, 3, 3], scale: 2, offset: step, type: ScalarType.Float32));
                 GradientChecker.WeightedSum(output.To(ScalarType.Float64)).Backward();
                 optimizer.Step();
             }
@@ -166,7 +166,7 @@ public class NormalizationModelTests
         foreach (var alpha in new[] { 0.0, 0.5, 1.0 })
         {
             trained.Alpha = fresh.Alpha = alpha;
-            var input = Data(generator, [3, 4, 3, 3], scale: 2, offset: 1, type: ScalarType.Float32);
+            var input = RandomInput(generator, [3, 4, 3, 3], scale: 2, offset: 1, type: ScalarType.Float32);
             AssertIdentical(trained.Forward(input), fresh.Forward(input));
         }
     }

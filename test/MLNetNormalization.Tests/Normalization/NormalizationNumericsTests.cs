@@ -22,9 +22,9 @@ public class NormalizationNumericsTests(ITestOutputHelper output)
         using var generator = new Generator(121);
         using var single = LayerCatalog.Build(name);
         using var reference = InFloat64(LayerCatalog.Build(name));
-        var x32 = Data(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
+        var x32 = RandomInput(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
         var x64 = x32.To(ScalarType.Float64);
-        var weights = Data(generator, Shape, channelSpread: 0);
+        var weights = RandomInput(generator, Shape, channelSpread: 0);
 
         var leaf32 = Leaf(x32);
         var leaf64 = Leaf(x64);
@@ -49,13 +49,13 @@ public class NormalizationNumericsTests(ITestOutputHelper output)
         single.Alpha = reference.Alpha = 0.5;   // running and example statistics both count
         for (var step = 0; step < 3; step++)
         {
-            var batch = Data(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
+            var batch = RandomInput(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
             single.Forward(batch);
             reference.Forward(batch.To(ScalarType.Float64));
         }
         single.Eval();
         reference.Eval();
-        var x32 = Data(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
+        var x32 = RandomInput(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
         AssertSameCellStatistics(reference.Forward(x32.To(ScalarType.Float64)), single.Forward(x32));
     }
 

@@ -11,7 +11,7 @@ namespace MLNetNormalization.Tests.Normalization;
 internal static class NormalizationTestSupport
 {
     /// <summary>N(0, 1)·scale + offset, plus a different offset per channel (so channel statistics differ), from a seeded generator.</summary>
-    public static Tensor Data(Generator generator, long[] shape, double scale = 1, double offset = 0,
+    public static Tensor RandomInput(Generator generator, long[] shape, double scale = 1, double offset = 0,
                               ScalarType type = ScalarType.Float64, double channelSpread = 0.5)
     {
         var channelOffsets = Torch.Arange(0, shape[1]).To(type).Mul(channelSpread).View(1, shape[1], 1, 1);
@@ -43,7 +43,7 @@ internal static class NormalizationTestSupport
         using var noGrad = Torch.NoGrad();
         layer.Train();
         var type = layer.Weight.Type;
-        for (var i = 0; i < steps; i++) layer.Forward(Data(generator, shape, scale, offset + i, type));
+        for (var i = 0; i < steps; i++) layer.Forward(RandomInput(generator, shape, scale, offset + i, type));
     }
 
     /// <summary>Asserts equal shapes and |actual - expected| &lt;= absolute + relative·|expected| element-wise.</summary>

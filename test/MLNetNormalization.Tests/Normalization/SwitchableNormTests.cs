@@ -134,7 +134,7 @@ public class SwitchableNormTests
         var reference = ReferenceFor(Shape);
         for (var step = 0; step < 3; step++)
         {
-            var input = Data(generator, Shape, scale: 1 + step, offset: 2 * step - 1);
+            var input = RandomInput(generator, Shape, scale: 1 + step, offset: 2 * step - 1);
             var expected = reference.Output(Values(input), Values(layer.MeanLogits), Values(layer.VarLogits), Values(layer.Weight), Values(layer.Bias));
             Expect.Close(expected, layer.Forward(input), 1e-10, 1e-10, Shape);
         }
@@ -148,7 +148,7 @@ public class SwitchableNormTests
         using var scope = Torch.NewDisposeScope();
         using var generator = new Generator(305);
         using var layer = Layer(generator, [-100, -100, 100], [-100, -100, 100]);
-        var input = Data(generator, Shape, scale: 2, offset: 1);
+        var input = RandomInput(generator, Shape, scale: 2, offset: 1);
         var batchNorm = Functional.BatchNorm(input, null, null, layer.Weight.Detach(), layer.Bias.Detach(), training: true, eps: Eps);
         var output = layer.Forward(input);
         // The same per-channel mean as BN (so the outputs' channel means are both beta) ...
@@ -170,13 +170,13 @@ public class SwitchableNormTests
         var reference = ReferenceFor(Shape);
         for (var step = 0; step < 3; step++)
         {
-            var batch = Data(generator, Shape, scale: 2, offset: 1 + step);
+            var batch = RandomInput(generator, Shape, scale: 2, offset: 1 + step);
             reference.Output(Values(batch), Values(layer.MeanLogits), Values(layer.VarLogits), Values(layer.Weight), Values(layer.Bias));
             layer.Forward(batch);
         }
         layer.Eval();
         layer.Alpha = alpha;
-        var input = Data(generator, Shape, scale: 1.5, offset: -1);
+        var input = RandomInput(generator, Shape, scale: 1.5, offset: -1);
         var expected = reference.Evaluate(Values(input), Values(layer.MeanLogits), Values(layer.VarLogits), Values(layer.Weight), Values(layer.Bias), alpha);
         Expect.Close(expected, layer.Forward(input), 1e-10, 1e-10, Shape);
         Expect.Close(reference.RunningVar, Buffer(layer, "running_var"), 1e-12, 1e-10);
@@ -195,7 +195,7 @@ public class SwitchableNormTests
         TrainSteps(layer, generator, shape);
         layer.Train(training);
         layer.Alpha = alpha;
-        AssertLayerGradientsMatch(layer, Data(generator, shape, scale: 1.5, offset: 0.5),
+        AssertLayerGradientsMatch(layer, RandomInput(generator, shape, scale: 1.5, offset: 0.5),
                                   ["weight", "bias", "mean_logits", "var_logits"]);
     }
 
@@ -210,8 +210,8 @@ public class SwitchableNormTests
         TrainSteps(layer, generator, Shape);
         layer.Eval();
         layer.Alpha = alpha;
-        var batch = Data(generator, Shape, scale: 2, offset: 1);
-        var others = Data(generator, Shape, scale: 5, offset: 3);
+        var batch = RandomInput(generator, Shape, scale: 2, offset: 1);
+        var others = RandomInput(generator, Shape, scale: 5, offset: 3);
         var alone = layer.Forward(batch.Narrow(0, 0, 1));
         AssertClose(alone, layer.Forward(batch).Narrow(0, 0, 1), 1e-12, 1e-12);
         AssertClose(alone, layer.Forward(Torch.Cat([others, batch.Narrow(0, 0, 1)])).Narrow(0, 4, 1), 1e-12, 1e-12);
@@ -226,7 +226,7 @@ public class SwitchableNormTests
         using var generator = new Generator(340);
         using var layer = Layer(generator);
         layer.Train(training);
-        var error = Assert.Throws<ArgumentException>(() => layer.Forward(Data(generator, [4, 3, 1, 1])));
+        var error = Assert.Throws<ArgumentException>(() => layer.Forward(RandomInput(generator, [4, 3, 1, 1])));
         Assert.Contains("SwitchableNorm", error.Message);
         Assert.Contains("[4, 3, 1, 1]", error.Message);
         Assert.Contains("larger feature maps", error.Message);
