@@ -124,12 +124,27 @@ MLN_EXPORT TensorHandle mln_image_resize(TensorHandle image, int64_t height, int
     TORCH_CHECK(height <= INT32_MAX && width <= INT32_MAX, "resize: ", height, " x ", width, " is too large for OpenCV");
     const int method = opencv_interpolation(interpolation);
     auto result = at::empty({source.size(0), height, width}, at::kByte);
+    // OpenCV's INTER_AREA averages the covered area only when both directions shrink or both grow;
+    // shrinking one while enlarging the other falls back to mixing two neighbours in the shrinking
+    // direction. Resizing one direction at a time keeps area averaging, in float so that nothing is
+    // rounded in between.
+    const int64_t in_height = source.size(1), in_width = source.size(2);
+    const bool mixed_area = method == cv::INTER_AREA &&
+                            ((height < in_height && width > in_width) || (height > in_height && width < in_width));
     // Channels are independent under every interpolation here, so planes are resized one by one
     // straight between the tensors' memory, with no interleaving.
     opencv_call("resizing the image", [&] {
       for (int64_t c = 0; c < source.size(0); ++c) {
         cv::Mat destination = plane(result, c);
-        cv::resize(plane(source, c), destination, destination.size(), 0, 0, method);
+        if (mixed_area) {
+          cv::Mat wide, resized;
+          plane(source, c).convertTo(wide, CV_32F);
+          cv::resize(wide, wide, cv::Size(destination.cols, static_cast<int>(in_height)), 0, 0, cv::INTER_AREA);
+          cv::resize(wide, resized, destination.size(), 0, 0, cv::INTER_AREA);
+          resized.convertTo(destination, CV_8U);
+        } else {
+          cv::resize(plane(source, c), destination, destination.size(), 0, 0, method);
+        }
       }
       return 0;
     });

@@ -16,9 +16,9 @@ public enum ImageInterpolation
     Bilinear = 1,
 
     /// <summary>
-    /// Each output pixel is the mean of the input area it covers (fractional pixels weighted by their
-    /// share): the right choice for shrinking. When enlarging it behaves like OpenCV's INTER_AREA,
-    /// a bilinear interpolation that keeps pixel edges sharp.
+    /// Each output pixel is the mean of the input area it covers, partly covered input pixels weighted
+    /// by their share: the right choice for shrinking. Enlarging turns each input pixel into a block,
+    /// and an output pixel straddling two input pixels mixes them by the same rule.
     /// </summary>
     Area = 2,
 }

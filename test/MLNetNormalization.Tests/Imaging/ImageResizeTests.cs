@@ -33,24 +33,70 @@ public class ImageResizeTests
         }
     }
 
-    [Fact]
-    public void AreaHalvingGivesTheMeansOfTwoByTwoBlocks()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]   // where bilinear would see only each block's middle pixel
+    public void AreaShrinkingByAnIntegerGivesTheBlockMeans(int factor)
     {
         using var scope = Torch.NewDisposeScope();
-        const int channels = 3, height = 8, width = 6;
+        const int channels = 3, outHeight = 4, outWidth = 3;
+        int height = outHeight * factor, width = outWidth * factor;
         var pixels = TestPixels.Random(11, channels, height, width);
         var resized = TestPixels.Of(
-            ImageCodec.Resize(TestPixels.Image(pixels, channels, height, width), height / 2, width / 2, ImageInterpolation.Area),
-            channels, height / 2, width / 2);
+            ImageCodec.Resize(TestPixels.Image(pixels, channels, height, width), outHeight, outWidth, ImageInterpolation.Area),
+            channels, outHeight, outWidth);
         for (var c = 0; c < channels; c++)
-        for (var y = 0; y < height / 2; y++)
-        for (var x = 0; x < width / 2; x++)
+        for (var y = 0; y < outHeight; y++)
+        for (var x = 0; x < outWidth; x++)
         {
-            double Pixel(int dy, int dx) => pixels[(c * height + 2 * y + dy) * width + 2 * x + dx];
-            var mean = (Pixel(0, 0) + Pixel(0, 1) + Pixel(1, 0) + Pixel(1, 1)) / 4;
-            var actual = resized[(c * height / 2 + y) * (width / 2) + x];
-            Assert.True(Math.Abs(actual - mean) <= 0.5, $"channel {c} ({y}, {x}): {actual}, block mean {mean}");
+            double sum = 0;
+            for (var dy = 0; dy < factor; dy++)
+            for (var dx = 0; dx < factor; dx++)
+                sum += pixels[(c * height + factor * y + dy) * width + factor * x + dx];
+            var mean = sum / (factor * factor);
+            var actual = resized[(c * outHeight + y) * outWidth + x];
+            Assert.True(Math.Abs(actual - mean) <= 0.5 + 1e-9, $"channel {c} ({y}, {x}): {actual}, block mean {mean}");
         }
+    }
+
+    [Theory]
+    [InlineData(9, 7, 4, 3)]   // shrinking by 2.25 and 2.33: blocks with fractional edge pixels
+    [InlineData(3, 4, 7, 9)]   // enlarging: blocks, with output pixels on an input edge mixed by their shares
+    [InlineData(5, 8, 7, 3)]   // both at once
+    public void AreaAveragesTheInputAreaEachOutputPixelCovers(int height, int width, int outHeight, int outWidth)
+    {
+        using var scope = Torch.NewDisposeScope();
+        var pixels = TestPixels.Random(14, 3, height, width);
+        var resized = TestPixels.Of(
+            ImageCodec.Resize(TestPixels.Image(pixels, 3, height, width), outHeight, outWidth, ImageInterpolation.Area),
+            3, outHeight, outWidth);
+        var rows = CoverageWeights(height, outHeight);
+        var columns = CoverageWeights(width, outWidth);
+        for (var c = 0; c < 3; c++)
+        for (var y = 0; y < outHeight; y++)
+        for (var x = 0; x < outWidth; x++)
+        {
+            double expected = 0;
+            for (var sy = 0; sy < height; sy++)
+            for (var sx = 0; sx < width; sx++)
+                expected += rows[y, sy] * columns[x, sx] * pixels[(c * height + sy) * width + sx];
+            var actual = resized[(c * outHeight + y) * outWidth + x];
+            Assert.True(Math.Abs(actual - expected) <= 1, $"channel {c} ({y}, {x}): {actual}, area mean {expected:F3}");
+        }
+    }
+
+    /// <summary>
+    /// weights[o, i]: the share of output pixel o, spanning [o, o + 1)·in/out in input coordinates, that
+    /// input pixel [i, i + 1) covers. Each row sums to 1.
+    /// </summary>
+    private static double[,] CoverageWeights(int inSize, int outSize)
+    {
+        var weights = new double[outSize, inSize];
+        var span = (double)inSize / outSize;
+        for (var o = 0; o < outSize; o++)
+        for (var i = 0; i < inSize; i++)
+            weights[o, i] = Math.Max(0, Math.Min(i + 1, (o + 1) * span) - Math.Max(i, o * span)) / span;
+        return weights;
     }
 
     [Theory]
