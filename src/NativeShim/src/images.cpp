@@ -98,6 +98,22 @@ cv::Mat mat_from_tensor(const at::Tensor& image) {
   return bgr;
 }
 
+// libjpeg decodes a JPEG cut short with only a warning on stderr, filling the missing rows with
+// gray. Such data is refused instead, as PIL does by default: a JPEG must have an end-of-image
+// marker (FF D9) after its last start-of-scan marker (FF DA). The scan's own bytes cannot hold
+// either (an FF there is followed by 00 or a restart marker), and markers of an EXIF thumbnail
+// come before the main image's scan.
+bool truncated_jpeg(const uint8_t* data, int64_t length) {
+  if (length < 2 || data[0] != 0xFF || data[1] != 0xD8) return false;  // not a JPEG at all
+  int64_t last_scan = -1;
+  for (int64_t i = 0; i + 1 < length; ++i)
+    if (data[i] == 0xFF && data[i + 1] == 0xDA) last_scan = i;
+  if (last_scan < 0) return false;  // no scan: libjpeg itself fails on that
+  for (int64_t i = last_scan + 2; i + 1 < length; ++i)
+    if (data[i] == 0xFF && data[i + 1] == 0xD9) return false;
+  return true;
+}
+
 }  // namespace
 
 // Decodes PNG, JPEG or BMP bytes (anything cv::imdecode reads) into a uint8 [C, H, W] tensor;
@@ -107,6 +123,7 @@ MLN_EXPORT TensorHandle mln_image_decode(const uint8_t* data, int64_t length, in
     TORCH_CHECK(mode == kGrayscale || mode == kColor, "unknown color mode code ", mode, " (0 grayscale, 1 color)");
     TORCH_CHECK(data != nullptr && length > 0, "the image data is empty");
     TORCH_CHECK(length <= INT32_MAX, "the image data (", length, " bytes) is larger than OpenCV reads (2 GiB)");
+    TORCH_CHECK(!truncated_jpeg(data, length), "the JPEG data ends before its end-of-image marker, so it was cut short");
     const cv::Mat encoded(1, static_cast<int>(length), CV_8UC1, const_cast<uint8_t*>(data));
     const cv::Mat decoded = opencv_call("decoding the image", [&] {
       return cv::imdecode(encoded, mode == kColor ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);

@@ -7,7 +7,8 @@ namespace MLNetNormalization.TorchBinding.Imaging;
 /// <remarks>
 /// Decoding always gives 8 bits per sample: a 16-bit PNG keeps the high byte of each sample, and an
 /// alpha channel is dropped without blending (a transparent pixel shows the colour it stores). A JPEG's
-/// EXIF orientation is applied, so the tensor is upright as an image viewer shows it.
+/// EXIF orientation is applied, so the tensor is upright as an image viewer shows it. A JPEG without
+/// its end-of-image marker is refused as cut short, where libjpeg alone would fill the missing rows gray.
 /// </remarks>
 public static unsafe class ImageCodec
 {

@@ -31,12 +31,16 @@ public class ImageErrorTests
         get
         {
             var png = ImageFileWriters.Png(TestPixels.Random(30, 1, 16, 16), 16, 16, ImageFileWriters.PngGray);
+            using var image = TestPixels.Image(TestPixels.Random(32, 3, 24, 24), 3, 24, 24);
+            var jpeg = ImageCodec.Encode(image, ImageFileFormat.Jpeg);
             var random = new byte[500];
             new Random(31).NextBytes(random);
             return new()
             {
                 { "empty.png", [] },
                 { "truncated.png", png[..(png.Length / 2)] },
+                { "truncated.jpg", jpeg[..(jpeg.Length * 9 / 10)] },   // libjpeg alone would fill the rest gray
+                { "cut-at-the-end.jpg", jpeg[..^2] },                  // no end-of-image marker
                 { "random.jpg", random },
                 { "notes.png", Encoding.UTF8.GetBytes("These are notes, not a picture.\n") },
                 { "signature-only.png", png[..8] },
