@@ -21,8 +21,12 @@ public sealed partial class ModelOperationsCatalog
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(filePath);
         var fullPath = Path.GetFullPath(filePath);
+        var folder = Path.GetDirectoryName(fullPath)!;
+        // Checked here, since otherwise the error would name the temporary file rather than the one asked for.
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Cannot save the model to {filePath}: the folder {folder} does not exist; create it first.");
         // A unique name, so that two saves to the same path cannot write into each other's temporary file.
-        var temporary = Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        var temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))

@@ -50,8 +50,11 @@ internal sealed class ModelReader
     }
 
     /// <summary>Reads a tensor entry written by <see cref="ModelWriter.WriteTensors"/>; the caller owns (disposes) the tensors.</summary>
-    public Dictionary<string, Tensor> ReadTensors(string name) =>
-        TensorFile.Load(new MemoryStream(ReadBytes(name), writable: false), $"{_archive.Source} (entry {_folder}{name})");
+    public Dictionary<string, Tensor> ReadTensors(string name)
+    {
+        using var stream = new MemoryStream(ReadBytes(name), writable: false);
+        return TensorFile.Load(stream, $"{_archive.Source} (entry {_folder}{name})");
+    }
 
     /// <summary>Reads the transformer written by <see cref="ModelWriter.WriteTransformer"/> into subfolder <paramref name="name"/>.</summary>
     public ITransformer ReadTransformer(string name) => _archive.ReadTransformer(_folder + ModelArchive.CheckEntryName(name) + "/");

@@ -278,6 +278,15 @@ public class ModelFileTests
     }
 
     [Fact]
+    public void SavingIntoAMissingFolderNamesTheFileAskedFor()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "missing", "model.zip");
+        var error = Assert.Throws<DirectoryNotFoundException>(() => Context.Model.Save(FitPipeline(), null, path));
+        Assert.Equal($"Cannot save the model to {path}: the folder {Path.GetDirectoryName(path)} does not exist; create it first.", error.Message);
+    }
+
+    [Fact]
     public void AMissingFileIsAFileNotFoundExceptionNamingIt()
     {
         using var folder = new TempFolder();
