@@ -26,6 +26,9 @@ public sealed class MLNormContext
 
     public TransformsCatalog Transforms { get; }
 
+    /// <summary>Saving and loading fitted models.</summary>
+    public ModelOperationsCatalog Model { get; } = new();
+
     /// <summary>The next seed from the context's generator (locked: catalogs may be used from several threads).</summary>
     private int NextSeed()
     {

@@ -18,13 +18,8 @@ public static class TensorFile
         try
         {
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-            using (var writer = new BinaryWriter(stream, Encoding.UTF8))
             {
-                var entries = tensors.ToList();
-                writer.Write(Magic);
-                writer.Write(FormatVersion);
-                writer.Write(entries.Count);
-                foreach (var (name, value) in entries) WriteEntry(writer, name, value);
+                Save(stream, tensors);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, path, overwrite: true);
@@ -34,6 +29,23 @@ public static class TensorFile
             File.Delete(temporary);   // a failed write leaves the old file, and no debris beside it
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes the same bytes as <see cref="Save(string, IEnumerable{ValueTuple{string, Tensor}})"/> to
+    /// <paramref name="stream"/>, which stays open: for containers (a model file's zip entries) that hold tensor files.
+    /// </summary>
+    public static void Save(Stream stream, IEnumerable<(string Name, Tensor Value)> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(tensors);
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        var entries = tensors.ToList();
+        writer.Write(Magic);
+        writer.Write(FormatVersion);
+        writer.Write(entries.Count);
+        foreach (var (name, value) in entries) WriteEntry(writer, name, value);
+        writer.Flush();
     }
 
     private static void WriteEntry(BinaryWriter writer, string name, Tensor value)
@@ -51,39 +63,53 @@ public static class TensorFile
         writer.Write(bytes);
     }
 
-    /// <summary>Reads every tensor of a file written by <see cref="Save"/>; the caller owns (disposes) them.</summary>
+    /// <summary>Reads every tensor of a file written by <c>Save</c>; the caller owns (disposes) them.</summary>
     public static Dictionary<string, Tensor> Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"The tensor file {path} does not exist.", path);
+        using var stream = File.OpenRead(path);
+        return Load(stream, path);
+    }
+
+    /// <summary>
+    /// Reads every tensor of <paramref name="stream"/> (from its position to its end, which must be the tensor
+    /// file's end); errors name <paramref name="sourceName"/>. The stream must be seekable: its length bounds every
+    /// size read, so a corrupt size cannot make us allocate more than the stream holds. It stays open.
+    /// </summary>
+    public static Dictionary<string, Tensor> Load(Stream stream, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrEmpty(sourceName);
+        if (!stream.CanSeek)
+            throw new ArgumentException($"Reading {sourceName}: TensorFile.Load needs a seekable stream; copy it into a MemoryStream first.", nameof(stream));
         var result = new Dictionary<string, Tensor>();
         try
         {
-            using var stream = File.OpenRead(path);
-            using var reader = new BinaryReader(stream, Encoding.UTF8);
+            using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
             if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
-                throw new InvalidDataException($"{path} is not a tensor file (its first bytes are not MLNTENSR).");
+                throw new InvalidDataException($"{sourceName} is not a tensor file (its first bytes are not MLNTENSR).");
             var version = reader.ReadInt32();
             if (version != FormatVersion)
-                throw new InvalidDataException($"{path} has tensor file format version {version}; this build reads version {FormatVersion}.");
+                throw new InvalidDataException($"{sourceName} has tensor file format version {version}; this build reads version {FormatVersion}.");
             var count = reader.ReadInt32();
             for (var i = 0; i < count; i++)
             {
-                var (name, tensor) = ReadEntry(reader, path);
+                var (name, tensor) = ReadEntry(reader, sourceName);
                 if (!result.TryAdd(name, tensor))
                 {
                     tensor.Dispose();
-                    throw new InvalidDataException($"{path} holds '{name}' twice.");
+                    throw new InvalidDataException($"{sourceName} holds '{name}' twice.");
                 }
             }
             if (stream.Position != stream.Length)
-                throw new InvalidDataException($"{path} has {stream.Length - stream.Position} bytes after its last tensor.");
+                throw new InvalidDataException($"{sourceName} has {stream.Length - stream.Position} bytes after its last tensor.");
             return result;
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
         {
             foreach (var tensor in result.Values) tensor.Dispose();
             if (e is EndOfStreamException)
-                throw new InvalidDataException($"{path} is truncated: it ends inside tensor {result.Count + 1}.", e);
+                throw new InvalidDataException($"{sourceName} is truncated: it ends inside tensor {result.Count + 1}.", e);
             throw;
         }
     }

@@ -22,6 +22,26 @@ public sealed partial class DataViewSchema
             return new(new Dictionary<string, (DataViewType, object)>(StringComparer.Ordinal) { [kind] = (type, value) });
         }
 
+        /// <summary>
+        /// An annotation set from several (kind, type, value) entries, as a model file's schema stores them; each
+        /// value must be of its type's raw type, and kinds must be distinct.
+        /// </summary>
+        internal static Annotations FromEntries(IEnumerable<(string Kind, DataViewType Type, object Value)> entries)
+        {
+            var values = new Dictionary<string, (DataViewType, object)>(StringComparer.Ordinal);
+            foreach (var (kind, type, value) in entries)
+            {
+                if (value.GetType() != type.RawType)
+                    throw new ArgumentException($"The annotation '{kind}' is declared {type}, whose values are {type.RawType.Name}, but was given a {value.GetType().Name}.", nameof(entries));
+                if (!values.TryAdd(kind, (type, value))) throw new ArgumentException($"The annotation '{kind}' is given twice.", nameof(entries));
+            }
+            return values.Count == 0 ? Empty : new(values);
+        }
+
+        /// <summary>Every annotation with its stored value (not copied: callers must not change arrays), for saving a schema.</summary>
+        internal IEnumerable<(string Kind, DataViewType Type, object Value)> Entries =>
+            _values.Select(pair => (pair.Key, pair.Value.Type, pair.Value.Value));
+
         public IEnumerable<string> Kinds => _values.Keys;
 
         public bool Contains(string kind) => _values.ContainsKey(kind);

@@ -1,3 +1,5 @@
+using MLNetNormalization.Model;
+
 namespace MLNetNormalization.Data;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace MLNetNormalization.Data;
 /// annotation in the input being transformed. Key 0 (missing) and keys beyond the values become the missing
 /// value: NaN for Single/Double, "" for text, the type's default otherwise.
 /// </summary>
-public sealed class KeyToValueMappingTransformer : ITransformer
+public sealed class KeyToValueMappingTransformer : ITransformer, ISavableTransformer
 {
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
@@ -28,6 +30,23 @@ public sealed class KeyToValueMappingTransformer : ITransformer
         ArgumentNullException.ThrowIfNull(input);
         var (column, itemType) = CheckInput(input.Schema);
         return GenericCall.Invoke<IDataView>(typeof(KeyToValueMappingTransformer), nameof(Map), itemType.RawType, this, input, column, itemType);
+    }
+
+    internal const string SavedKindName = "KeyToValueMapping";
+
+    private const string ColumnsEntry = "columns.json";
+
+    /// <summary>The saved form: only the column names, since the values come from the input's KeyValues annotation.</summary>
+    private sealed record ColumnsJson(string OutputColumnName, string InputColumnName);
+
+    string ISavableTransformer.KindName => SavedKindName;
+
+    void ISavableTransformer.Save(ModelWriter writer) => writer.WriteJson(ColumnsEntry, new ColumnsJson(_outputColumnName, _inputColumnName));
+
+    internal static KeyToValueMappingTransformer Load(ModelReader reader)
+    {
+        var columns = reader.ReadJson<ColumnsJson>(ColumnsEntry);
+        return new KeyToValueMappingTransformer(columns.OutputColumnName, columns.InputColumnName);
     }
 
     private IDataView Map<TValue>(IDataView input, DataViewSchema.Column column, PrimitiveDataViewType itemType)

@@ -43,6 +43,28 @@ internal abstract class KeyValueDictionary
         return new Typed<T>((PrimitiveDataViewType)column.Type, [.. values]);
     }
 
+    /// <summary>A copy of the values in key order (a T[] of <see cref="ItemType"/>'s raw type), for saving the map.</summary>
+    public abstract Array Values { get; }
+
+    /// <summary>
+    /// The dictionary whose key k stands for <paramref name="values"/>[k - 1], as <see cref="Values"/> gave them;
+    /// how a loaded model file restores a fitted MapValueToKey. The values must be distinct and not missing.
+    /// </summary>
+    public static KeyValueDictionary FromValues(PrimitiveDataViewType itemType, Array values) =>
+        GenericCall.Invoke<KeyValueDictionary>(typeof(KeyValueDictionary), nameof(FromValuesTyped), itemType.RawType, null, itemType, values);
+
+    private static KeyValueDictionary FromValuesTyped<T>(PrimitiveDataViewType itemType, Array values) where T : notnull
+    {
+        var typed = (T[])values;
+        if (typed.Length == 0) throw new ArgumentException("A key map needs at least one value.", nameof(values));
+        var missing = Array.FindIndex(typed, v => IsMissing(v));
+        if (missing >= 0) throw new ArgumentException($"A key map cannot hold the missing value (entry {missing}).", nameof(values));
+        var distinct = new HashSet<T>();
+        var repeated = Array.FindIndex(typed, v => !distinct.Add(v));
+        if (repeated >= 0) throw new ArgumentException($"A key map holds the value '{typed[repeated]}' twice.", nameof(values));
+        return new Typed<T>(itemType, [.. typed]);
+    }
+
     private static bool IsMissing<T>(T value) => value is float f ? float.IsNaN(f) : value is double d && double.IsNaN(d);
 
     private sealed class Typed<T>(PrimitiveDataViewType itemType, T[] values) : KeyValueDictionary where T : notnull
@@ -52,6 +74,8 @@ internal abstract class KeyValueDictionary
         public override PrimitiveDataViewType ItemType => itemType;
 
         public override int Count => values.Length;
+
+        public override Array Values => (T[])values.Clone();
 
         public override DataViewSchema.Annotations Annotations =>
             DataViewSchema.Annotations.Create(AnnotationKinds.KeyValues, new VectorDataViewType(itemType, values.Length), (T[])values.Clone());

@@ -1,9 +1,10 @@
 using System.Collections;
+using MLNetNormalization.Model;
 
 namespace MLNetNormalization.Data;
 
 /// <summary>Transformers applied one after the other; what fitting an <see cref="EstimatorChain{TLastTransformer}"/> gives.</summary>
-public sealed class TransformerChain<TLastTransformer> : ITransformer, IEnumerable<ITransformer>
+public sealed class TransformerChain<TLastTransformer> : ITransformer, IEnumerable<ITransformer>, ISavableTransformer
     where TLastTransformer : class, ITransformer
 {
     private readonly ITransformer[] _transformers;
@@ -27,6 +28,10 @@ public sealed class TransformerChain<TLastTransformer> : ITransformer, IEnumerab
 
     public IDataView Transform(IDataView input) =>
         _transformers.Aggregate(input, (data, transformer) => transformer.Transform(data));
+
+    string ISavableTransformer.KindName => TransformerChainSaving.KindName;
+
+    void ISavableTransformer.Save(ModelWriter writer) => TransformerChainSaving.Save(writer, _transformers);
 
     public IEnumerator<ITransformer> GetEnumerator() => ((IEnumerable<ITransformer>)_transformers).GetEnumerator();
 
