@@ -18,6 +18,7 @@ public sealed class MLNormContext
         _random = seed is { } s ? new Random(s) : new Random();
         Data = new DataOperationsCatalog(NextSeed);
         Transforms = new TransformsCatalog();
+        MulticlassClassification = new MulticlassClassificationCatalog(NextSeed);
     }
 
     public int? Seed { get; }
@@ -25,6 +26,11 @@ public sealed class MLNormContext
     public DataOperationsCatalog Data { get; }
 
     public TransformsCatalog Transforms { get; }
+
+    /// <summary>Multiclass trainers (ImageClassifierWithNorm), evaluation and inference-alpha tuning.</summary>
+    public MulticlassClassificationCatalog MulticlassClassification { get; }
+
+    public ModelOperationsCatalog Model { get; } = new();
 
     /// <summary>The next seed from the context's generator (locked: catalogs may be used from several threads).</summary>
     private int NextSeed()
