@@ -227,6 +227,35 @@ public sealed class PipelineTests(PipelineFixture fixture) : IClassFixture<Pipel
         Assert.Contains("'Label'", error.Message);
     }
 
+    [Fact]
+    public void The_same_context_seed_trains_the_same_model()
+    {
+        var context = new MLNormContext(PipelineFixture.Seed);
+        var split = context.Data.TrainTestSplit(context.Data.LoadImagesFromDirectory(fixture.Folder.Path), testFraction: 0.25,
+            seed: PipelineFixture.Seed, stratificationColumnName: "Label");
+        var model = PipelineFixture.Preparation(context)
+            .Append(context.MulticlassClassification.Trainers.ImageClassifierWithNorm(PipelineFixture.SmallOptions())).Fit(split.TrainSet);
+        try
+        {
+            Assert.Equal(DataTestSupport.ReadColumn<float[]>(fixture.Scored, "Score"), DataTestSupport.ReadColumn<float[]>(model.Transform(split.TestSet), "Score"));
+        }
+        finally
+        {
+            model.LastTransformer!.Dispose();
+        }
+    }
+
+    [Fact]
+    public void The_pipeline_shape_names_the_output_columns_and_refuses_an_unkeyed_label()
+    {
+        var shape = fixture.Pipeline.GetOutputSchema(SchemaShape.Create(fixture.Train.Schema));
+        Assert.True(shape.TryFindColumn("Score", out var score) && score.Kind == SchemaShape.Column.VectorKind.Vector);
+        Assert.True(shape.TryFindColumn("PredictedLabel", out var predicted) && predicted.IsKey);
+        var trainer = fixture.Context.MulticlassClassification.Trainers.ImageClassifierWithNorm();
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.GetOutputSchema(SchemaShape.Create(fixture.Train.Schema)));
+        Assert.Contains("'Label'", error.Message);
+    }
+
     private static IDataView Filter(MLNormContext context, IDataView data, string without) =>
         context.Data.LoadFromEnumerable(context.Data.CreateEnumerable<ImageInput>(data, reuseRowObject: false).Where(r => r.Label != without).ToList());
 
