@@ -201,9 +201,8 @@ public sealed class PipelineTests(PipelineFixture fixture) : IClassFixture<Pipel
         var context = new MLNormContext(1);
         var options = Callback(PipelineFixture.SmallOptions(), out var calls);
         options.Modes = 0;
-        options.Normalizer = NormalizerKind.ModeNorm;
         var trainer = context.MulticlassClassification.Trainers.ImageClassifierWithNorm(options);
-        options.Normalizer = NormalizerKind.BatchNorm;   // too late: the trainer holds its own copy with Modes 0
+        options.Modes = 2;   // too late: the trainer holds its own copy, with Modes 0
         var prepared = PipelineFixture.Preparation(context).Fit(fixture.Train).Transform(fixture.Train);
         Assert.Throws<ArgumentException>(() => trainer.Fit(prepared));
         Assert.Equal(0, calls());
@@ -254,6 +253,23 @@ public sealed class PipelineTests(PipelineFixture fixture) : IClassFixture<Pipel
         var trainer = fixture.Context.MulticlassClassification.Trainers.ImageClassifierWithNorm();
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.GetOutputSchema(SchemaShape.Create(fixture.Train.Schema)));
         Assert.Contains("'Label'", error.Message);
+    }
+
+    [Theory]
+    [InlineData(false, 15)]   // the prepared test set: 15 rows
+    [InlineData(true, 9)]     // ValidationFraction 0.2 of the 45 training rows
+    public void Validation_data_come_from_the_ValidationSet_or_the_ValidationFraction(bool fraction, int expectedExamples)
+    {
+        var context = new MLNormContext(1);
+        var preparation = PipelineFixture.Preparation(context).Fit(fixture.Train);
+        var options = PipelineFixture.SmallOptions();
+        options.Epochs = 1;
+        if (fraction) options.ValidationFraction = 0.2;
+        else options.ValidationSet = preparation.Transform(fixture.Test);
+        var sizes = new List<long>();
+        options.MetricsCallback = p => { if (p.Validation is { } v) sizes.Add(v.NumberOfExamples); };
+        using var model = context.MulticlassClassification.Trainers.ImageClassifierWithNorm(options).Fit(preparation.Transform(fixture.Train));
+        Assert.Equal([expectedExamples], sizes);
     }
 
     private static IDataView Filter(MLNormContext context, IDataView data, string without) =>
