@@ -34,6 +34,11 @@ public sealed class ImageLoadingTransformer : ITransformer
 
     internal ImageDataViewType OutputType { get; }
 
+    // What saving a model needs to rebuild this transformer.
+    internal string? ImageFolder => _imageFolder;
+    internal ImageColorMode Color => _color;
+    internal bool SkipUnreadable => _skipUnreadable;
+
     /// <summary>
     /// With skipUnreadable: how many rows the most recent cursor to reach the end of its rows dropped because their
     /// file could not be read or decoded (0 before any cursor has finished, and always 0 without skipUnreadable).

@@ -31,6 +31,9 @@ public sealed class ImageResizingTransformer : ITransformer
 
     public int Height { get; }
 
+    /// <summary>What saving a model needs, besides the public properties, to rebuild this transformer.</summary>
+    internal ImageInterpolation Interpolation => _interpolation;
+
     internal ImageDataViewType OutputTypeFor(ImageDataViewType input) => new(input.Channels, Height, Width);
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)

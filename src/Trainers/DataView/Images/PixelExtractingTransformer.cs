@@ -27,6 +27,10 @@ public sealed class PixelExtractingTransformer : ITransformer
 
     public string InputColumnName { get; }
 
+    // What saving a model needs to rebuild this transformer (copies: the transformer's own arrays stay private).
+    internal double[] Mean => [.. _mean];
+    internal double[] Std => [.. _std];
+
     /// <summary>The output type for an input column, or an error naming it: it must be an image column of known size with as many channels as mean and std have values (or one).</summary>
     internal VectorDataViewType OutputTypeFor(string columnName, DataViewType inputType)
     {
