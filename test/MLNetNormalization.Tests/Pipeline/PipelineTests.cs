@@ -80,6 +80,19 @@ public sealed class PipelineTests(PipelineFixture fixture) : IClassFixture<Pipel
     }
 
     [Fact]
+    public void A_prediction_engine_over_the_model_and_MapKeyToValue_gives_class_names()
+    {
+        var named = fixture.Model.Append(fixture.Context.Transforms.Conversion.MapKeyToValue("PredictedClass", "PredictedLabel").Fit(fixture.Scored));
+        var engine = fixture.Context.Model.CreatePredictionEngine<ImageInput, NamedPrediction>(named);
+        var inputs = fixture.Context.Data.CreateEnumerable<ImageInput>(fixture.Test, reuseRowObject: false).ToList();
+        var predicted = DataTestSupport.ReadColumn<uint>(fixture.Scored, "PredictedLabel");
+        Assert.Equal(predicted.Select(k => fixture.Classifier.ClassNames[(int)k - 1]), inputs.Select(i => engine.Predict(i).PredictedClass));
+        // An output member with no column of its name is refused when the engine is made, naming it.
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Context.Model.CreatePredictionEngine<ImageInput, NamedPrediction>(fixture.Model));
+        Assert.Contains("'PredictedClass'", error.Message);
+    }
+
+    [Fact]
     public void Predict_from_several_threads_at_once_equals_the_single_threaded_predictions()
     {
         var inputs = fixture.Context.Data.CreateEnumerable<ImageInput>(fixture.Test, reuseRowObject: false).ToList();
