@@ -135,9 +135,13 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
     /// <summary>Frees the network's native memory.</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        _model.Dispose();
+        // Under the forward-pass lock, so that a cursor scoring on another thread never runs a freed network.
+        lock (_model)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _model.Dispose();
+        }
     }
 
     /// <summary>Softmax probabilities, row-major [count, classes], of <paramref name="count"/> standardized images.</summary>
