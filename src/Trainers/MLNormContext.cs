@@ -18,6 +18,7 @@ public sealed class MLNormContext
         _random = seed is { } s ? new Random(s) : new Random();
         Data = new DataOperationsCatalog(NextSeed);
         Transforms = new TransformsCatalog();
+        MulticlassClassification = new MulticlassClassificationCatalog(NextSeed);
     }
 
     public int? Seed { get; }
@@ -26,7 +27,10 @@ public sealed class MLNormContext
 
     public TransformsCatalog Transforms { get; }
 
-    /// <summary>Saving and loading fitted models.</summary>
+    /// <summary>Multiclass trainers (ImageClassifierWithNorm), evaluation and inference-alpha tuning.</summary>
+    public MulticlassClassificationCatalog MulticlassClassification { get; }
+
+    /// <summary>Saving and loading fitted models, and prediction engines.</summary>
     public ModelOperationsCatalog Model { get; } = new();
 
     /// <summary>The next seed from the context's generator (locked: catalogs may be used from several threads).</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNetNormalization.Data;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
@@ -86,6 +87,24 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>Fraction of the training data held out to pick the best epoch and stop early, in [0, 1). Default 0 (none).</summary>
     public double ValidationFraction { get; set; }
 
+    /// <summary>
+    /// Validation data with the same columns as the training data (label keys from the same MapValueToKey), used
+    /// instead of <see cref="ValidationFraction"/> to pick the best epoch and stop early. Default null (none).
+    /// </summary>
+    public IDataView? ValidationSet { get; set; }
+
+    /// <summary>The label column: keys made by MapValueToKey. Default "Label".</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>The features column: Vector&lt;Single, C, H, W&gt; made by ExtractPixels. Default "Features".</summary>
+    public string FeatureColumnName { get; set; } = "Features";
+
+    /// <summary>The column of class probabilities the model adds. Default "Score".</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+
+    /// <summary>The key column of the most probable class the model adds. Default "PredictedLabel".</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
     /// <summary>Early stopping on the validation data; needs validation data. Default null (train every epoch).</summary>
     public EarlyStoppingOptions? EarlyStopping { get; set; }
 
@@ -141,7 +160,14 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(nameof(InferenceAlpha), $"must be in [0, 1] (0: running statistics, 1: the example's own), got {alpha}.");
         if (!(ValidationFraction is >= 0 and < 1))
             throw Invalid(nameof(ValidationFraction), $"must be in [0, 1), got {ValidationFraction}.");
-        if (EarlyStopping is not null && ValidationFraction == 0)
+        if (ValidationSet is not null && ValidationFraction > 0)
+            throw Invalid(nameof(ValidationSet), $"and ValidationFraction {ValidationFraction} both give validation data; use one (set ValidationFraction to 0 to use the set).");
+        foreach (var (option, name) in new[] { (nameof(LabelColumnName), LabelColumnName), (nameof(FeatureColumnName), FeatureColumnName),
+                                               (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName) })
+            if (string.IsNullOrEmpty(name)) throw Invalid(option, "needs a column name.");
+        if (ScoreColumnName == PredictedLabelColumnName)
+            throw Invalid(nameof(PredictedLabelColumnName), $"is '{PredictedLabelColumnName}', the same as ScoreColumnName; give the two output columns different names.");
+        if (EarlyStopping is not null && ValidationFraction == 0 && ValidationSet is null)
             throw Invalid(nameof(EarlyStopping), "needs validation data: set ValidationFraction (or give a validation set).");
         if (!Enum.IsDefined(Device))
             throw Invalid(nameof(Device), $"{Device} is not one of {string.Join(", ", Enum.GetNames<ComputeDevice>())}.");
@@ -210,6 +236,9 @@ public sealed class ImageClassifierWithNormOptions
             }
         }
     }
+
+    /// <summary>A shallow copy: what a trainer keeps, so later changes to the caller's instance change nothing.</summary>
+    internal ImageClassifierWithNormOptions Clone() => (ImageClassifierWithNormOptions)MemberwiseClone();
 
     private static ArgumentException Invalid(string option, string reason, Exception? inner = null) =>
         new($"{nameof(ImageClassifierWithNormOptions)}.{option}: {reason}", option, inner);
