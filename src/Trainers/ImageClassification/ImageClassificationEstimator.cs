@@ -1,6 +1,7 @@
 using MLNetNormalization.Data;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.Trainers.Training;
 using MLNetNormalization.TorchBinding;
 
