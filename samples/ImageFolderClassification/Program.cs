@@ -36,7 +36,8 @@ var images = ctx.Data.LoadImagesFromDirectory(options.ImagesDirectory);
 
 // 3. A fifth of each class held out for testing.
 var split = ctx.Data.TrainTestSplit(images, testFraction: 0.2, seed: options.Seed, stratificationColumnName: "Label");
-Console.WriteLine($"{split.TrainSet.GetRowCount() ?? CountRows(split.TrainSet)} training and {split.TestSet.GetRowCount() ?? CountRows(split.TestSet)} test images");
+// The split's halves are lazy views that do not know their row counts (GetRowCount is null), so count the rows.
+Console.WriteLine($"{CountRows(split.TrainSet)} training and {CountRows(split.TestSet)} test images");
 
 // 4. The pipeline: class names to keys, file to 28x28 gray image to standardized pixels, the classifier, and the
 // predicted key back to its class name.
