@@ -17,7 +17,7 @@ namespace MLNetNormalization.Trainers.ImageClassification;
 /// through the network are serialized by a lock on it. The network holds native memory: <see cref="Dispose"/> frees it
 /// (views made by Transform must not be read afterwards).
 /// </remarks>
-public sealed class ImageClassificationTransformer : ITransformer, IDisposable
+public sealed partial class ImageClassificationTransformer : ITransformer, IDisposable
 {
     /// <summary>Rows a cursor scores per forward pass: enough to use the hardware, few enough to stay lazy.</summary>
     internal const int BatchSize = 64;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using MLNetNormalization.Data;
+using MLNetNormalization.Trainers.ImageClassification;
 
 namespace MLNetNormalization.Model;
 
@@ -15,6 +16,10 @@ internal static class ModelLoaderRegistry
         [TransformerChainSaving.KindName] = TransformerChainSaving.Load,
         [ValueToKeyMappingTransformer.SavedKindName] = ValueToKeyMappingTransformer.Load,
         [KeyToValueMappingTransformer.SavedKindName] = KeyToValueMappingTransformer.Load,
+        [ImageLoadingTransformer.SavedKindName] = ImageLoadingTransformer.Load,
+        [ImageResizingTransformer.SavedKindName] = ImageResizingTransformer.Load,
+        [PixelExtractingTransformer.SavedKindName] = PixelExtractingTransformer.Load,
+        [ImageClassificationTransformer.SavedKindName] = ImageClassificationTransformer.Load,
     };
 
     /// <summary>Adds the loader of <paramref name="kind"/>; a kind registered twice is an error, since the first loader would silently win.</summary>

@@ -59,6 +59,15 @@ internal sealed class ModelReader
     /// <summary>Reads the transformer written by <see cref="ModelWriter.WriteTransformer"/> into subfolder <paramref name="name"/>.</summary>
     public ITransformer ReadTransformer(string name) => _archive.ReadTransformer(_folder + ModelArchive.CheckEntryName(name) + "/");
 
+    /// <summary>
+    /// The member of <typeparamref name="TEnum"/> named <paramref name="text"/> in entry <paramref name="name"/> (savers
+    /// write enum members by name, so a file stays readable if members are reordered); anything else is damage.
+    /// </summary>
+    public TEnum ParseEnum<TEnum>(string name, string text) where TEnum : struct, Enum =>
+        Enum.GetNames<TEnum>().Contains(text, StringComparer.Ordinal)
+            ? Enum.Parse<TEnum>(text)
+            : throw Damaged(name, $"the unknown {typeof(TEnum).Name} '{text}' (this build knows {string.Join(", ", Enum.GetNames<TEnum>())})");
+
     /// <summary>An error for an entry that was read but holds what no saved transformer writes, e.g. a negative count.</summary>
     public InvalidDataException Damaged(string name, string what) => new($"{DamagedEntry(name)} holds {what}.");
 

@@ -72,10 +72,27 @@ internal sealed record SchemaJson(SchemaJson.Column[] Columns)
     public static SchemaJson From(DataViewSchema schema) => new([.. schema.Select(column => new Column(
         column.Name,
         DataViewTypeJson.From(column.Type, $"The column '{column.Name}'"),
-        [.. column.Annotations.Entries.Select(a => new Annotation(
+        FromAnnotations(column.Annotations, $"the column '{column.Name}'")))]);
+
+    /// <summary>Annotations as JSON (also what a transformer saves for the annotations of a column it adds); <paramref name="owner"/> names their column in errors.</summary>
+    public static Annotation[] FromAnnotations(DataViewSchema.Annotations annotations, string owner) =>
+        [.. annotations.Entries.Select(a => new Annotation(
             a.Kind,
-            DataViewTypeJson.From(a.Type, $"The annotation '{a.Kind}' of the column '{column.Name}'"),
-            JsonSerializer.SerializeToElement(a.Value, a.Type.RawType, ModelJson.Options)))]))]);
+            DataViewTypeJson.From(a.Type, $"The annotation '{a.Kind}' of {owner}"),
+            JsonSerializer.SerializeToElement(a.Value, a.Type.RawType, ModelJson.Options)))];
+
+    /// <summary>
+    /// The annotations <see cref="FromAnnotations"/> wrote; errors start with <paramref name="damaged"/>. A value that
+    /// is not JSON of its type is a <see cref="JsonException"/> or <see cref="ArgumentException"/> for the caller to report.
+    /// </summary>
+    public static DataViewSchema.Annotations ToAnnotations(Annotation[] annotations, string damaged, string owner) =>
+        DataViewSchema.Annotations.FromEntries(annotations.Select(a =>
+        {
+            var type = a.Type.ToType(damaged);
+            var value = a.Value.Deserialize(type.RawType, ModelJson.Options)
+                ?? throw new InvalidDataException($"{damaged} gives the annotation '{a.Kind}' of {owner} no value.");
+            return (a.Kind, type, value);
+        }));
 
     public static DataViewSchema Read(byte[] bytes, string source)
     {
@@ -86,13 +103,7 @@ internal sealed record SchemaJson(SchemaJson.Column[] Columns)
             var builder = new DataViewSchema.Builder();
             foreach (var column in json.Columns)
             {
-                var annotations = DataViewSchema.Annotations.FromEntries(column.Annotations.Select(a =>
-                {
-                    var type = a.Type.ToType(damaged);
-                    var value = a.Value.Deserialize(type.RawType, ModelJson.Options)
-                        ?? throw new InvalidDataException($"{damaged} gives the annotation '{a.Kind}' of the column '{column.Name}' no value.");
-                    return (a.Kind, type, value);
-                }));
+                var annotations = ToAnnotations(column.Annotations, damaged, $"the column '{column.Name}'");
                 builder.AddColumn(column.Name, column.Type.ToType(damaged), annotations);
             }
             return builder.ToSchema();

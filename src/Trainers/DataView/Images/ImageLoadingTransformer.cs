@@ -1,3 +1,4 @@
+using MLNetNormalization.Model;
 using MLNetNormalization.TorchBinding.Imaging;
 
 namespace MLNetNormalization.Data;
@@ -7,7 +8,7 @@ namespace MLNetNormalization.Data;
 /// the row (only when the image column is read, unless unreadable files are skipped: then every row is decoded,
 /// so that which rows exist never depends on the columns read). Safe to use from several threads.
 /// </summary>
-public sealed class ImageLoadingTransformer : ITransformer
+public sealed class ImageLoadingTransformer : ITransformer, ISavableTransformer
 {
     private readonly string? _imageFolder;
     private readonly ImageColorMode _color;
@@ -34,10 +35,34 @@ public sealed class ImageLoadingTransformer : ITransformer
 
     internal ImageDataViewType OutputType { get; }
 
-    // What saving a model needs to rebuild this transformer.
-    internal string? ImageFolder => _imageFolder;
-    internal ImageColorMode Color => _color;
-    internal bool SkipUnreadable => _skipUnreadable;
+    internal const string SavedKindName = "LoadImages";
+
+    private const string OptionsEntry = "options.json";
+
+    /// <summary>
+    /// The saved form. The folder is stored as given: a relative one is resolved against the current directory when
+    /// images are read, after loading as after fitting, so a model that must work from any directory needs an absolute folder.
+    /// </summary>
+    private sealed record OptionsJson(string OutputColumnName, string InputColumnName, string? ImageFolder, string Color, bool SkipUnreadable);
+
+    string ISavableTransformer.KindName => SavedKindName;
+
+    void ISavableTransformer.Save(ModelWriter writer) =>
+        writer.WriteJson(OptionsEntry, new OptionsJson(OutputColumnName, InputColumnName, _imageFolder, _color.ToString(), _skipUnreadable));
+
+    internal static ImageLoadingTransformer Load(ModelReader reader)
+    {
+        var options = reader.ReadJson<OptionsJson>(OptionsEntry);
+        var color = reader.ParseEnum<ImageColorMode>(OptionsEntry, options.Color);
+        try
+        {
+            return new ImageLoadingTransformer(options.OutputColumnName, options.ImageFolder, options.InputColumnName, color, options.SkipUnreadable);
+        }
+        catch (ArgumentException e)
+        {
+            throw reader.Damaged(OptionsEntry, $"options LoadImages refuses ({e.Message})");
+        }
+    }
 
     /// <summary>
     /// With skipUnreadable: how many rows the most recent cursor to reach the end of its rows dropped because their

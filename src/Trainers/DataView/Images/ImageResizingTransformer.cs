@@ -1,10 +1,11 @@
+using MLNetNormalization.Model;
 using MLNetNormalization.TorchBinding;
 using MLNetNormalization.TorchBinding.Imaging;
 
 namespace MLNetNormalization.Data;
 
 /// <summary>Adds an image column of fixed size: each image resized (aspect ratio ignored) when its row is read. Safe to use from several threads.</summary>
-public sealed class ImageResizingTransformer : ITransformer
+public sealed class ImageResizingTransformer : ITransformer, ISavableTransformer
 {
     private readonly ImageInterpolation _interpolation;
 
@@ -31,8 +32,31 @@ public sealed class ImageResizingTransformer : ITransformer
 
     public int Height { get; }
 
-    /// <summary>What saving a model needs, besides the public properties, to rebuild this transformer.</summary>
-    internal ImageInterpolation Interpolation => _interpolation;
+    internal const string SavedKindName = "ResizeImages";
+
+    private const string OptionsEntry = "options.json";
+
+    /// <summary>The saved form: the column names, the size and the interpolation (by name).</summary>
+    private sealed record OptionsJson(string OutputColumnName, string InputColumnName, int Width, int Height, string Interpolation);
+
+    string ISavableTransformer.KindName => SavedKindName;
+
+    void ISavableTransformer.Save(ModelWriter writer) =>
+        writer.WriteJson(OptionsEntry, new OptionsJson(OutputColumnName, InputColumnName, Width, Height, _interpolation.ToString()));
+
+    internal static ImageResizingTransformer Load(ModelReader reader)
+    {
+        var options = reader.ReadJson<OptionsJson>(OptionsEntry);
+        var interpolation = reader.ParseEnum<ImageInterpolation>(OptionsEntry, options.Interpolation);
+        try
+        {
+            return new ImageResizingTransformer(options.OutputColumnName, options.Width, options.Height, options.InputColumnName, interpolation);
+        }
+        catch (ArgumentException e)
+        {
+            throw reader.Damaged(OptionsEntry, $"options ResizeImages refuses ({e.Message})");
+        }
+    }
 
     internal ImageDataViewType OutputTypeFor(ImageDataViewType input) => new(input.Channels, Height, Width);
 

@@ -1,10 +1,12 @@
+using MLNetNormalization.Model;
+
 namespace MLNetNormalization.Data;
 
 /// <summary>
 /// Adds a Vector&lt;Single, C, H, W&gt; column from an image column of known size: (sample / 255 - mean[c]) / std[c],
 /// computed when the row is read. Safe to use from several threads.
 /// </summary>
-public sealed class PixelExtractingTransformer : ITransformer
+public sealed class PixelExtractingTransformer : ITransformer, ISavableTransformer
 {
     private readonly double[] _mean;
     private readonly double[] _std;
@@ -27,9 +29,29 @@ public sealed class PixelExtractingTransformer : ITransformer
 
     public string InputColumnName { get; }
 
-    // What saving a model needs to rebuild this transformer (copies: the transformer's own arrays stay private).
-    internal double[] Mean => [.. _mean];
-    internal double[] Std => [.. _std];
+    internal const string SavedKindName = "ExtractPixels";
+
+    private const string OptionsEntry = "options.json";
+
+    /// <summary>The saved form: the column names, and mean and std (JSON numbers round-trip doubles exactly).</summary>
+    private sealed record OptionsJson(string OutputColumnName, string InputColumnName, double[] Mean, double[] Std);
+
+    string ISavableTransformer.KindName => SavedKindName;
+
+    void ISavableTransformer.Save(ModelWriter writer) => writer.WriteJson(OptionsEntry, new OptionsJson(OutputColumnName, InputColumnName, _mean, _std));
+
+    internal static PixelExtractingTransformer Load(ModelReader reader)
+    {
+        var options = reader.ReadJson<OptionsJson>(OptionsEntry);
+        try
+        {
+            return new PixelExtractingTransformer(options.OutputColumnName, options.InputColumnName, options.Mean, options.Std);
+        }
+        catch (ArgumentException e)
+        {
+            throw reader.Damaged(OptionsEntry, $"options ExtractPixels refuses ({e.Message})");
+        }
+    }
 
     /// <summary>The output type for an input column, or an error naming it: it must be an image column of known size with as many channels as mean and std have values (or one).</summary>
     internal VectorDataViewType OutputTypeFor(string columnName, DataViewType inputType)
