@@ -81,7 +81,11 @@ internal static class Checkpoint
             for (var g = 0; g < optimizer.Groups.Count; g++)
                 for (var p = 0; p < optimizer.Groups[g].Parameters.Count; p++)
                     if (tensors.TryGetValue($"{OptimizerPrefix}{g}.{p}", out var buffer))
-                        optimizer.SetMomentumBuffer(g, p, buffer);
+                    {
+                        // Files load on the CPU; the buffer must live where its parameter does (a GPU, say).
+                        using var onDevice = buffer.To(optimizer.Groups[g].Parameters[p].Device);
+                        optimizer.SetMomentumBuffer(g, p, onDevice);
+                    }
             Torch.SetRngState(rngState);
             return position;
         }
