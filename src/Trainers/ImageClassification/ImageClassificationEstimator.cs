@@ -40,9 +40,11 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         var classes = checked((int)((KeyDataViewType)label.Type).Count);
         // The options first: an invalid combination is reported as such, whatever the validation data look like.
         var resolved = options.Resolve(shape, classes, _contextSeed);
+        (DataViewSchema.Column Label, DataViewSchema.Column Features)? validationColumns = null;
         if (options.ValidationSet is { } validationView)
         {
-            var (validationLabel, _, validationShape) = CheckColumns(validationView.Schema, "ValidationSet");
+            var (validationLabel, validationFeatures, validationShape) = CheckColumns(validationView.Schema, "ValidationSet");
+            validationColumns = (validationLabel, validationFeatures);
             if (!validationLabel.Type.Equals(label.Type) || validationShape != shape)
                 throw new ArgumentException(
                     $"ImageClassifierWithNorm: the ValidationSet's '{validationLabel.Name}' ({validationLabel.Type}) and images ({validationShape}) differ from the training data's ({label.Type}, {shape}); " +
@@ -53,10 +55,9 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         var all = Read(input, label, features, shape, classNames);
         InMemoryImageSource train = all;
         InMemoryImageSource? validation = null;
-        if (options.ValidationSet is { } set)
+        if (options.ValidationSet is { } set && validationColumns is { } columns)
         {
-            var (validationLabel, validationFeatures, _) = CheckColumns(set.Schema, "ValidationSet");
-            validation = Read(set, validationLabel, validationFeatures, shape, classNames);
+            validation = Read(set, columns.Label, columns.Features, shape, classNames);
         }
         else if (options.ValidationFraction > 0)
         {

@@ -75,7 +75,7 @@ public sealed class ClassifierTrainer
         var stepsThisProcess = 0;
         var totalSteps = options.Epochs * stepsPerEpoch;
         var bestState = validation is not null && bestPath is not null && position.BestEpoch is not null && File.Exists(bestPath)
-            ? LoadStateCopy(bestPath)
+            ? TorchBinding.Serialization.TensorFile.Load(bestPath)
             : null;
 
         try
@@ -255,9 +255,6 @@ public sealed class ClassifierTrainer
         using var noGrad = Torch.NoGrad();
         return model.State().ToDictionary(s => s.Name, s => s.Value.Detach().Clone().DetachFromDisposeScope());
     }
-
-    private static Dictionary<string, Tensor> LoadStateCopy(string path) =>
-        TorchBinding.Serialization.TensorFile.Load(path);
 
     private static void DisposeState(Dictionary<string, Tensor>? state)
     {
