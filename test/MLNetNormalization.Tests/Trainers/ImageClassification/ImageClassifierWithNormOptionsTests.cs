@@ -64,6 +64,26 @@ public sealed class ImageClassifierWithNormOptionsTests
     }
 
     [Fact]
+    public void EveryTrainingOptionReachesTheEngineOptions()
+    {
+        // Each value differs from both the options' and the engine's defaults, so a field left unmapped shows.
+        var stopping = new EarlyStoppingOptions { Patience = 2, MinDelta = 0.01 };
+        var options = new ImageClassifierWithNormOptions
+        {
+            Architecture = Architecture.LeNet, Epochs = 4, BatchSize = 32, LearningRate = 0.02, Momentum = 0.5, WeightDecay = 3e-4,
+            NormWeightDecay = 2e-5, GateWeightDecay = 1e-3, Schedule = LearningRateScheduleKind.Cosine, WarmupEpochs = 0.5,
+            LabelSmoothing = 0.1, CropPadding = 2, HorizontalFlip = false, ValidationFraction = 0.1, EarlyStopping = stopping,
+            WorkspacePath = "runs/x", Seed = 11,
+        };
+        var training = options.Resolve(Digits, 10, contextSeed: 0).Training;
+        Assert.Equal(
+            (4, 32, 0.02, 0.5, 3e-4, 2e-5, 1e-3, LearningRateScheduleKind.Cosine, 0.5, 0.1, 2, false, stopping, "runs/x", 11UL),
+            (training.Epochs, training.BatchSize, training.LearningRate, training.Momentum, training.WeightDecay, training.NormWeightDecay,
+             training.GateWeightDecay, training.Schedule, training.WarmupEpochs, training.LabelSmoothing, training.CropPadding,
+             training.HorizontalFlip, training.EarlyStopping, training.WorkspacePath, training.Seed));
+    }
+
+    [Fact]
     public void GroupsThatDoNotDivideALayersChannelsAreRefusedWithTheLayerAndTheValidCounts()
     {
         // LeNet normalizes 20 and then 50 channels: 3 divides neither; 1, 2, 5 and 10 divide both.

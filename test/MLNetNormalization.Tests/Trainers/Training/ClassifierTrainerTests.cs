@@ -37,6 +37,20 @@ public sealed class ClassifierTrainerTests : IDisposable
     }
 
     [Fact]
+    public void LabelSmoothingChangesTheLossTrainedOn()
+    {
+        var options = Options() with { Epochs = 1 };
+        using var plain = TinyNet.Create(initSeed: 1);
+        using var smoothed = TinyNet.Create(initSeed: 1);
+        var plainResult = Run(plain, options, validate: false);
+        var smoothedResult = Run(smoothed, options with { LabelSmoothing = 0.5 }, validate: false);
+
+        // Same data, order and initialization: only the targets of the loss differ.
+        Assert.NotEqual(plainResult.History[0].TrainingLoss, smoothedResult.History[0].TrainingLoss);
+        States.AssertDifferent(States.Of(plain), States.Of(smoothed), "runs with label smoothing 0 and 0.5");
+    }
+
+    [Fact]
     public void TrainingLearnsTheSyntheticTask()
     {
         using var model = TinyNet.Create();
