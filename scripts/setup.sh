@@ -33,7 +33,6 @@ pkg_installed() {
 
 missing=()
 for pkg in libtorch-dev cmake g++ make libopenblas-dev \
-           libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev \
            dataset-fashion-mnist python3-torch nodejs npm; do
     case "$pkg" in
         nodejs) command -v node >/dev/null 2>&1 && continue ;;
@@ -80,9 +79,6 @@ if [ ! -f "$torch_cfg" ]; then
     torch_cfg="$(dpkg -L libtorch-dev 2>/dev/null | grep 'TorchConfig.cmake$' | head -n1 || true)"
 fi
 check "libtorch cmake config: ${torch_cfg:-TorchConfig.cmake not found}" test -n "$torch_cfg" -a -f "$torch_cfg"
-
-check "OpenCV headers: /usr/include/opencv4/opencv2/imgcodecs.hpp" \
-    test -f /usr/include/opencv4/opencv2/imgcodecs.hpp
 
 check "mnist npm: data/mnist-npm/node_modules/mnist/package.json" \
     test -f data/mnist-npm/node_modules/mnist/package.json

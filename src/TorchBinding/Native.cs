@@ -141,10 +141,6 @@ internal static unsafe partial class Native
     [LibraryImport(Library)] internal static partial IntPtr mln_centered_plane_affine(IntPtr input, IntPtr mean, IntPtr scale, IntPtr shift);
     [LibraryImport(Library)] internal static partial int mln_cell_moments(IntPtr input, IntPtr* mean, IntPtr* variance);
 
-    // images.cpp
-    [LibraryImport(Library)] internal static partial IntPtr mln_image_decode(byte* data, long length, int mode);
-    [LibraryImport(Library)] internal static partial IntPtr mln_image_resize(IntPtr image, long height, long width, int interpolation);
-    [LibraryImport(Library)] internal static partial IntPtr mln_image_encode(IntPtr image, int format, int jpegQuality);
 
     // autograd.cpp
     [LibraryImport(Library)] internal static partial int mln_requires_grad(IntPtr tensor);

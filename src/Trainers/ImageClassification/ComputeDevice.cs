@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Trainers.ImageClassification;
+namespace MLNetNormalization;
 
 /// <summary>Where a classifier trains and predicts.</summary>
 public enum ComputeDevice

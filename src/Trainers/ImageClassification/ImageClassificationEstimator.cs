@@ -1,45 +1,71 @@
-using MLNetNormalization.Data;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLNetNormalization.Normalization;
+using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.Trainers.Training;
 using MLNetNormalization.TorchBinding;
 
-namespace MLNetNormalization.Trainers.ImageClassification;
+namespace MLNetNormalization;
 
 /// <summary>
-/// The ImageClassifierWithNorm trainer (made by <c>MulticlassClassification.Trainers.ImageClassifierWithNorm</c>):
-/// Fit trains a backbone with the chosen normalizer on a key label column and a Vector&lt;Single, C, H, W&gt;
-/// features column, and returns the trained model.
+/// The ImageClassifierWithNorm trainer, made by <c>ml.MulticlassClassification.Trainers.ImageClassifierWithNorm</c>: an
+/// ML.NET estimator whose Fit trains a backbone with the chosen normalizer on a key label column (as MapValueToKey makes)
+/// and a Vector&lt;Single&gt; features column of images (as ExtractPixels makes, planar C x H x W), and returns the trained
+/// <see cref="ImageClassificationTransformer"/>. It chains with Append; EstimatorChain.Fit checks its output schema
+/// before anything is trained.
 /// </summary>
+/// <remarks>
+/// From the MLContext it takes, as ML.NET's own trainers do: the seed (a fixed <c>new MLContext(seed)</c> gives the same
+/// weights on the CPU; <see cref="ImageClassifierWithNormOptions.Seed"/> overrides it), the log (<c>ml.Log</c> receives
+/// the progress lines) and cancellation (<c>ml.CancelExecution()</c> stops training at the next step with
+/// <see cref="OperationCanceledException"/>).
+/// </remarks>
 public sealed class ImageClassificationEstimator : IEstimator<ImageClassificationTransformer>
 {
+    private const string TrainerName = "ImageClassifierWithNorm";
+
+    private readonly IHost _host;
     private readonly ImageClassifierWithNormOptions _options;
-    private readonly int _contextSeed;
+    private readonly int _seed;
 
     /// <param name="options">Copied now: later changes to the caller's instance change nothing.</param>
-    /// <param name="contextSeed">Used when the options give no seed.</param>
-    internal ImageClassificationEstimator(ImageClassifierWithNormOptions options, int contextSeed)
+    internal ImageClassificationEstimator(IHostEnvironment env, ImageClassifierWithNormOptions options)
     {
+        ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
+        _host = env.Register(TrainerName);
         _options = options.Clone();
-        _contextSeed = contextSeed;
+        // Drawn now, as ML.NET's trainers draw from their host: the same context seed gives the same trainers.
+        _seed = _options.Seed ?? _host.Rand.Next();
     }
 
     /// <summary>
     /// Checks the columns and every option before anything is read, reads the data once into memory, trains, and
-    /// returns the model. The pixels are used as ExtractPixels made them (the engine adds no standardization of its
-    /// own), so the crop padding of augmentation pads with 0, which is the data's mean when ExtractPixels was given
-    /// the data's mean and std.
+    /// returns the model. The pixels are used as given (no standardization of the trainer's own), so standardize in
+    /// ExtractPixels (offsetImage, scaleImage); the crop padding of augmentation pads with 0.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type (the message names it and the transform that makes it).</exception>
+    /// <exception cref="ArgumentException">An option or combination of options is invalid, the data have fewer than two classes, or no rows.</exception>
+    /// <exception cref="InvalidDataException">A row's label was not among the values MapValueToKey was fitted on (the message names the row and value).</exception>
+    /// <exception cref="OperationCanceledException">The MLContext's CancelExecution was called.</exception>
     public ImageClassificationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var options = _options;
         var (label, features, shape) = CheckColumns(input.Schema, "training data");
-        var classes = checked((int)((KeyDataViewType)label.Type).Count);
-        // The options first: an invalid combination is reported as such, whatever the validation data look like.
-        var resolved = options.Resolve(shape, classes, _contextSeed);
+        var classes = checked((int)label.Type.GetKeyCount());
+        if (classes < 2)
+            throw new ArgumentException(
+                $"ImageClassifierWithNorm: the label column '{label.Name}' has {classes} class; a multiclass model needs at least two classes. " +
+                "Give training data with at least two label values (and fit MapValueToKey on it).", nameof(input));
+        // The options first: an invalid combination is reported as such, whatever the data look like.
+        var resolved = options.Resolve(shape, classes, _seed);
+        var labelKeys = LabelKeyValues.From(label, classes);
+
         (DataViewSchema.Column Label, DataViewSchema.Column Features)? validationColumns = null;
         if (options.ValidationSet is { } validationView)
         {
@@ -47,33 +73,49 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             validationColumns = (validationLabel, validationFeatures);
             if (!validationLabel.Type.Equals(label.Type) || validationShape != shape)
                 throw new ArgumentException(
-                    $"ImageClassifierWithNorm: the ValidationSet's '{validationLabel.Name}' ({validationLabel.Type}) and images ({validationShape}) differ from the training data's ({label.Type}, {shape}); " +
+                    $"ImageClassifierWithNormOptions.ValidationSet: its '{validationLabel.Name}' ({validationLabel.Type}) and images ({validationShape}) differ from the training data's ({label.Type}, {shape}); " +
                     "prepare both with the same fitted transforms.", nameof(input));
         }
-        var classNames = ClassNameReader.Read(label.Annotations) ?? [.. Enumerable.Range(1, classes).Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
-        var all = Read(input, label, features, shape, classNames);
+        var all = Read(input, label, features, shape, labelKeys.Names, "training data");
+        if (all.Count == 0)
+            throw new ArgumentException("ImageClassifierWithNorm: the training data have no rows; give a view with images in it.", nameof(input));
+        if (Enumerable.Range(1, all.Count - 1).All(i => all.GetLabel(i) == all.GetLabel(0)))
+            throw new ArgumentException(
+                $"ImageClassifierWithNorm: every row of the training data has the label '{labelKeys.Names[all.GetLabel(0)]}'; a multiclass model needs at least two classes. " +
+                "Give training data with examples of at least two classes.", nameof(input));
         InMemoryImageSource train = all;
         InMemoryImageSource? validation = null;
         if (options.ValidationSet is { } set && validationColumns is { } columns)
         {
-            validation = Read(set, columns.Label, columns.Features, shape, classNames);
+            validation = Read(set, columns.Label, columns.Features, shape, labelKeys.Names, "ValidationSet");
+            if (validation.Count == 0)
+                throw new ArgumentException("ImageClassifierWithNormOptions.ValidationSet has no rows; give a view with images in it, or leave it null.", nameof(input));
         }
         else if (options.ValidationFraction > 0)
         {
             (train, validation) = Split(all, options.ValidationFraction, resolved.Training.Seed);
         }
 
-        // The data are standardized already: mean 0 and std 1 leave them as they are.
+        // The data are used as the pipeline made them: mean 0 and std 1 leave them as they are.
         var training = resolved.Training with { PixelMean = [0.0], PixelStd = [1.0] };
         Torch.ManualSeed(training.Seed);
         var model = Backbone.Create(resolved.Architecture, shape, classes, resolved.Plan).To(resolved.Device);
         try
         {
-            new ClassifierTrainer(training).Train(model, train, validation, options.MetricsCallback);
+            using var channel = _host.Start("Training");
+            using var cancellation = new CancellationTokenSource();
+            // ML.NET's cancellation is a flag on the context's hosts; the engine listens to a token.
+            using var watch = new Timer(_ => { if (((ICancelable)_host).IsCanceled) cancellation.Cancel(); }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
+            channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {shape}, {classes} classes, for {training.Epochs} epochs.");
+            new ClassifierTrainer(training).Train(model, train, validation, progress =>
+            {
+                channel.Info(Describe(progress));
+                options.MetricsCallback?.Invoke(progress);
+            }, cancellation.Token);
             model.Eval();
             if (resolved.InferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(model, alpha);
-            return new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, shape, classes, label.Annotations,
+            return new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, shape, labelKeys,
                 new(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),
                 resolved.InferenceAlpha, resolved.Device);
         }
@@ -84,56 +126,137 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         }
     }
 
+    /// <summary>
+    /// The input columns plus Score (Vector&lt;Single&gt;) and PredictedLabel (a key with the label's KeyValues), with
+    /// the annotations ML.NET's multiclass trainers give, after checking the label and features columns exist with
+    /// usable types. Trains nothing.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The label or features column is missing or of the wrong type.</exception>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var label = inputSchema.Require(_options.LabelColumnName, "ImageClassifierWithNorm (label)");
+        if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label))
+            throw MissingColumn(_options.LabelColumnName, "label", "a key column made by Transforms.Conversion.MapValueToKey");
         if (!label.IsKey)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"ImageClassifierWithNorm: the label column '{label.Name}' is {label}, not a key column; make one with Transforms.Conversion.MapValueToKey.");
-        var features = inputSchema.Require(_options.FeatureColumnName, "ImageClassifierWithNorm (features)");
-        if (features.Kind != SchemaShape.Column.VectorKind.Vector || !features.ItemType.Equals(NumberDataViewType.Single))
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"ImageClassifierWithNorm: the features column '{features.Name}' is {features}; it must be a Vector<Single, C, H, W> made by Transforms.ExtractPixels.");
-        var score = new SchemaShape.Column(_options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, isKey: false);
-        var predicted = new SchemaShape.Column(_options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true, label.Annotations);
-        return new SchemaShape([.. inputSchema.Where(c => c.Name != score.Name && c.Name != predicted.Name), score, predicted]);
+            throw NotAKey(label.Name, $"{label.ItemType?.ToString()}{(label.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}", "pipeline");
+        if (!inputSchema.TryFindColumn(_options.FeatureColumnName, out var features))
+            throw MissingColumn(_options.FeatureColumnName, "features", "a Vector<Single> made by Transforms.ResizeImages then Transforms.ExtractPixels");
+        if (features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
+            throw NotImages(features.Name, $"{features.ItemType?.ToString()} ({features.Kind})", "pipeline");
+        return OutputColumns.AddTo(inputSchema, _options.ScoreColumnName, _options.PredictedLabelColumnName, label);
     }
 
     private (DataViewSchema.Column Label, DataViewSchema.Column Features, ImageShape Shape) CheckColumns(DataViewSchema schema, string what)
     {
-        var label = schema.Require(_options.LabelColumnName, $"ImageClassifierWithNorm (label, {what})");
-        if (label.Type is not KeyDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(schema),
-                $"ImageClassifierWithNorm: the label column '{label.Name}' of the {what} is {label.Type}, not a key column; make one with Transforms.Conversion.MapValueToKey(\"{label.Name}\").");
-        var features = schema.Require(_options.FeatureColumnName, $"ImageClassifierWithNorm (features, {what})");
-        if (features.Type is not VectorDataViewType { ItemType: var item, Dimensions: { Length: 3 } dims } || !item.Equals(NumberDataViewType.Single) || dims.Any(d => d == 0))
-            throw new ArgumentOutOfRangeException(nameof(schema),
-                $"ImageClassifierWithNorm: the features column '{features.Name}' of the {what} is {features.Type}; it must be a Vector<Single, C, H, W> of known size, made by Transforms.ResizeImages then Transforms.ExtractPixels.");
-        return (label, features, new ImageShape(dims[0], dims[1], dims[2]));
+        var label = schema.GetColumnOrNull(_options.LabelColumnName)
+            ?? throw MissingColumn(_options.LabelColumnName, $"label, in the {what}", "a key column made by Transforms.Conversion.MapValueToKey");
+        if (label.Type is not KeyDataViewType { RawType: var raw } || raw != typeof(uint))
+            throw NotAKey(label.Name, $"{label.Type}", what);
+        var features = schema.GetColumnOrNull(_options.FeatureColumnName)
+            ?? throw MissingColumn(_options.FeatureColumnName, $"features, in the {what}", "a Vector<Single> made by Transforms.ResizeImages then Transforms.ExtractPixels");
+        if (features.Type is not VectorDataViewType { ItemType: var item, IsKnownSize: true } vector || item != NumberDataViewType.Single)
+            throw NotImages(features.Name, $"{features.Type}", what);
+        return (label, features, ImageShapeOf(features.Name, vector));
     }
 
-    // One pass over the label and features into memory; key 0 (a label MapValueToKey did not learn) is refused, naming the row.
-    private static InMemoryImageSource Read(IDataView data, DataViewSchema.Column label, DataViewSchema.Column features, ImageShape shape, IReadOnlyList<string> classNames)
+    // ExtractPixels gives [C, H, W]; a plain vector takes its shape from the options.
+    private ImageShape ImageShapeOf(string column, VectorDataViewType vector)
+    {
+        var dimensions = vector.Dimensions;
+        if (dimensions.Length == 3) return new ImageShape(dimensions[0], dimensions[1], dimensions[2]);
+        if (_options.ImageChannels is { } c && _options.ImageHeight is { } h && _options.ImageWidth is { } w)
+        {
+            if ((long)c * h * w != vector.Size)
+                throw new ArgumentOutOfRangeException(nameof(ImageClassifierWithNormOptions.ImageHeight),
+                    $"ImageClassifierWithNormOptions: ImageChannels x ImageHeight x ImageWidth = {c}x{h}x{w} = {(long)c * h * w} values, but the features column '{column}' has {vector.Size}; give the shape of its images.");
+            return new ImageShape(c, h, w);
+        }
+        throw new ArgumentOutOfRangeException(nameof(ImageClassifierWithNormOptions.ImageHeight),
+            $"ImageClassifierWithNorm: the features column '{column}' is {vector} with no image dimensions; make it with Transforms.ExtractPixels (which gives C x H x W), " +
+            "or set ImageClassifierWithNormOptions.ImageChannels, ImageHeight and ImageWidth (planar C x H x W order).");
+    }
+
+    private static ArgumentOutOfRangeException MissingColumn(string name, string role, string expected) => new("inputSchema",
+        $"ImageClassifierWithNorm: there is no column '{name}' ({role}); it must be {expected}. Add it to the pipeline, or name your column in ImageClassifierWithNormOptions.");
+
+    private static ArgumentOutOfRangeException NotAKey(string name, string type, string what) => new("inputSchema",
+        $"ImageClassifierWithNorm: the label column '{name}' of the {what} is {type}, not a key column; ML.NET's multiclass trainers train on keys: " +
+        $"add Transforms.Conversion.MapValueToKey(\"{name}\") before the trainer.");
+
+    private static ArgumentOutOfRangeException NotImages(string name, string type, string what) => new("inputSchema",
+        $"ImageClassifierWithNorm: the features column '{name}' of the {what} is {type}; it must be a Vector<Single> of known size holding planar C x H x W pixels, " +
+        "made by Transforms.LoadImages, Transforms.ResizeImages, then Transforms.ExtractPixels.");
+
+    /// <summary>
+    /// One pass over the label and features into memory. A row with key 0 (a value MapValueToKey was not fitted on) is
+    /// refused, naming the row and, where the pipeline kept the original column hidden under the same name, the value.
+    /// </summary>
+    private static InMemoryImageSource Read(IDataView data, DataViewSchema.Column label, DataViewSchema.Column features, ImageShape shape,
+        IReadOnlyList<string> classNames, string what)
     {
         var size = shape.ElementCount;
         var pixels = new List<float>();
         var labels = new List<int>();
         using var cursor = data.GetRowCursor([label, features]);
         var getLabel = cursor.GetGetter<uint>(label);
-        var getFeatures = cursor.GetGetter<float[]>(features);
+        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
         uint key = 0;
-        var row = new float[size];
+        VBuffer<float> row = default;
+        var image = new float[size];
         while (cursor.MoveNext())
         {
             getLabel(ref key);
             if (key == 0 || key > classNames.Count)
                 throw new InvalidDataException(
-                    $"ImageClassifierWithNorm: row {cursor.Position + 1} has label key {key} in column '{label.Name}' (a missing value: MapValueToKey was not fitted on it); " +
-                    "fit MapValueToKey on data with every class, or filter out rows without a label.");
+                    $"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} has {OriginalValue(data, label, cursor.Position)}in column '{label.Name}' that has no key " +
+                    "(MapValueToKey was fitted on data without it); fit MapValueToKey on data that has every class (for example on the whole data set before the split, " +
+                    "or with keyData), or filter those rows out.");
             getFeatures(ref row);
+            if (row.Length != size)
+                throw new InvalidDataException($"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} has {row.Length} values in '{features.Name}' where {shape} images have {size}.");
+            row.CopyTo(image);
             labels.Add((int)key - 1);
-            pixels.AddRange(row);
+            pixels.AddRange(image);
         }
         return new InMemoryImageSource(shape, classNames, [.. pixels], [.. labels]);
+    }
+
+    // "a label value 'x' " when the column MapValueToKey replaced is still in the schema (hidden), else "a label value ".
+    private static string OriginalValue(IDataView data, DataViewSchema.Column label, long position)
+    {
+        DataViewSchema.Column? original = data.Schema.Cast<DataViewSchema.Column?>().LastOrDefault(c => c is { } h && h.IsHidden && h.Name == label.Name && h.Index < label.Index && h.Type is PrimitiveDataViewType and not KeyDataViewType);
+        if (original is null) return "a label value ";
+        var column = original.Value;
+        try
+        {
+            using var cursor = data.GetRowCursor([column]);
+            var value = ValueAsText(cursor, column);
+            while (cursor.MoveNext())
+                if (cursor.Position == position) return $"the label value '{value()}' ";
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // The value is a courtesy in an error message: without it the message still names the row.
+        }
+        return "a label value ";
+    }
+
+    private static Func<string> ValueAsText(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        if (column.Type is TextDataViewType)
+        {
+            var getText = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+            return () => { ReadOnlyMemory<char> text = default; getText(ref text); return text.ToString(); };
+        }
+        var getter = typeof(ImageClassificationEstimator).GetMethod(nameof(ValueAsTextTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(column.Type.RawType).Invoke(null, [cursor, column]);
+        return (Func<string>)getter!;
+    }
+
+    private static Func<string> ValueAsTextTyped<T>(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        var get = cursor.GetGetter<T>(column);
+        return () => { T value = default!; get(ref value); return Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""; };
     }
 
     // A seeded shuffle, then the first fraction of it; at least one example on each side.
@@ -145,5 +268,18 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         if (held < 1 || held >= all.Count)
             throw new ArgumentException($"ImageClassifierWithNormOptions.ValidationFraction: {fraction} of {all.Count} examples leaves no validation or no training example; use more data or another fraction.");
         return (all.Subset(order[held..]), all.Subset(order[..held]));
+    }
+
+    /// <summary>A progress report as one log line.</summary>
+    internal static string Describe(TrainingProgress p)
+    {
+        var position = p.Phase == TrainingPhase.EpochEnd
+            ? string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs} finished")
+            : string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch}");
+        var line = position + string.Create(CultureInfo.InvariantCulture,
+            $": loss {p.Loss:F4}, accuracy {p.Accuracy:P2}, learning rate {p.LearningRate:G4}, {p.ImagesPerSecond:F0} images/s, ETA {p.EstimatedRemaining:hh\\:mm\\:ss}");
+        return p.Validation is { } v
+            ? line + string.Create(CultureInfo.InvariantCulture, $"; validation accuracy {v.MicroAccuracy:P2}, log-loss {v.LogLoss:F4}")
+            : line;
     }
 }

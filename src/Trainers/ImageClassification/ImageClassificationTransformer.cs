@@ -1,21 +1,27 @@
-using MLNetNormalization.Data;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetNormalization.Normalization;
+using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.TorchBinding;
 using MLNetNormalization.TorchBinding.NN;
 
-namespace MLNetNormalization.Trainers.ImageClassification;
+namespace MLNetNormalization;
 
 /// <summary>
-/// A trained image classifier (what ImageClassifierWithNorm's Fit returns). Transform adds the class probabilities
-/// (<see cref="ScoreColumnName"/>, Vector&lt;Single, classes&gt;, softmax) and the most probable class
-/// (<see cref="PredictedLabelColumnName"/>, a key column carrying the training label's key values, so MapKeyToValue
-/// turns it back into class names), computed lazily, in batches, as a cursor moves.
+/// A trained image classifier, what <see cref="ImageClassificationEstimator.Fit"/> returns: an ML.NET
+/// <see cref="ITransformer"/> that adds the class probabilities (<see cref="ScoreColumnName"/>, Vector&lt;Single, K&gt;,
+/// softmax, with the annotations ML.NET's multiclass trainers give: SlotNames, TrainingLabelValues, ScoreColumnSetId,
+/// ScoreColumnKind, ScoreValueKind) and the most probable class (<see cref="PredictedLabelColumnName"/>, Key&lt;UInt32,
+/// K&gt; carrying the training label's KeyValues, so <c>MapKeyToValue</c> turns it back into class names). Its output
+/// works with <c>ml.MulticlassClassification.Evaluate</c>, <c>CrossValidate</c> and <c>CreatePredictionEngine</c>, and
+/// <c>ml.Model.Save</c>/<c>Load</c> keep it (see ImageClassificationTransformer.Saving.cs).
 /// </summary>
 /// <remarks>
-/// Thread safety: Transform, its views and their cursors may be used from several threads at once; forward passes
-/// through the network are serialized by a lock on it. The network holds native memory: <see cref="Dispose"/> frees it
-/// (views made by Transform must not be read afterwards).
+/// Transform scores lazily, <see cref="BatchSize"/> rows per forward pass, as a cursor moves; a prediction engine scores
+/// one row at a time. Thread safety: views and rows may be read from several threads at once; forward passes through the
+/// network are serialized by a lock on it. The network holds native memory: <see cref="Dispose"/> frees it (views made
+/// by Transform must not be read afterwards).
 /// </remarks>
 public sealed partial class ImageClassificationTransformer : ITransformer, IDisposable
 {
@@ -26,64 +32,70 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     private bool _disposed;
 
     /// <param name="model">Trained, on <paramref name="device"/>; the transformer owns it and puts it in eval mode.</param>
-    internal ImageClassificationTransformer(Module model, Architecture architecture, NormalizerPlan plan, ImageShape shape, int classCount,
-        DataViewSchema.Annotations labelAnnotations, ColumnNames columns, double? inferenceAlpha, Device device)
+    internal ImageClassificationTransformer(Module model, Architecture architecture, NormalizerPlan plan, ImageShape shape,
+        LabelKeyValues labelKeys, ColumnNames columns, double? inferenceAlpha, Device device)
     {
         _model = model;
         _model.Eval();
         Architecture = architecture;
         Plan = plan;
         Shape = shape;
-        ClassCount = classCount;
-        LabelAnnotations = labelAnnotations;
+        LabelKeys = labelKeys;
         Columns = columns;
         InferenceAlpha = inferenceAlpha;
         Device = device;
-        ClassNames = ClassNameReader.Read(labelAnnotations) ?? [.. Enumerable.Range(1, classCount).Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture))];
     }
 
     /// <summary>The column names a model reads and writes.</summary>
     internal sealed record ColumnNames(string Label, string Features, string Score, string PredictedLabel);
 
+    /// <summary>The input column: Vector&lt;Single&gt; of <see cref="Shape"/>'s size, as for training.</summary>
     public string FeatureColumnName => Columns.Features;
 
     public string ScoreColumnName => Columns.Score;
 
     public string PredictedLabelColumnName => Columns.PredictedLabel;
 
-    /// <summary>The label column the model was trained on (Evaluate's default).</summary>
+    /// <summary>The label column the model was trained on (what evaluation compares with).</summary>
     public string LabelColumnName => Columns.Label;
 
     /// <summary>The input images' shape [C, H, W].</summary>
     public ImageShape Shape { get; }
 
-    public int ClassCount { get; }
+    /// <summary>K, the number of classes: the training label's key count.</summary>
+    public int ClassCount => LabelKeys.Count;
 
     /// <summary>The class each key stands for (key k is entry k - 1): the training label's key values as text, or "1".."K" when it had none.</summary>
-    public IReadOnlyList<string> ClassNames { get; }
+    public IReadOnlyList<string> ClassNames => LabelKeys.Names;
 
     /// <summary>The inference alpha set on the network's layers; null: each layer's own default.</summary>
     public double? InferenceAlpha { get; }
 
-    // What saving a model needs to rebuild it: the backbone is rebuilt from Architecture, Plan, Shape and ClassCount,
-    // then the weights of Model's state are loaded into it.
-    internal Module Model => _model;
-    internal Architecture Architecture { get; }
+    /// <summary>The backbone.</summary>
+    public Architecture Architecture { get; }
+
+    /// <summary>The normalizer of its layers, as a factory string ("mn:k=2").</summary>
+    public string Normalizer => Plan.Normalizer;
+
+    // What saving a model needs to rebuild it: the backbone is rebuilt from Architecture, Plan, Shape and the class
+    // count, then the weights of the network's state are loaded into it.
     internal NormalizerPlan Plan { get; }
-    internal DataViewSchema.Annotations LabelAnnotations { get; }
+    internal LabelKeyValues LabelKeys { get; }
     internal ColumnNames Columns { get; }
     internal Device Device { get; }
 
+    bool ITransformer.IsRowToRowMapper => true;
+
+    /// <summary>The input schema with the Score and PredictedLabel columns added (hiding input columns of those names).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The features column is missing or not of the trained shape.</exception>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         CheckFeatures(inputSchema);
-        return new DataViewSchema.Builder().AddColumns(inputSchema)
-            .AddColumn(Columns.Score, new VectorDataViewType(NumberDataViewType.Single, ClassCount))
-            .AddColumn(Columns.PredictedLabel, new KeyDataViewType((ulong)ClassCount), LabelAnnotations)
-            .ToSchema();
+        return OutputColumns.AddTo(inputSchema, Columns.Score, Columns.PredictedLabel, LabelKeys);
     }
 
+    /// <summary>The input with the Score and PredictedLabel columns, computed lazily in batches as a cursor reads them.</summary>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -91,11 +103,20 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
         return new ScoringView(this, input, CheckFeatures(input.Schema));
     }
 
+    /// <summary>A row-by-row mapper over rows of <paramref name="inputSchema"/>, as prediction engines use.</summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new RowMapper(this, inputSchema, CheckFeatures(inputSchema));
+    }
+
     /// <summary>
     /// A new model with the same weights whose layers with running statistics use example weight
     /// <paramref name="alpha"/> at inference (0: running statistics only, 1: the example's own statistics). This model
     /// keeps its own alpha. No retraining: the weights are copied into a freshly built network.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> is outside [0, 1].</exception>
     public ImageClassificationTransformer WithInferenceAlpha(double alpha)
     {
         if (!(alpha is >= 0 and <= 1))
@@ -106,7 +127,7 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
         {
             lock (_model) copy.LoadState(_model.State().ToDictionary(s => s.Name, s => s.Value));
             NormalizationModel.SetInferenceAlpha(copy, alpha);
-            return new ImageClassificationTransformer(copy, Architecture, Plan, Shape, ClassCount, LabelAnnotations, Columns, alpha, Device);
+            return new ImageClassificationTransformer(copy, Architecture, Plan, Shape, LabelKeys, Columns, alpha, Device);
         }
         catch
         {
@@ -144,7 +165,7 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
         }
     }
 
-    /// <summary>Softmax probabilities, row-major [count, classes], of <paramref name="count"/> standardized images.</summary>
+    /// <summary>Softmax probabilities, row-major [count, classes], of <paramref name="count"/> images laid out [C, H, W] each.</summary>
     private float[] Score(ReadOnlySpan<float> images, int count)
     {
         lock (_model)
@@ -153,19 +174,29 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
             using var noGrad = Torch.NoGrad();
             using var scope = Torch.NewDisposeScope();
             var input = Tensor.FromSpan(images, [count, Shape.Channels, Shape.Height, Shape.Width], Device);
-            return Functional.Softmax(_model.Forward(input), 1).To(ScalarType.Float32, Device.Cpu).ToArray<float>();
+            return Functional.Softmax(_model.Forward(input), 1).To(ScalarType.Float32, TorchBinding.Device.Cpu).ToArray<float>();
         }
     }
 
     private DataViewSchema.Column CheckFeatures(DataViewSchema schema)
     {
-        var column = schema.Require(Columns.Features, "ImageClassifierWithNorm model");
-        var expected = new VectorDataViewType(NumberDataViewType.Single, Shape.Channels, Shape.Height, Shape.Width);
-        if (!column.Type.Equals(expected))
+        var column = schema.GetColumnOrNull(Columns.Features)
+            ?? throw new ArgumentOutOfRangeException(nameof(schema),
+                $"ImageClassifierWithNorm model: the input has no features column '{Columns.Features}'; prepare the data as for training " +
+                $"(LoadImages, ResizeImages to {Shape.Width}x{Shape.Height}, ExtractPixels into '{Columns.Features}').");
+        if (column.Type is not VectorDataViewType { ItemType: var item, Size: var size } || item != NumberDataViewType.Single || size != Shape.ElementCount)
             throw new ArgumentOutOfRangeException(nameof(schema),
-                $"ImageClassifierWithNorm model: the features column '{column.Name}' is {column.Type}, but the model was trained on {expected}; " +
-                $"prepare it as for training (LoadImages, ResizeImages to {Shape.Width}x{Shape.Height}, ExtractPixels with the same mean and std).");
+                $"ImageClassifierWithNorm model: the features column '{column.Name}' is {column.Type}, but the model was trained on Vector<Single, {Shape.Channels}, {Shape.Height}, {Shape.Width}>; " +
+                $"prepare it as for training (LoadImages, ResizeImages to {Shape.Width}x{Shape.Height}, ExtractPixels with the same color bits, offset and scale).");
         return column;
+    }
+
+    /// <summary>Copies a features vector (dense or sparse) into <paramref name="destination"/>.</summary>
+    private static void CopyFeatures(in VBuffer<float> features, Span<float> destination)
+    {
+        if (features.Length != destination.Length)
+            throw new InvalidDataException($"ImageClassifierWithNorm model: a features vector has {features.Length} values where {destination.Length} were expected.");
+        features.CopyTo(destination);
     }
 
     /// <summary>
@@ -195,10 +226,11 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
 
         public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
         {
-            var active = Schema.ToActiveFlags(columnsNeeded);
-            var outputs = _source.Schema.Count;
+            var active = new bool[Schema.Count];
+            foreach (var column in columnsNeeded) active[column.Index] = true;
+            var inputs = _source.Schema.Count;
             var main = _source.GetRowCursor(_source.Schema.Where(c => active[c.Index]));
-            if (!active[outputs] && !active[outputs + 1]) return new Cursor(this, active, main, null);
+            if (!active[inputs] && !active[inputs + 1]) return new Cursor(this, active, main, null);
             try
             {
                 return new Cursor(this, active, main, _source.GetRowCursor([_features]));
@@ -210,15 +242,19 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
             }
         }
 
+        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+            [GetRowCursor(columnsNeeded, rand)];
+
         private sealed class Cursor : DataViewRowCursor
         {
             private readonly ScoringView _view;
             private readonly bool[] _active;
             private readonly DataViewRowCursor _main;
             private readonly DataViewRowCursor? _ahead;
-            private readonly ValueGetter<float[]>? _getFeatures;
+            private readonly ValueGetter<VBuffer<float>>? _getFeatures;
             private readonly float[] _images;
             private float[] _probabilities = [];
+            private VBuffer<float> _row;
             private int _buffered;
             private int _next;
             private int _current;
@@ -229,15 +265,21 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
                 _active = active;
                 _main = main;
                 _ahead = ahead;
-                _getFeatures = ahead?.GetGetter<float[]>(view._features);
+                _getFeatures = ahead?.GetGetter<VBuffer<float>>(view._features);
                 _images = ahead is null ? [] : new float[BatchSize * view._model.Shape.ElementCount];
             }
 
             public override DataViewSchema Schema => _view.Schema;
 
+            public override long Position => _main.Position;
+
+            public override long Batch => _main.Batch;
+
+            public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();
+
             public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
-            protected override bool MoveNextCore()
+            public override bool MoveNext()
             {
                 if (!_main.MoveNext())
                 {
@@ -255,11 +297,10 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
             {
                 var size = _view._model.Shape.ElementCount;
                 var count = 0;
-                var row = new float[size];
                 while (count < BatchSize && _ahead!.MoveNext())
                 {
-                    _getFeatures!(ref row);
-                    row.CopyTo(_images, count * size);
+                    _getFeatures!(ref _row);
+                    CopyFeatures(_row, _images.AsSpan(count * size, size));
                     count++;
                 }
                 _probabilities = count == 0 ? [] : _view._model.Score(_images.AsSpan(0, count * size), count);
@@ -271,49 +312,102 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
                 $"ImageClassifierWithNorm model: the input gave different rows to two cursors over it (at row {Position + 1}); " +
                 "scoring needs an input that gives the same rows every time it is read (not a sequence that changes as it is enumerated).");
 
-            protected override ValueGetter<TValue> GetGetterCore<TValue>(DataViewSchema.Column column)
+            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
             {
-                var sourceColumns = _view._source.Schema.Count;
-                if (column.Index < sourceColumns) return _main.GetGetter<TValue>(_view._source.Schema[column.Index]);
+                if (!_active[column.Index])
+                    throw new InvalidOperationException($"ImageClassifierWithNorm model: column '{column.Name}' was not asked for when this cursor was made.");
+                var inputs = _view._source.Schema.Count;
+                if (column.Index < inputs) return _main.GetGetter<TValue>(_view._source.Schema[column.Index]);
                 var classes = _view._model.ClassCount;
-                Delegate getter = column.Index == sourceColumns
-                    ? (ValueGetter<float[]>)((ref float[] value) => VectorCopy.Into<float>(_probabilities.AsSpan(_current * classes, classes), ref value))
-                    : (ValueGetter<uint>)((ref uint value) => value = (uint)ArgMax(_probabilities.AsSpan(_current * classes, classes)) + 1);
-                return (ValueGetter<TValue>)getter;
+                return OutputColumns.Getter<TValue>(column, column.Index == inputs, () => _probabilities.AsSpan(_current * classes, classes));
             }
 
             protected override void Dispose(bool disposing)
             {
-                _main.Dispose();
-                _ahead?.Dispose();
+                if (disposing)
+                {
+                    _main.Dispose();
+                    _ahead?.Dispose();
+                }
+                base.Dispose(disposing);
             }
         }
     }
 
-    /// <summary>The index of the largest value; ties go to the lower index, as the metrics count them.</summary>
-    internal static int ArgMax(ReadOnlySpan<float> values)
+    /// <summary>Scores the rows of a prediction engine one at a time, when an output column is read.</summary>
+    private sealed class RowMapper : IRowToRowMapper
     {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-            if (values[i] > values[best]) best = i;
-        return best;
-    }
-}
+        private readonly ImageClassificationTransformer _model;
+        private readonly DataViewSchema.Column _features;
 
-/// <summary>Reads a key column's KeyValues annotation as text, for class names.</summary>
-internal static class ClassNameReader
-{
-    /// <summary>The key values as text (invariant culture), or null when there is no KeyValues annotation.</summary>
-    public static string[]? Read(DataViewSchema.Annotations annotations)
-    {
-        if (!annotations.Contains(AnnotationKinds.KeyValues) || annotations.TypeOf(AnnotationKinds.KeyValues) is not VectorDataViewType vector) return null;
-        return GenericCall.Invoke<string[]>(typeof(ClassNameReader), nameof(ReadTyped), vector.ItemType.RawType, null, annotations);
-    }
+        public RowMapper(ImageClassificationTransformer model, DataViewSchema inputSchema, DataViewSchema.Column features)
+        {
+            _model = model;
+            _features = features;
+            InputSchema = inputSchema;
+            OutputSchema = model.GetOutputSchema(inputSchema);
+        }
 
-    private static string[] ReadTyped<T>(DataViewSchema.Annotations annotations)
-    {
-        T[] values = [];
-        annotations.GetValue(AnnotationKinds.KeyValues, ref values);
-        return [.. values.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "")];
+        public DataViewSchema InputSchema { get; }
+
+        public DataViewSchema OutputSchema { get; }
+
+        /// <summary>The input columns asked for, plus the features when an output column is asked for.</summary>
+        public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
+        {
+            var inputs = InputSchema.Count;
+            var needed = dependingColumns.Where(c => c.Index < inputs).Select(c => InputSchema[c.Index]).ToList();
+            if (dependingColumns.Any(c => c.Index >= inputs) && needed.All(c => c.Index != _features.Index)) needed.Add(_features);
+            return needed;
+        }
+
+        public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
+        {
+            var active = new bool[OutputSchema.Count];
+            foreach (var column in activeColumns) active[column.Index] = true;
+            return new Row(this, input, active);
+        }
+
+        private sealed class Row(RowMapper mapper, DataViewRow input, bool[] active) : DataViewRow
+        {
+            private readonly float[] _image = new float[mapper._model.Shape.ElementCount];
+            private ValueGetter<VBuffer<float>>? _getFeatures;
+            private VBuffer<float> _features;
+            private float[] _probabilities = [];
+            private long _scoredPosition = -1;
+
+            public override DataViewSchema Schema => mapper.OutputSchema;
+
+            public override long Position => input.Position;
+
+            public override long Batch => input.Batch;
+
+            public override ValueGetter<DataViewRowId> GetIdGetter() => input.GetIdGetter();
+
+            public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
+
+            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+            {
+                if (!active[column.Index])
+                    throw new InvalidOperationException($"ImageClassifierWithNorm model: column '{column.Name}' was not asked for when this row was made.");
+                var inputs = mapper.InputSchema.Count;
+                if (column.Index < inputs) return input.GetGetter<TValue>(mapper.InputSchema[column.Index]);
+                return OutputColumns.Getter<TValue>(column, column.Index == inputs, () => Probabilities());
+            }
+
+            // The input row's current example, scored once however many output getters read it.
+            private ReadOnlySpan<float> Probabilities()
+            {
+                if (_scoredPosition != input.Position || _probabilities.Length == 0)
+                {
+                    _getFeatures ??= input.GetGetter<VBuffer<float>>(mapper._features);
+                    _getFeatures(ref _features);
+                    CopyFeatures(_features, _image);
+                    _probabilities = mapper._model.Score(_image, 1);
+                    _scoredPosition = input.Position;
+                }
+                return _probabilities;
+            }
+        }
     }
 }

@@ -1,12 +1,13 @@
 using System.Globalization;
-using MLNetNormalization.Data;
+using Microsoft.ML;
+using MLNetNormalization.Trainers;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
 using MLNetNormalization.TorchBinding;
 using MLNetNormalization.TorchBinding.NN;
 
-namespace MLNetNormalization.Trainers.ImageClassification;
+namespace MLNetNormalization;
 
 /// <summary>
 /// Options of the ImageClassifierWithNorm trainer: the backbone, its normalizer, and how to train it.
@@ -99,6 +100,18 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>The features column: Vector&lt;Single, C, H, W&gt; made by ExtractPixels. Default "Features".</summary>
     public string FeatureColumnName { get; set; } = "Features";
 
+    /// <summary>
+    /// Channels of the images in a features vector that carries no image dimensions (ExtractPixels' vectors carry them,
+    /// and then these three are not used). Default null.
+    /// </summary>
+    public int? ImageChannels { get; set; }
+
+    /// <summary>Height in pixels of the images in a features vector without dimensions; see <see cref="ImageChannels"/>. Default null.</summary>
+    public int? ImageHeight { get; set; }
+
+    /// <summary>Width in pixels of the images in a features vector without dimensions; see <see cref="ImageChannels"/>. Default null.</summary>
+    public int? ImageWidth { get; set; }
+
     /// <summary>The column of class probabilities the model adds. Default "Score".</summary>
     public string ScoreColumnName { get; set; } = "Score";
 
@@ -111,7 +124,7 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>Where to train. Default <see cref="ComputeDevice.Auto"/>.</summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
 
-    /// <summary>Seed of initialization, data order, augmentation and dropout. Default null: the context's seed.</summary>
+    /// <summary>Seed of initialization, data order, augmentation and dropout. Default null: drawn from the MLContext's seed when the trainer is made.</summary>
     public int? Seed { get; set; }
 
     /// <summary>Called with training progress (every 50 steps and at each epoch end, with validation metrics). Default null.</summary>
@@ -169,6 +182,8 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(nameof(PredictedLabelColumnName), $"is '{PredictedLabelColumnName}', the same as ScoreColumnName; give the two output columns different names.");
         if (EarlyStopping is not null && ValidationFraction == 0 && ValidationSet is null)
             throw Invalid(nameof(EarlyStopping), "needs validation data: set ValidationFraction (or give a validation set).");
+        foreach (var (option, value) in new[] { (nameof(ImageChannels), ImageChannels), (nameof(ImageHeight), ImageHeight), (nameof(ImageWidth), ImageWidth) })
+            if (value is < 1) throw Invalid(option, $"must be >= 1, got {value}.");
         if (!Enum.IsDefined(Device))
             throw Invalid(nameof(Device), $"{Device} is not one of {string.Join(", ", Enum.GetNames<ComputeDevice>())}.");
         if (Device == ComputeDevice.Cuda && !Torch.IsCudaAvailable)

@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Trainers.ImageClassification;
+namespace MLNetNormalization;
 
 /// <summary>The normalizers, typed; <see cref="ImageClassifierWithNormOptions"/> turns one with its parameters into a factory string.</summary>
 public enum NormalizerKind

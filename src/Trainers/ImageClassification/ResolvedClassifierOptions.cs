@@ -2,7 +2,7 @@ using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
 using MLNetNormalization.TorchBinding;
 
-namespace MLNetNormalization.Trainers.ImageClassification;
+namespace MLNetNormalization;
 
 /// <summary>What checked <see cref="ImageClassifierWithNormOptions"/> come to: the backbone, its normalizers, the engine's options, the inference alpha and the device.</summary>
 internal sealed record ResolvedClassifierOptions(Architecture Architecture, NormalizerPlan Plan, TrainingOptions Training, double? InferenceAlpha, Device Device);

@@ -1,7 +1,6 @@
 using MLNetNormalization.Tests.Binding;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.ImageClassification;
 using MLNetNormalization.Trainers.Training;
 
 namespace MLNetNormalization.Tests.Trainers.ImageClassification;
