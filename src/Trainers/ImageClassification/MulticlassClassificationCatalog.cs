@@ -1,6 +1,6 @@
 using MLNetNormalization.Data;
-using MLNetNormalization.Trainers.Evaluation;
 using MLNetNormalization.Trainers.ImageClassification;
+using MLNetNormalization.Trainers.Training;
 
 namespace MLNetNormalization;
 
@@ -12,12 +12,11 @@ public sealed class MulticlassClassificationCatalog
     public MulticlassClassificationTrainers Trainers { get; }
 
     /// <summary>
-    /// The metrics of the probabilities in <paramref name="scoreColumnName"/> (a Vector&lt;Single, K&gt; such as a model's
-    /// Score) against the key column <paramref name="labelColumnName"/> with K keys. Class names come from the label's
-    /// key values when it has them. A row whose label is key 0 (missing) is an error naming the row.
+    /// The accuracy and log loss (see <see cref="ValidationMetrics"/>) of the probabilities in <paramref name="scoreColumnName"/>
+    /// (a Vector&lt;Single, K&gt; such as a model's Score) against the key column <paramref name="labelColumnName"/> with
+    /// K keys. A row whose label is key 0 (missing) is an error naming the row.
     /// </summary>
-    /// <param name="topKPredictionCount">K of top-K accuracy, in [0, classes]; 0 leaves it out.</param>
-    public MulticlassClassificationMetrics Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score", int topKPredictionCount = 0)
+    public ValidationMetrics Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score")
     {
         ArgumentNullException.ThrowIfNull(data);
         var label = data.Schema.Require(labelColumnName, "Evaluate (label)");
@@ -29,7 +28,7 @@ public sealed class MulticlassClassificationCatalog
         if (!score.Type.Equals(new VectorDataViewType(NumberDataViewType.Single, classes)))
             throw new ArgumentOutOfRangeException(nameof(scoreColumnName),
                 $"Evaluate: the score column '{score.Name}' is {score.Type}, but the label '{label.Name}' has {classes} classes, so it must be Vector<Single, {classes}> of probabilities (a model's Score).");
-        var metrics = new MulticlassMetricsAccumulator(classes, topKPredictionCount, ClassNameReader.Read(label.Annotations));
+        var metrics = new ValidationMetricsAccumulator(classes);
         using var cursor = data.GetRowCursor([label, score]);
         var getLabel = cursor.GetGetter<uint>(label);
         var getScore = cursor.GetGetter<float[]>(score);
@@ -41,9 +40,9 @@ public sealed class MulticlassClassificationCatalog
             if (value == 0 || value > classes)
                 throw new InvalidDataException($"Evaluate: row {cursor.Position + 1} has key {value} in the label column '{label.Name}' (missing); evaluate on rows that all have a label.");
             getScore(ref probabilities);
-            metrics.Add(probabilities, (int)value - 1);
+            metrics.Add(probabilities, [value - 1L]);
         }
-        return metrics.Compute();
+        return metrics.ToMetrics();
     }
 
     /// <summary>
@@ -52,19 +51,19 @@ public sealed class MulticlassClassificationCatalog
     /// model (see <see cref="ImageClassificationTransformer.WithInferenceAlpha"/>); the model itself is not changed.
     /// Pick the best alpha and make the final model with WithInferenceAlpha.
     /// </summary>
-    public IReadOnlyList<(double Alpha, MulticlassClassificationMetrics Metrics)> TuneInferenceAlpha(ImageClassificationTransformer model,
-        IDataView validationData, IEnumerable<double> alphas, string? labelColumnName = null, int topKPredictionCount = 0)
+    public IReadOnlyList<(double Alpha, ValidationMetrics Metrics)> TuneInferenceAlpha(ImageClassificationTransformer model,
+        IDataView validationData, IEnumerable<double> alphas, string? labelColumnName = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(validationData);
         ArgumentNullException.ThrowIfNull(alphas);
         var candidates = alphas.ToList();
         if (candidates.Count == 0) throw new ArgumentException("TuneInferenceAlpha needs at least one alpha to try, each in [0, 1].", nameof(alphas));
-        var results = new List<(double, MulticlassClassificationMetrics)>();
+        var results = new List<(double, ValidationMetrics)>();
         foreach (var alpha in candidates)
         {
             using var candidate = model.WithInferenceAlpha(alpha);
-            results.Add((alpha, Evaluate(candidate.Transform(validationData), labelColumnName ?? model.LabelColumnName, model.ScoreColumnName, topKPredictionCount)));
+            results.Add((alpha, Evaluate(candidate.Transform(validationData), labelColumnName ?? model.LabelColumnName, model.ScoreColumnName)));
         }
         return results;
     }

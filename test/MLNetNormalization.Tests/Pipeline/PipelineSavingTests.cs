@@ -79,11 +79,7 @@ public sealed class PipelineSavingTests(SavedPipelineFixture fixture) : IClassFi
         Assert.Equal(DataTestSupport.ReadColumn<uint>(original, "PredictedLabel"), DataTestSupport.ReadColumn<uint>(loaded, "PredictedLabel"));
         var expected = fixture.Context.MulticlassClassification.Evaluate(original);
         var actual = fixture.Context.MulticlassClassification.Evaluate(loaded);
-        Assert.Equal(expected.NumberOfExamples, actual.NumberOfExamples);
-        Assert.Equal(expected.MicroAccuracy, actual.MicroAccuracy);
-        Assert.Equal(expected.MacroAccuracy, actual.MacroAccuracy);
-        Assert.Equal(expected.LogLoss, actual.LogLoss);
-        Assert.Equal(expected.PerClassLogLoss, actual.PerClassLogLoss);
+        Assert.Equal(expected, actual);
 
         // The loaded classifier is the saved one: class names, alpha on every layer with running statistics, columns.
         var classifier = ((IEnumerable<ITransformer>)fixture.Loaded).OfType<ImageClassificationTransformer>().Single();

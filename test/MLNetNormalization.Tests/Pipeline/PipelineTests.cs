@@ -32,8 +32,8 @@ public sealed class PipelineTests(PipelineFixture fixture) : IClassFixture<Pipel
     [Fact]
     public void The_fitted_pipeline_classifies_held_out_images_well_above_chance()
     {
-        var metrics = fixture.Context.MulticlassClassification.Evaluate(fixture.Scored, topKPredictionCount: 2);
-        Assert.Equal(15, metrics.NumberOfExamples);   // 5 of each class's 20, stratified
+        var metrics = fixture.Context.MulticlassClassification.Evaluate(fixture.Scored);
+        Assert.Equal(15, metrics.Count);   // 5 of each class's 20, stratified
         Assert.True(metrics.MicroAccuracy >= 0.8, $"accuracy {metrics.MicroAccuracy} (chance is 1/3)");
         Assert.True(fixture.Progress > 0, "the metrics callback was never called");
 
@@ -279,8 +279,8 @@ public sealed class PipelineTests(PipelineFixture fixture) : IClassFixture<Pipel
         options.Epochs = 1;
         if (fraction) options.ValidationFraction = 0.2;
         else options.ValidationSet = preparation.Transform(fixture.Test);
-        var sizes = new List<long>();
-        options.MetricsCallback = p => { if (p.Validation is { } v) sizes.Add(v.NumberOfExamples); };
+        var sizes = new List<int>();
+        options.MetricsCallback = p => { if (p.Validation is { } v) sizes.Add(v.Count); };
         using var model = context.MulticlassClassification.Trainers.ImageClassifierWithNorm(options).Fit(preparation.Transform(fixture.Train));
         Assert.Equal([expectedExamples], sizes);
     }
