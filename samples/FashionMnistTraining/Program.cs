@@ -8,7 +8,6 @@ using MLNetNormalization.Samples.FashionMnistTraining;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Evaluation;
 using MLNetNormalization.Trainers.Inference;
 using MLNetNormalization.Trainers.Training;
 using MLNetNormalization.TorchBinding;
@@ -60,8 +59,7 @@ if (result.BestEpoch is not null) Console.WriteLine($"best validation epoch: {re
 if (options.SaveWeights is not null) model.Save(options.SaveWeights);
 
 var metrics = trainer.Evaluate(model, test);
-Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
-Console.WriteLine(Invariant($"test: MicroAccuracy {metrics.MicroAccuracy:P2}, MacroAccuracy {metrics.MacroAccuracy:P2}, LogLoss {metrics.LogLoss:F4}, LogLossReduction {metrics.LogLossReduction:F4}"));
+Console.WriteLine(Invariant($"test: MicroAccuracy {metrics.MicroAccuracy:P2}, LogLoss {metrics.LogLoss:F4}"));
 foreach (var alpha in options.Alphas)
 {
     NormalizationModel.SetInferenceAlpha(model, alpha);

@@ -74,11 +74,8 @@ var metrics = ctx.MulticlassClassification.Evaluate(model.Transform(split.TestSe
 Console.WriteLine(Invariant($"""
     test metrics:
       MicroAccuracy    {metrics.MicroAccuracy:P2}
-      MacroAccuracy    {metrics.MacroAccuracy:P2}
       LogLoss          {metrics.LogLoss:F4}
-      LogLossReduction {metrics.LogLossReduction:F4}
     """));
-Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
 
 // 7. Inference alpha: how much each example's own statistics count at inference, tried without retraining.
 // (Choosing it on the test images is for illustration; a real run would tune it on validation data.)

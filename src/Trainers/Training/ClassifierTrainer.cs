@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Evaluation;
 using MLNetNormalization.TorchBinding;
 using MLNetNormalization.TorchBinding.NN;
 using MLNetNormalization.TorchBinding.Optim;
@@ -160,8 +159,11 @@ public sealed class ClassifierTrainer
         return new TrainingResult(position.History, position.BestEpoch, finalValidation, position.StoppedEarly, resumedFrom);
     }
 
-    /// <summary>Metrics of <paramref name="model"/> (in eval mode, batch by batch) on <paramref name="data"/>, standardized with these options' pixel statistics.</summary>
-    public MulticlassClassificationMetrics Evaluate(Module model, ILabeledImageSource data, CancellationToken cancellation = default)
+    /// <summary>
+    /// The validation metrics (accuracy, log loss) of <paramref name="model"/> (in eval mode, batch by batch) on
+    /// <paramref name="data"/>, standardized with these options' pixel statistics.
+    /// </summary>
+    public ValidationMetrics Evaluate(Module model, ILabeledImageSource data, CancellationToken cancellation = default)
     {
         var assembler = new BatchAssembler(data, Options.BatchSize, Options.PixelMean, Options.PixelStd, prefetch: Options.PrefetchBatches);
         return ModelEvaluation.Evaluate(model, assembler.InOrder(cancellation), data.Shape, data.ClassNames);
@@ -210,7 +212,7 @@ public sealed class ClassifierTrainer
     }
 
     private TrainingProgress Report(TrainingPhase phase, TrainingPosition position, int stepsPerEpoch, double loss, double accuracy,
-                                    double learningRate, Stopwatch clock, int stepsThisProcess, int totalSteps, MulticlassClassificationMetrics? validation)
+                                    double learningRate, Stopwatch clock, int stepsThisProcess, int totalSteps, ValidationMetrics? validation)
     {
         var elapsed = clock.Elapsed;
         var secondsPerStep = stepsThisProcess == 0 ? 0 : elapsed.TotalSeconds / stepsThisProcess;

@@ -1,5 +1,3 @@
-using MLNetNormalization.Trainers.Evaluation;
-
 namespace MLNetNormalization.Trainers.Training;
 
 /// <summary>When a progress report is made.</summary>
@@ -28,7 +26,7 @@ public sealed record TrainingProgress(
     double ImagesPerSecond,
     TimeSpan Elapsed,
     TimeSpan EstimatedRemaining,
-    MulticlassClassificationMetrics? Validation);
+    ValidationMetrics? Validation);
 
 /// <summary>One finished epoch: training loss and accuracy, and the validation metrics when there is validation data.</summary>
 public sealed record EpochSummary(int Epoch, double TrainingLoss, double TrainingAccuracy, double LearningRate,
@@ -38,6 +36,6 @@ public sealed record EpochSummary(int Epoch, double TrainingLoss, double Trainin
 public sealed record TrainingResult(
     IReadOnlyList<EpochSummary> History,
     int? BestEpoch,
-    MulticlassClassificationMetrics? FinalValidation,
+    ValidationMetrics? FinalValidation,
     bool StoppedEarly,
     string? ResumedFrom);

@@ -65,6 +65,45 @@ public sealed class ClassifierTrainerTests : IDisposable
     }
 
     [Fact]
+    public void ValidationMetricsAreTheAccuracyAndLogLossOfTheModelsSoftmaxOverTheWholeSet()
+    {
+        using var model = TinyNet.Create();
+        var options = Options() with { Epochs = 1 };
+        var trainer = new ClassifierTrainer(options);
+        var result = trainer.Train(model, Train, Validation);
+        var metrics = trainer.Evaluate(model, Validation);
+
+        // Oracle: one eval-mode forward pass over all 32 images (the engine goes in batches of 8), then the softmax,
+        // the argmax and the mean -ln p(true class) by hand in double.
+        var all = new BatchAssembler(Validation, Validation.Count, options.PixelMean, options.PixelStd).InOrder().Single();
+        var shape = Validation.Shape;
+        float[] logits;
+        model.Eval();
+        using (Torch.NoGrad())
+        using (var images = Tensor.FromSpan<float>(all.Images, [all.Count, shape.Channels, shape.Height, shape.Width]))
+        using (var output = model.Forward(images))
+            logits = output.ToArray<float>();
+        model.Train();
+        var classes = SyntheticImages.ClassNames.Length;
+        double correct = 0, logLossSum = 0;
+        for (var i = 0; i < all.Count; i++)
+        {
+            var row = logits.AsSpan(i * classes, classes).ToArray().Select(v => (double)v).ToArray();
+            var exps = row.Select(v => Math.Exp(v - row.Max())).ToArray();
+            var probabilities = exps.Select(e => e / exps.Sum()).ToArray();
+            if (Array.IndexOf(probabilities, probabilities.Max()) == all.Labels[i]) correct++;
+            logLossSum -= Math.Log(probabilities[all.Labels[i]]);
+        }
+
+        Assert.Equal(32, metrics.Count);
+        Assert.Equal(correct / 32, metrics.MicroAccuracy);
+        // The engine's softmax is in float32, and float32 batches of 8 and of 32 may round differently: 1e-6 covers both.
+        Assert.Equal(logLossSum / 32, metrics.LogLoss, 1e-6);
+        // The run's final validation is the same evaluation of the same (restored, single-epoch) weights.
+        Assert.Equal(metrics, result.FinalValidation);
+    }
+
+    [Fact]
     public void ProgressIsReportedEveryProgressEveryStepsAndAtEachEpochEnd()
     {
         var reports = new List<TrainingProgress>();
