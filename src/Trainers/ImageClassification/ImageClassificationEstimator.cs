@@ -14,7 +14,9 @@ namespace MLNetNormalization;
 /// <summary>
 /// The ImageClassifierWithNorm trainer, made by <c>ml.MulticlassClassification.Trainers.ImageClassifierWithNorm</c>: an
 /// ML.NET estimator whose Fit trains a backbone with the chosen normalizer on a key label column (as MapValueToKey makes)
-/// and a Vector&lt;Single&gt; features column of images (as ExtractPixels makes, planar C x H x W), and returns the trained
+/// and a features column of images, either a Vector&lt;Single&gt; of pixels (as ExtractPixels makes, planar C x H x W) or a
+/// Vector&lt;Byte&gt; of encoded image files (as LoadRawImageBytes makes, decoded in the trainer at the size the options
+/// give, see <see cref="FeatureKind"/>), and returns the trained
 /// <see cref="ImageClassificationTransformer"/>. It chains with Append; EstimatorChain.Fit checks its output schema
 /// before anything is trained.
 /// </summary>
@@ -56,7 +58,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     {
         ArgumentNullException.ThrowIfNull(input);
         var options = _options;
-        var (label, features, shape) = CheckColumns(input.Schema, "training data");
+        var (label, features, kind, shape) = CheckColumns(input.Schema, "training data");
         var classes = checked((int)label.Type.GetKeyCount());
         if (classes < 2)
             throw new ArgumentException(
@@ -69,15 +71,15 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         (DataViewSchema.Column Label, DataViewSchema.Column Features)? validationColumns = null;
         if (options.ValidationSet is { } validationView)
         {
-            var (validationLabel, validationFeatures, validationShape) = CheckColumns(validationView.Schema, "ValidationSet");
+            var (validationLabel, validationFeatures, validationKind, validationShape) = CheckColumns(validationView.Schema, "ValidationSet");
             validationColumns = (validationLabel, validationFeatures);
-            if (!validationLabel.Type.Equals(label.Type) || validationShape != shape)
+            if (!validationLabel.Type.Equals(label.Type) || validationKind != kind || validationShape != shape)
                 throw new ArgumentException(
                     $"ImageClassifierWithNormOptions.ValidationSet: its '{validationLabel.Name}' ({validationLabel.Type}) and images ({validationShape}) differ from the training data's ({label.Type}, {shape}); " +
                     "prepare both with the same fitted transforms.", nameof(input));
         }
 
-        var all = Read(input, label, features, shape, labelKeys.Names, "training data");
+        var all = Read(input, label, features, kind, shape, labelKeys.Names, "training data");
         if (all.Count == 0)
             throw new ArgumentException("ImageClassifierWithNorm: the training data have no rows; give a view with images in it.", nameof(input));
         if (Enumerable.Range(1, all.Count - 1).All(i => all.GetLabel(i) == all.GetLabel(0)))
@@ -88,7 +90,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         InMemoryImageSource? validation = null;
         if (options.ValidationSet is { } set && validationColumns is { } columns)
         {
-            validation = Read(set, columns.Label, columns.Features, shape, labelKeys.Names, "ValidationSet");
+            validation = Read(set, columns.Label, columns.Features, kind, shape, labelKeys.Names, "ValidationSet");
             if (validation.Count == 0)
                 throw new ArgumentException("ImageClassifierWithNormOptions.ValidationSet has no rows; give a view with images in it, or leave it null.", nameof(input));
         }
@@ -115,7 +117,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             }, cancellation.Token);
             model.Eval();
             if (resolved.InferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(model, alpha);
-            return new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, shape, labelKeys,
+            return new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, kind, shape, labelKeys,
                 new(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),
                 resolved.InferenceAlpha, resolved.Device);
         }
@@ -141,12 +143,14 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             throw NotAKey(label.Name, $"{label.ItemType?.ToString()}{(label.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}", "pipeline");
         if (!inputSchema.TryFindColumn(_options.FeatureColumnName, out var features))
             throw MissingColumn(_options.FeatureColumnName, "features", "a Vector<Single> made by Transforms.ResizeImages then Transforms.ExtractPixels");
-        if (features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
+        var pixels = features.Kind == SchemaShape.Column.VectorKind.Vector && features.ItemType == NumberDataViewType.Single;
+        var encoded = features.Kind != SchemaShape.Column.VectorKind.Scalar && features.ItemType == NumberDataViewType.Byte;
+        if (!pixels && !encoded)
             throw NotImages(features.Name, $"{features.ItemType?.ToString()} ({features.Kind})", "pipeline");
         return OutputColumns.AddTo(inputSchema, _options.ScoreColumnName, _options.PredictedLabelColumnName, label);
     }
 
-    private (DataViewSchema.Column Label, DataViewSchema.Column Features, ImageShape Shape) CheckColumns(DataViewSchema schema, string what)
+    private (DataViewSchema.Column Label, DataViewSchema.Column Features, FeatureKind Kind, ImageShape Shape) CheckColumns(DataViewSchema schema, string what)
     {
         var label = schema.GetColumnOrNull(_options.LabelColumnName)
             ?? throw MissingColumn(_options.LabelColumnName, $"label, in the {what}", "a key column made by Transforms.Conversion.MapValueToKey");
@@ -154,26 +158,28 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             throw NotAKey(label.Name, $"{label.Type}", what);
         var features = schema.GetColumnOrNull(_options.FeatureColumnName)
             ?? throw MissingColumn(_options.FeatureColumnName, $"features, in the {what}", "a Vector<Single> made by Transforms.ResizeImages then Transforms.ExtractPixels");
-        if (features.Type is not VectorDataViewType { ItemType: var item, IsKnownSize: true } vector || item != NumberDataViewType.Single)
-            throw NotImages(features.Name, $"{features.Type}", what);
-        return (label, features, ImageShapeOf(features.Name, vector));
+        var kind = ImageFeatures.KindOf(features.Type) ?? throw NotImages(features.Name, $"{features.Type}", what);
+        return (label, features, kind, ImageShapeOf(features.Name, (VectorDataViewType)features.Type, kind));
     }
 
-    // ExtractPixels gives [C, H, W]; a plain vector takes its shape from the options.
-    private ImageShape ImageShapeOf(string column, VectorDataViewType vector)
+    // ExtractPixels gives [C, H, W]; a plain vector and encoded images take their shape from the options.
+    private ImageShape ImageShapeOf(string column, VectorDataViewType vector, FeatureKind kind)
     {
         var dimensions = vector.Dimensions;
-        if (dimensions.Length == 3) return new ImageShape(dimensions[0], dimensions[1], dimensions[2]);
-        if (_options.ImageChannels is { } c && _options.ImageHeight is { } h && _options.ImageWidth is { } w)
-        {
-            if ((long)c * h * w != vector.Size)
-                throw new ArgumentOutOfRangeException(nameof(ImageClassifierWithNormOptions.ImageHeight),
-                    $"ImageClassifierWithNormOptions: ImageChannels x ImageHeight x ImageWidth = {c}x{h}x{w} = {(long)c * h * w} values, but the features column '{column}' has {vector.Size}; give the shape of its images.");
-            return new ImageShape(c, h, w);
-        }
-        throw new ArgumentOutOfRangeException(nameof(ImageClassifierWithNormOptions.ImageHeight),
-            $"ImageClassifierWithNorm: the features column '{column}' is {vector} with no image dimensions; make it with Transforms.ExtractPixels (which gives C x H x W), " +
-            "or set ImageClassifierWithNormOptions.ImageChannels, ImageHeight and ImageWidth (planar C x H x W order).");
+        if (kind == FeatureKind.Pixels && dimensions.Length == 3) return new ImageShape(dimensions[0], dimensions[1], dimensions[2]);
+        if (_options.ImageChannels is not { } c || _options.ImageHeight is not { } h || _options.ImageWidth is not { } w)
+            throw new ArgumentOutOfRangeException(nameof(ImageClassifierWithNormOptions.ImageHeight), kind == FeatureKind.Pixels
+                ? $"ImageClassifierWithNorm: the features column '{column}' is {vector} with no image dimensions; make it with Transforms.ExtractPixels (which gives C x H x W), " +
+                  "or set ImageClassifierWithNormOptions.ImageChannels, ImageHeight and ImageWidth (planar C x H x W order)."
+                : $"ImageClassifierWithNorm: the features column '{column}' holds encoded images ({vector}); set ImageClassifierWithNormOptions.ImageChannels (1 or 3), " +
+                  "ImageHeight and ImageWidth to the size the network should see them at.");
+        if (kind == FeatureKind.EncodedImages && c is not (1 or 3))
+            throw new ArgumentOutOfRangeException(nameof(ImageClassifierWithNormOptions.ImageChannels),
+                $"ImageClassifierWithNormOptions.ImageChannels: encoded images are decoded to 1 (gray) or 3 (RGB) channels, not {c}.");
+        if (kind == FeatureKind.Pixels && (long)c * h * w != vector.Size)
+            throw new ArgumentOutOfRangeException(nameof(ImageClassifierWithNormOptions.ImageHeight),
+                $"ImageClassifierWithNormOptions: ImageChannels x ImageHeight x ImageWidth = {c}x{h}x{w} = {(long)c * h * w} values, but the features column '{column}' has {vector.Size}; give the shape of its images.");
+        return new ImageShape(c, h, w);
     }
 
     private static ArgumentOutOfRangeException MissingColumn(string name, string role, string expected) => new("inputSchema",
@@ -185,13 +191,13 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
 
     private static ArgumentOutOfRangeException NotImages(string name, string type, string what) => new("inputSchema",
         $"ImageClassifierWithNorm: the features column '{name}' of the {what} is {type}; it must be a Vector<Single> of known size holding planar C x H x W pixels, " +
-        "made by Transforms.LoadImages, Transforms.ResizeImages, then Transforms.ExtractPixels.");
+        "made by Transforms.LoadImages, Transforms.ResizeImages, then Transforms.ExtractPixels, or a Vector<Byte> of encoded image files made by Transforms.LoadRawImageBytes.");
 
     /// <summary>
     /// One pass over the label and features into memory. A row with key 0 (a value MapValueToKey was not fitted on) is
     /// refused, naming the row and, where the pipeline kept the original column hidden under the same name, the value.
     /// </summary>
-    private static InMemoryImageSource Read(IDataView data, DataViewSchema.Column label, DataViewSchema.Column features, ImageShape shape,
+    private static InMemoryImageSource Read(IDataView data, DataViewSchema.Column label, DataViewSchema.Column features, FeatureKind kind, ImageShape shape,
         IReadOnlyList<string> classNames, string what)
     {
         var size = shape.ElementCount;
@@ -199,9 +205,8 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         var labels = new List<int>();
         using var cursor = data.GetRowCursor([label, features]);
         var getLabel = cursor.GetGetter<uint>(label);
-        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
+        var readImage = ImageFeatures.CreateReader(cursor, features, kind, shape, what);
         uint key = 0;
-        VBuffer<float> row = default;
         var image = new float[size];
         while (cursor.MoveNext())
         {
@@ -211,10 +216,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
                     $"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} has {OriginalValue(data, label, cursor.Position)}in column '{label.Name}' that has no key " +
                     "(MapValueToKey was fitted on data without it); fit MapValueToKey on data that has every class (for example on the whole data set before the split, " +
                     "or with keyData), or filter those rows out.");
-            getFeatures(ref row);
-            if (row.Length != size)
-                throw new InvalidDataException($"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} has {row.Length} values in '{features.Name}' where {shape} images have {size}.");
-            row.CopyTo(image);
+            readImage(image);
             labels.Add((int)key - 1);
             pixels.AddRange(image);
         }

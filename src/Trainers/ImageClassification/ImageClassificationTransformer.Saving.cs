@@ -41,7 +41,7 @@ public sealed partial class ImageClassificationTransformer
     /// <summary>Enums by name, so that the file does not depend on the members' order.</summary>
     private sealed record SavedClassifier(
         string Architecture, string Normalizer, string Placement, string OtherLayers,
-        int Channels, int Height, int Width,
+        string Features, int Channels, int Height, int Width,
         int ClassCount, string? KeyValueType, string[] ClassNames,
         ColumnNames Columns, double? InferenceAlpha, string Device);
 
@@ -52,7 +52,7 @@ public sealed partial class ImageClassificationTransformer
         var (count, keyValueType, names) = LabelKeys.ToSaved();
         ctx.Writer.Write(JsonSerializer.Serialize(new SavedClassifier(
             Architecture.ToString(), Plan.Normalizer, Plan.Placement.ToString(), Plan.OtherLayers,
-            Shape.Channels, Shape.Height, Shape.Width, count, keyValueType, names,
+            FeatureKind.ToString(), Shape.Channels, Shape.Height, Shape.Width, count, keyValueType, names,
             Columns, InferenceAlpha, Device.Type.ToString())));
         // Under the forward-pass lock, as Dispose takes it: the weights are never read from a freed network.
         lock (_model)
@@ -80,6 +80,8 @@ public sealed partial class ImageClassificationTransformer
             throw Damaged(ctx, $"the architecture '{saved.Architecture}' is not one this build knows ({string.Join(", ", Enum.GetNames<Architecture>())})");
         if (!Enum.TryParse<NormalizerPlacement>(saved.Placement, out var placement) || !Enum.IsDefined(placement))
             throw Damaged(ctx, $"the normalizer placement '{saved.Placement}' is not one this build knows");
+        if (!Enum.TryParse<FeatureKind>(saved.Features, out var featureKind) || !Enum.IsDefined(featureKind))
+            throw Damaged(ctx, $"the features kind '{saved.Features}' is not one this build knows ({string.Join(", ", Enum.GetNames<FeatureKind>())})");
         if (!Enum.TryParse<DeviceType>(saved.Device, out var deviceType) || !Enum.IsDefined(deviceType))
             throw Damaged(ctx, $"the device '{saved.Device}' is not one this build knows");
         if (saved.Channels < 1 || saved.Height < 1 || saved.Width < 1)
@@ -132,7 +134,7 @@ public sealed partial class ImageClassificationTransformer
                 foreach (var tensor in state!.Values) tensor.Dispose();
             }
             if (saved.InferenceAlpha is { } inferenceAlpha) NormalizationModel.SetInferenceAlpha(model, inferenceAlpha);
-            return new ImageClassificationTransformer(model, architecture, plan, shape, classes, columns, saved.InferenceAlpha, device);
+            return new ImageClassificationTransformer(model, architecture, plan, featureKind, shape, classes, columns, saved.InferenceAlpha, device);
         }
         catch
         {

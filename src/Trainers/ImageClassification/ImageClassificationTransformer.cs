@@ -32,9 +32,10 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     private bool _disposed;
 
     /// <param name="model">Trained, on <paramref name="device"/>; the transformer owns it and puts it in eval mode.</param>
-    internal ImageClassificationTransformer(Module model, Architecture architecture, NormalizerPlan plan, ImageShape shape,
+    internal ImageClassificationTransformer(Module model, Architecture architecture, NormalizerPlan plan, FeatureKind featureKind, ImageShape shape,
         LabelKeyValues labelKeys, ColumnNames columns, double? inferenceAlpha, Device device)
     {
+        FeatureKind = featureKind;
         _model = model;
         _model.Eval();
         Architecture = architecture;
@@ -49,7 +50,7 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     /// <summary>The column names a model reads and writes.</summary>
     internal sealed record ColumnNames(string Label, string Features, string Score, string PredictedLabel);
 
-    /// <summary>The input column: Vector&lt;Single&gt; of <see cref="Shape"/>'s size, as for training.</summary>
+    /// <summary>The input column, as for training: Vector&lt;Single&gt; of <see cref="Shape"/>'s size, or Vector&lt;Byte&gt; of encoded images.</summary>
     public string FeatureColumnName => Columns.Features;
 
     public string ScoreColumnName => Columns.Score;
@@ -80,6 +81,7 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     // What saving a model needs to rebuild it: the backbone is rebuilt from Architecture, Plan, Shape and the class
     // count, then the weights of the network's state are loaded into it.
     internal NormalizerPlan Plan { get; }
+    internal FeatureKind FeatureKind { get; }
     internal LabelKeyValues LabelKeys { get; }
     internal ColumnNames Columns { get; }
     internal Device Device { get; }
@@ -127,7 +129,7 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
         {
             lock (_model) copy.LoadState(_model.State().ToDictionary(s => s.Name, s => s.Value));
             NormalizationModel.SetInferenceAlpha(copy, alpha);
-            return new ImageClassificationTransformer(copy, Architecture, Plan, Shape, LabelKeys, Columns, alpha, Device);
+            return new ImageClassificationTransformer(copy, Architecture, Plan, FeatureKind, Shape, LabelKeys, Columns, alpha, Device);
         }
         catch
         {
@@ -184,19 +186,16 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
             ?? throw new ArgumentOutOfRangeException(nameof(schema),
                 $"ImageClassifierWithNorm model: the input has no features column '{Columns.Features}'; prepare the data as for training " +
                 $"(LoadImages, ResizeImages to {Shape.Width}x{Shape.Height}, ExtractPixels into '{Columns.Features}').");
-        if (column.Type is not VectorDataViewType { ItemType: var item, Size: var size } || item != NumberDataViewType.Single || size != Shape.ElementCount)
-            throw new ArgumentOutOfRangeException(nameof(schema),
-                $"ImageClassifierWithNorm model: the features column '{column.Name}' is {column.Type}, but the model was trained on Vector<Single, {Shape.Channels}, {Shape.Height}, {Shape.Width}>; " +
-                $"prepare it as for training (LoadImages, ResizeImages to {Shape.Width}x{Shape.Height}, ExtractPixels with the same color bits, offset and scale).");
+        var fits = FeatureKind == FeatureKind.Pixels
+            ? column.Type is VectorDataViewType { Size: var size } && ImageFeatures.KindOf(column.Type) == FeatureKind.Pixels && size == Shape.ElementCount
+            : ImageFeatures.KindOf(column.Type) == FeatureKind.EncodedImages;
+        if (!fits)
+            throw new ArgumentOutOfRangeException(nameof(schema), FeatureKind == FeatureKind.Pixels
+                ? $"ImageClassifierWithNorm model: the features column '{column.Name}' is {column.Type}, but the model was trained on Vector<Single, {Shape.Channels}, {Shape.Height}, {Shape.Width}>; " +
+                  $"prepare it as for training (LoadImages, ResizeImages to {Shape.Width}x{Shape.Height}, ExtractPixels with the same color bits, offset and scale)."
+                : $"ImageClassifierWithNorm model: the features column '{column.Name}' is {column.Type}, but the model was trained on encoded images (Vector<Byte>); " +
+                  "prepare it as for training (LoadRawImageBytes).");
         return column;
-    }
-
-    /// <summary>Copies a features vector (dense or sparse) into <paramref name="destination"/>.</summary>
-    private static void CopyFeatures(in VBuffer<float> features, Span<float> destination)
-    {
-        if (features.Length != destination.Length)
-            throw new InvalidDataException($"ImageClassifierWithNorm model: a features vector has {features.Length} values where {destination.Length} were expected.");
-        features.CopyTo(destination);
     }
 
     /// <summary>
@@ -251,10 +250,9 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
             private readonly bool[] _active;
             private readonly DataViewRowCursor _main;
             private readonly DataViewRowCursor? _ahead;
-            private readonly ValueGetter<VBuffer<float>>? _getFeatures;
+            private readonly ImageReader? _readImage;
             private readonly float[] _images;
             private float[] _probabilities = [];
-            private VBuffer<float> _row;
             private int _buffered;
             private int _next;
             private int _current;
@@ -265,7 +263,8 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
                 _active = active;
                 _main = main;
                 _ahead = ahead;
-                _getFeatures = ahead?.GetGetter<VBuffer<float>>(view._features);
+                var model = view._model;
+                _readImage = ahead is null ? null : ImageFeatures.CreateReader(ahead, view._features, model.FeatureKind, model.Shape, "data being scored");
                 _images = ahead is null ? [] : new float[BatchSize * view._model.Shape.ElementCount];
             }
 
@@ -299,8 +298,7 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
                 var count = 0;
                 while (count < BatchSize && _ahead!.MoveNext())
                 {
-                    _getFeatures!(ref _row);
-                    CopyFeatures(_row, _images.AsSpan(count * size, size));
+                    _readImage!(_images.AsSpan(count * size, size));
                     count++;
                 }
                 _probabilities = count == 0 ? [] : _view._model.Score(_images.AsSpan(0, count * size), count);
@@ -371,8 +369,7 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
         private sealed class Row(RowMapper mapper, DataViewRow input, bool[] active) : DataViewRow
         {
             private readonly float[] _image = new float[mapper._model.Shape.ElementCount];
-            private ValueGetter<VBuffer<float>>? _getFeatures;
-            private VBuffer<float> _features;
+            private ImageReader? _readImage;
             private float[] _probabilities = [];
             private long _scoredPosition = -1;
 
@@ -400,9 +397,8 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
             {
                 if (_scoredPosition != input.Position || _probabilities.Length == 0)
                 {
-                    _getFeatures ??= input.GetGetter<VBuffer<float>>(mapper._features);
-                    _getFeatures(ref _features);
-                    CopyFeatures(_features, _image);
+                    _readImage ??= ImageFeatures.CreateReader(input, mapper._features, mapper._model.FeatureKind, mapper._model.Shape, "data being scored");
+                    _readImage(_image);
                     _probabilities = mapper._model.Score(_image, 1);
                     _scoredPosition = input.Position;
                 }

@@ -1,0 +1,101 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetNormalization.Trainers;
+using SkiaSharp;
+
+namespace MLNetNormalization;
+
+/// <summary>
+/// What the classifier's features column holds, and how one row of it becomes the network's input, planar
+/// C x H x W floats: either pixels already extracted (<see cref="Pixels"/>, a Vector&lt;Single&gt; of known size, as
+/// ExtractPixels makes it) or encoded image files (<see cref="EncodedImages"/>, a Vector&lt;Byte&gt;, as
+/// LoadRawImageBytes makes it), decoded here.
+/// </summary>
+internal enum FeatureKind
+{
+    /// <summary>Vector&lt;Single&gt; of C·H·W values, used as they are.</summary>
+    Pixels,
+
+    /// <summary>
+    /// Vector&lt;Byte&gt; holding a PNG, JPEG, BMP, GIF or WebP file, decoded with SkiaSharp (ML.NET ImageAnalytics' own
+    /// decoder), resized to W x H when it has another size (as ResizeImages does, bilinear), and given as pixel / 255
+    /// in [0, 1]: 3 channels R, G, B, or 1 channel of gray (the luma of a colour image). Other channel counts are refused by the options.
+    /// </summary>
+    EncodedImages,
+}
+
+/// <summary>Reads the current row's image into a span of <see cref="ImageShape.ElementCount"/> floats.</summary>
+internal delegate void ImageReader(Span<float> destination);
+
+internal static class ImageFeatures
+{
+    /// <summary>A reader of <paramref name="column"/> on <paramref name="row"/>; <paramref name="what"/> names the data in errors.</summary>
+    public static ImageReader CreateReader(DataViewRow row, DataViewSchema.Column column, FeatureKind kind, ImageShape shape, string what)
+    {
+        if (kind == FeatureKind.Pixels)
+        {
+            var getPixels = row.GetGetter<VBuffer<float>>(column);
+            VBuffer<float> pixels = default;
+            return destination =>
+            {
+                getPixels(ref pixels);
+                if (pixels.Length != destination.Length)
+                    throw new InvalidDataException(
+                        $"ImageClassifierWithNorm: row {row.Position + 1} of the {what} has {pixels.Length} values in '{column.Name}' where {shape} images have {destination.Length}.");
+                pixels.CopyTo(destination);
+            };
+        }
+        var getBytes = row.GetGetter<VBuffer<byte>>(column);
+        VBuffer<byte> bytes = default;
+        return destination =>
+        {
+            getBytes(ref bytes);
+            Decode(bytes.DenseValues().ToArray(), shape, destination,
+                () => $"row {row.Position + 1} of the {what}, column '{column.Name}'");
+        };
+    }
+
+    /// <summary>Decodes one encoded image into planar floats of <paramref name="shape"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode; the message names <paramref name="where"/>.</exception>
+    public static void Decode(byte[] encoded, ImageShape shape, Span<float> destination, Func<string> where)
+    {
+        // SKBitmap.Decode throws rather than return null for bytes it has no codec for: ask for the codec first.
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data);
+        using var decoded = codec is null ? null : SKBitmap.Decode(codec);
+        if (decoded is null)
+            throw new InvalidDataException(
+                $"ImageClassifierWithNorm: {where()} holds {encoded.Length} bytes that are not an image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP); " +
+                "remove or replace that file, or filter such rows out before the trainer.");
+        using var sized = new SKBitmap(new SKImageInfo(shape.Width, shape.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using (var canvas = new SKCanvas(sized))
+        using (var paint = new SKPaint { FilterQuality = SKFilterQuality.Medium })
+        {
+            canvas.Clear(SKColors.Black);
+            canvas.DrawBitmap(decoded, new SKRect(0, 0, shape.Width, shape.Height), paint);
+        }
+        var pixels = sized.GetPixelSpan();
+        var plane = shape.Height * shape.Width;
+        if (shape.Channels == 1)
+        {
+            for (var i = 0; i < plane; i++)
+            {
+                int r = pixels[4 * i], g = pixels[4 * i + 1], b = pixels[4 * i + 2];
+                // A gray image's value exactly, as ExtractPixels' red plane gives it; Rec. 601 luma for colour.
+                destination[i] = (r == g && g == b ? r : 0.299f * r + 0.587f * g + 0.114f * b) / 255f;
+            }
+            return;
+        }
+        for (var c = 0; c < 3; c++)
+            for (var i = 0; i < plane; i++)
+                destination[c * plane + i] = pixels[4 * i + c] / 255f;
+    }
+
+    /// <summary>The kind of a features column's type, or null when it is neither.</summary>
+    public static FeatureKind? KindOf(DataViewType type) => type switch
+    {
+        VectorDataViewType { ItemType: var item, IsKnownSize: true } when item == NumberDataViewType.Single => FeatureKind.Pixels,
+        VectorDataViewType { ItemType: var item } when item == NumberDataViewType.Byte => FeatureKind.EncodedImages,
+        _ => null,
+    };
+}
