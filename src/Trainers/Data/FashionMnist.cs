@@ -11,11 +11,18 @@ public static class FashionMnist
     public static IReadOnlyList<string> ClassNames { get; } =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
-    public static ImageDataset LoadTrain(string directory = DefaultDirectory) => Load(directory, "train");
+    /// <summary>The training set's file prefix, as in <c>train-images-idx3-ubyte.gz</c>.</summary>
+    internal const string TrainPrefix = "train";
 
-    public static ImageDataset LoadTest(string directory = DefaultDirectory) => Load(directory, "t10k");
+    /// <summary>The test set's file prefix, as in <c>t10k-images-idx3-ubyte.gz</c>.</summary>
+    internal const string TestPrefix = "t10k";
 
-    private static ImageDataset Load(string directory, string prefix)
+    public static ImageDataset LoadTrain(string directory = DefaultDirectory) => Load(directory, TrainPrefix);
+
+    public static ImageDataset LoadTest(string directory = DefaultDirectory) => Load(directory, TestPrefix);
+
+    /// <summary>The image and label files of one set, checked to exist; the error says how to install them.</summary>
+    internal static (string ImagesPath, string LabelsPath) Files(string directory, string prefix)
     {
         var imagesPath = Path.Combine(directory, $"{prefix}-images-idx3-ubyte.gz");
         var labelsPath = Path.Combine(directory, $"{prefix}-labels-idx1-ubyte.gz");
@@ -23,6 +30,12 @@ public static class FashionMnist
             throw new FileNotFoundException(
                 $"Fashion-MNIST was not found in {directory} (expected {Path.GetFileName(imagesPath)} and {Path.GetFileName(labelsPath)}). " +
                 "Run scripts/setup.sh, which installs Debian's dataset-fashion-mnist package.", imagesPath);
+        return (imagesPath, labelsPath);
+    }
+
+    private static ImageDataset Load(string directory, string prefix)
+    {
+        var (imagesPath, labelsPath) = Files(directory, prefix);
         var images = IdxFile.Read(imagesPath);
         var labels = IdxFile.Read(labelsPath);
         if (images.Dimensions.Length != 3 || labels.Dimensions.Length != 1 || images.Dimensions[0] != labels.Dimensions[0])

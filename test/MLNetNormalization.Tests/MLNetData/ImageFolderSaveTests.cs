@@ -1,0 +1,108 @@
+using MLNetNormalization.Trainers;
+using MLNetNormalization.Trainers.Data;
+using SkiaSharp;
+
+namespace MLNetNormalization.Tests.MLNetData;
+
+/// <summary>ImageFolder.Save: the files it writes, decoded back by SkiaSharp; what it refuses; what it leaves behind.</summary>
+public class ImageFolderSaveTests
+{
+    private static readonly string[] Classes = ["T-shirt/top", "Bag", "Ankle boot"];
+
+    [Fact]
+    public void EachImageBecomesAGrayPngNamedByItsIndexInItsClassFolder()
+    {
+        using var scratch = new ScratchFolder();
+        var images = MLNetDataSupport.Images(12, Classes, height: 5, width: 7);
+        var target = scratch["images"];
+
+        Assert.Equal(12, ImageFolder.Save(target, images));
+
+        // The class folders, and nothing else beside the target: the temporary folder was renamed.
+        Assert.Equal([target], Directory.GetFileSystemEntries(scratch.Path));
+        Assert.Equal(["Ankle boot", "Bag", "T-shirt_top"], Directory.GetDirectories(target).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        for (var i = 0; i < images.Count; i++)
+        {
+            // Indices are padded to the width of the largest, 11, so that file order is index order.
+            var path = Path.Combine(target, Classes[images.GetLabel(i)].Replace('/', '_'), $"{i:D2}.png");
+            using var decoded = SKBitmap.Decode(path);
+            Assert.Equal(SKColorType.Gray8, decoded.ColorType);
+            Assert.Equal((7, 5), (decoded.Width, decoded.Height));
+            Assert.Equal(images.Pixels.AsSpan(i * 35, 35).ToArray(), decoded.Bytes);
+        }
+        Assert.Equal(12, Directory.GetFiles(target, "*", SearchOption.AllDirectories).Length);
+    }
+
+    [Fact]
+    public void PerClassWritesTheFirstImagesOfEachClass()
+    {
+        using var scratch = new ScratchFolder();
+        var images = MLNetDataSupport.Images(12, Classes, height: 2, width: 2);
+
+        Assert.Equal(6, ImageFolder.Save(scratch["images"], images, perClass: 2));
+
+        // Labels 0, 1, 2, 0, 1, 2, ... (7i mod 3): the first two of each class are images 0 to 5.
+        var written = Directory.GetFiles(scratch["images"], "*.png", SearchOption.AllDirectories).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        Assert.Equal(["00.png", "01.png", "02.png", "03.png", "04.png", "05.png"], written);
+    }
+
+    [Fact]
+    public void AskingForMoreImagesThanAClassHasFailsAndLeavesNothing()
+    {
+        using var scratch = new ScratchFolder();
+        var images = MLNetDataSupport.Images(7, Classes, height: 2, width: 2);
+
+        var error = Assert.Throws<ArgumentException>(() => ImageFolder.Save(scratch["images"], images, perClass: 3));
+
+        Assert.Contains("perClass 3: the dataset has only 2 images of class 1 ('Bag'); ask for at most that many.", error.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(scratch.Path));
+    }
+
+    [Fact]
+    public void AFailureMidwayLeavesNoFolder()
+    {
+        using var scratch = new ScratchFolder();
+        var images = MLNetDataSupport.Images(6, Classes, height: 2, width: 2);
+        // A label spoilt after the dataset checked it stops the writing at image 4, after four files were written.
+        images.Labels[4] = 200;
+
+        Assert.Throws<IndexOutOfRangeException>(() => ImageFolder.Save(scratch["images"], images));
+
+        Assert.Empty(Directory.GetFileSystemEntries(scratch.Path));
+    }
+
+    [Fact]
+    public void AnExistingFolderIsNotOverwritten()
+    {
+        using var scratch = new ScratchFolder();
+        Directory.CreateDirectory(scratch["images"]);
+
+        var error = Assert.Throws<IOException>(() => ImageFolder.Save(scratch["images"], MLNetDataSupport.Images(3, Classes)));
+
+        Assert.Contains($"{scratch["images"]} already exists; delete it to write the images again, or pass another folder.", error.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(scratch["images"]));
+    }
+
+    [Fact]
+    public void ClassNamesThatWouldShareAFolderAreRefused()
+    {
+        using var scratch = new ScratchFolder();
+        var images = MLNetDataSupport.Images(3, ["a/b", "a_b", "c"]);
+
+        var error = Assert.Throws<ArgumentException>(() => ImageFolder.Save(scratch["images"], images));
+
+        Assert.Contains("Classes 0 ('a/b') and 1 ('a_b') would both be written to the folder 'a_b'", error.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(scratch.Path));
+    }
+
+    [Fact]
+    public void ColorImagesAreRefused()
+    {
+        using var scratch = new ScratchFolder();
+        var images = new ImageDataset(new byte[2 * 3 * 4 * 4], [0, 1], new ImageShape(3, 4, 4), ["a", "b"]);
+
+        var error = Assert.Throws<ArgumentException>(() => ImageFolder.Save(scratch["images"], images));
+
+        Assert.Contains("ImageFolder.Save writes grayscale PNG files, from one-channel images; these are 3x4x4", error.Message);
+    }
+}
