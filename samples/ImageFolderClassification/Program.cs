@@ -1,17 +1,15 @@
 // From a folder of images (one subfolder per class) to a saved model, its evaluation and predictions, with the
-// ML.NET-style API: load the folder, split it, build and fit a pipeline, evaluate, save, load and predict.
+// real ML.NET: load the folder, split it, build and fit a pipeline, evaluate, save, load and predict.
 // The folder is made from Fashion-MNIST PNGs when it does not exist yet.
 // Usage: dotnet run -c Release --project samples/ImageFolderClassification -- [--per-class 300] [--norm mn:k=2] [options]
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Transforms.Image;
 using MLNetNormalization;
-using MLNetNormalization.Data;
 using MLNetNormalization.Samples.ImageFolderClassification;
-using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.ImageClassification;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding.Imaging;
 
 var options = SampleOptions.Parse(args, out var failed);
 if (options is null) return failed ? 2 : 0;
@@ -21,7 +19,7 @@ var clock = Stopwatch.StartNew();
 if (!Directory.Exists(options.ImagesDirectory))
 {
     Console.WriteLine($"{options.ImagesDirectory} does not exist: writing {options.PerClass} Fashion-MNIST training images per class into it as PNGs...");
-    var written = FashionMnistFolder.Write(options.ImagesDirectory, options.DataDirectory, options.PerClass);
+    var written = ImageFolder.Save(options.ImagesDirectory, FashionMnist.LoadTrain(options.DataDirectory), options.PerClass);
     Console.WriteLine(Invariant($"wrote {written} PNGs in {clock.Elapsed.TotalSeconds:F1} s"));
 }
 else
@@ -29,18 +27,18 @@ else
     Console.WriteLine($"using the images in {options.ImagesDirectory}");
 }
 
-var ctx = new MLNormContext(options.Seed);
+var ml = new MLContext(options.Seed);
 
-// 2. One row per image file: ImagePath, and Label from the name of its class folder.
-var images = ctx.Data.LoadImagesFromDirectory(options.ImagesDirectory);
+// 2. One row per image file: ImagePath (relative to the folder), and Label from the name of its class folder.
+var images = ImageFolder.Load(ml, options.ImagesDirectory);
 
-// 3. A fifth of each class held out for testing.
-var split = ctx.Data.TrainTestSplit(images, testFraction: 0.2, seed: options.Seed, stratificationColumnName: "Label");
+// 3. A fifth held out for testing.
+var split = ml.Data.TrainTestSplit(images, testFraction: 0.2, seed: options.Seed);
 // The split's halves are lazy views that do not know their row counts (GetRowCount is null), so count the rows.
 Console.WriteLine($"{CountRows(split.TrainSet)} training and {CountRows(split.TestSet)} test images");
 
-// 4. The pipeline: class names to keys, file to 28x28 gray image to standardized pixels, the classifier, and the
-// predicted key back to its class name.
+// 4. The pipeline: class names to keys, file to 28x28 image to standardized pixels of its red plane (the images are
+// gray, so all three planes are equal), the classifier, and the predicted key back to its class name.
 var classifierOptions = new ImageClassifierWithNormOptions
 {
     Architecture = Architecture.LeNet,
@@ -54,12 +52,14 @@ var classifierOptions = new ImageClassifierWithNormOptions
     HorizontalFlip = true,
     MetricsCallback = PrintProgress,
 };
-var pipeline = ctx.Transforms.Conversion.MapValueToKey("Label")
-    .Append(ctx.Transforms.LoadImages("Image", imageFolder: null, "ImagePath", ImageColorMode.Grayscale))
-    .Append(ctx.Transforms.ResizeImages("Image", 28, 28))
-    .Append(ctx.Transforms.ExtractPixels("Features", "Image", mean: [FashionMnist.PixelMean], std: [FashionMnist.PixelStd]))
-    .Append(ctx.MulticlassClassification.Trainers.ImageClassifierWithNorm(classifierOptions))
-    .Append(ctx.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel"));
+// ExtractPixels computes (pixel - offsetImage) * scaleImage: the pixels standardized with Fashion-MNIST's mean and std.
+var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+    .Append(ml.Transforms.LoadImages("Image", options.ImagesDirectory, "ImagePath"))
+    .Append(ml.Transforms.ResizeImages("Image", 28, 28))
+    .Append(ml.Transforms.ExtractPixels("Features", "Image", ImagePixelExtractingEstimator.ColorBits.Red,
+        offsetImage: (float)(255 * FashionMnist.PixelMean), scaleImage: (float)(1 / (255 * FashionMnist.PixelStd))))
+    .Append(ml.MulticlassClassification.Trainers.ImageClassifierWithNorm(classifierOptions))
+    .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel"));
 
 // 5. Training.
 Console.WriteLine($"training LeNet with {options.Normalizer} for {options.Epochs} epochs...");
@@ -70,27 +70,30 @@ using var classifier = model.OfType<ImageClassificationTransformer>().Single();
 Console.WriteLine(Invariant($"trained in {(clock.Elapsed - trainingStart).TotalSeconds:F1} s"));
 
 // 6. Evaluation on the test images.
-var metrics = ctx.MulticlassClassification.Evaluate(model.Transform(split.TestSet));
+var metrics = ml.MulticlassClassification.Evaluate(model.Transform(split.TestSet));
+Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
 Console.WriteLine(Invariant($"""
     test metrics:
       MicroAccuracy    {metrics.MicroAccuracy:P2}
+      MacroAccuracy    {metrics.MacroAccuracy:P2}
       LogLoss          {metrics.LogLoss:F4}
+      LogLossReduction {metrics.LogLossReduction:F4}
     """));
 
 // 7. Inference alpha: how much each example's own statistics count at inference, tried without retraining.
 // (Choosing it on the test images is for illustration; a real run would tune it on validation data.)
-foreach (var (alpha, alphaMetrics) in ctx.MulticlassClassification.TuneInferenceAlpha(classifier, model.Transform(split.TestSet), [0, 0.1, 0.5, 1]))
+foreach (var (alpha, alphaMetrics) in ml.MulticlassClassification.TuneInferenceAlpha(classifier, model.Transform(split.TestSet), [0, 0.1, 0.5, 1]))
     Console.WriteLine(Invariant($"inference alpha {alpha,-4}: MicroAccuracy {alphaMetrics.MicroAccuracy:P2}, LogLoss {alphaMetrics.LogLoss:F4}"));
 
 // 8. The model and the schema of the data it takes, in one zip.
-ctx.Model.Save(model, images.Schema, options.ModelPath);
+ml.Model.Save(model, images.Schema, options.ModelPath);
 Console.WriteLine($"saved the model to {options.ModelPath} ({new FileInfo(options.ModelPath).Length:N0} bytes)");
 
 // 9. Loaded back, it predicts test images one at a time (one of each of five classes).
-var loaded = ctx.Model.Load(options.ModelPath, out _);
-var engine = ctx.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(loaded);
+var loaded = ml.Model.Load(options.ModelPath, out _);
+var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(loaded);
 Console.WriteLine("predictions of the loaded model:");
-foreach (var input in ctx.Data.CreateEnumerable<ImageInput>(split.TestSet, reuseRowObject: false).DistinctBy(i => i.Label).Take(5))
+foreach (var input in ml.Data.CreateEnumerable<ImageInput>(split.TestSet, reuseRowObject: false).DistinctBy(i => i.Label).Take(5))
 {
     var prediction = engine.Predict(input);
     Console.WriteLine(Invariant(
