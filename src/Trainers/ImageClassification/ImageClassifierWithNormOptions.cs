@@ -97,19 +97,25 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>The label column: keys made by MapValueToKey. Default "Label".</summary>
     public string LabelColumnName { get; set; } = "Label";
 
-    /// <summary>The features column: Vector&lt;Single, C, H, W&gt; made by ExtractPixels. Default "Features".</summary>
+    /// <summary>
+    /// The features column: Vector&lt;Single, C, H, W&gt; of pixels made by ExtractPixels, or Vector&lt;Byte&gt; of encoded
+    /// image files made by LoadRawImageBytes (then give <see cref="ImageChannels"/>, <see cref="ImageHeight"/> and
+    /// <see cref="ImageWidth"/>). Default "Features".
+    /// </summary>
     public string FeatureColumnName { get; set; } = "Features";
 
     /// <summary>
-    /// Channels of the images in a features vector that carries no image dimensions (ExtractPixels' vectors carry them,
-    /// and then these three are not used). Default null.
+    /// Channels of the images when the features column does not say: encoded images from LoadRawImageBytes (1: gray,
+    /// 3: RGB; they are decoded and resized to <see cref="ImageHeight"/> x <see cref="ImageWidth"/>), or a Single vector
+    /// without image dimensions (planar C x H x W). ExtractPixels' vectors carry their dimensions, and then these three
+    /// are not used. Default null.
     /// </summary>
     public int? ImageChannels { get; set; }
 
-    /// <summary>Height in pixels of the images in a features vector without dimensions; see <see cref="ImageChannels"/>. Default null.</summary>
+    /// <summary>Height in pixels of the images when the features column does not say; see <see cref="ImageChannels"/>. Default null.</summary>
     public int? ImageHeight { get; set; }
 
-    /// <summary>Width in pixels of the images in a features vector without dimensions; see <see cref="ImageChannels"/>. Default null.</summary>
+    /// <summary>Width in pixels of the images when the features column does not say; see <see cref="ImageChannels"/>. Default null.</summary>
     public int? ImageWidth { get; set; }
 
     /// <summary>The column of class probabilities the model adds. Default "Score".</summary>
