@@ -114,6 +114,13 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             {
                 channel.Info(Describe(progress));
                 options.MetricsCallback?.Invoke(progress);
+                // A callback that cancelled the context stops training now: the watch above may tick only after the last
+                // step, and Fit would then return a model after all.
+                if (((ICancelable)_host).IsCanceled)
+                {
+                    cancellation.Cancel();
+                    cancellation.Token.ThrowIfCancellationRequested();
+                }
             }, cancellation.Token);
             model.Eval();
             if (resolved.InferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(model, alpha);

@@ -19,8 +19,8 @@ internal static class OutputColumns
     public static DataViewSchema AddTo(DataViewSchema input, string score, string predictedLabel, LabelKeyValues classes)
     {
         // Each scorer in a pipeline gets the next set id, as ML.NET numbers them, so evaluators can tell sets apart.
-        input.GetMaxAnnotationKind(out var maxSetId, AnnotationUtils.Kinds.ScoreColumnSetId);
-        var setId = (uint)(maxSetId + 1);
+        // GetMaxAnnotationKind returns the largest id so far (0: none); its out parameter is that column's index.
+        var setId = checked(input.GetMaxAnnotationKind(out _, AnnotationUtils.Kinds.ScoreColumnSetId) + 1);
 
         var scoreAnnotations = new DataViewSchema.Annotations.Builder();
         classes.AddSlotNames(scoreAnnotations);

@@ -1,0 +1,92 @@
+using Microsoft.ML;
+using MLNetNormalization.Trainers.Training;
+
+namespace MLNetNormalization.Tests.Pipeline;
+
+/// <summary>What the trainer takes from the MLContext, as ML.NET's own trainers do: the seed, the log, cancellation; and the progress reports of MetricsCallback.</summary>
+[Collection(PipelineCollection.Name)]
+public sealed class PipelineTrainingTests(PipelineFixture fixture)
+{
+    [Fact]
+    public void The_same_context_seed_trains_the_same_model_and_another_seed_another()
+    {
+        var expected = Columns.Bits(Columns.Vectors(fixture.Scored));
+        Assert.Equal(expected, Columns.Bits(ScoresOfAFreshFit(PipelineFixture.Seed)));
+        Assert.NotEqual(expected, Columns.Bits(ScoresOfAFreshFit(PipelineFixture.Seed + 1)));
+    }
+
+    [Fact]
+    public void The_context_log_receives_the_trainers_progress_lines()
+    {
+        var lines = fixture.Log.Where(e => e.Source.Contains("ImageClassifierWithNorm", StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        var trainPerClass = PipelineFixture.TrainPerClass * SyntheticImages.Classes.Length;
+        Assert.Contains(lines, l => l.Contains($"Training LeNet with \"bn\" on {trainPerClass} images", StringComparison.Ordinal));
+        // One line per progress report, the last one the end of the last epoch.
+        var progress = lines.Where(l => l.Contains("epoch ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(fixture.Reports.Count, progress.Count);
+        Assert.Contains($"epoch {PipelineFixture.Epochs}/{PipelineFixture.Epochs} finished", progress[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MetricsCallback_receives_a_report_after_each_epochs_last_step_and_at_each_epochs_end()
+    {
+        // 240 rows in batches of 16: 15 steps an epoch, fewer than the 50 between step reports, so only the last step reports.
+        var steps = PipelineFixture.TrainPerClass * SyntheticImages.Classes.Length / PipelineFixture.BatchSize;
+        Assert.Equal(
+            [(TrainingPhase.Step, 1, steps), (TrainingPhase.EpochEnd, 1, steps), (TrainingPhase.Step, 2, steps), (TrainingPhase.EpochEnd, 2, steps)],
+            fixture.Reports.Select(r => (r.Phase, r.Epoch, r.Step)));
+        Assert.All(fixture.Reports, r => Assert.Equal((PipelineFixture.Epochs, steps), (r.Epochs, r.StepsPerEpoch)));
+        Assert.All(fixture.Reports, r => Assert.True(double.IsFinite(r.Loss) && r.Loss > 0, $"loss {r.Loss}"));
+        Assert.All(fixture.Reports, r => Assert.Null(r.Validation));
+    }
+
+    [Theory]
+    [InlineData(0)]   // the first report: most of the training is still to come
+    [InlineData(3)]   // the last report, at the end of the last epoch: nothing is left to do but return the model
+    public void CancelExecution_called_from_the_MetricsCallback_makes_Fit_throw_OperationCanceledException(int cancelAtReport)
+    {
+        var options = PipelineFixture.SmallOptions();
+        var reports = 0;
+        MLContext? context = null;
+        options.MetricsCallback = _ =>
+        {
+            if (reports++ == cancelAtReport) MLNetInternals.CancelExecution(context!);
+        };
+        var (ml, train, _, pipeline) = PipelineFixture.Prepare(5, options);
+        context = ml;
+        Assert.ThrowsAny<OperationCanceledException>(() => pipeline.Fit(train));
+        // Stopped at once: no report after the one whose callback cancelled.
+        Assert.Equal(cancelAtReport + 1, reports);
+    }
+
+    [Theory]
+    [InlineData(false, PipelineFixture.TestPerClass * 3)]   // the 60 test rows as ValidationSet
+    [InlineData(true, 48)]                                   // ValidationFraction 0.2 of the 240 training rows
+    public void Validation_data_come_from_the_ValidationSet_or_the_ValidationFraction(bool fraction, int expectedExamples)
+    {
+        var options = PipelineFixture.SmallOptions();
+        options.Epochs = 1;
+        if (fraction) options.ValidationFraction = 0.2;
+        else options.ValidationSet = fixture.KeyedTest;
+        var sizes = new List<long>();
+        options.MetricsCallback = p => { if (p.Validation is { } v) sizes.Add(v.NumberOfExamples); };
+        var (ml, train, _, _) = PipelineFixture.Prepare(PipelineFixture.Seed, options);
+        using var model = ml.MulticlassClassification.Trainers.ImageClassifierWithNorm(options).Fit(fixture.KeyMap.Transform(train));
+        // One validation, at the end of the one epoch.
+        Assert.Equal([expectedExamples], sizes);
+    }
+
+    private List<float[]> ScoresOfAFreshFit(int seed)
+    {
+        var (_, train, test, pipeline) = PipelineFixture.Prepare(seed, PipelineFixture.SmallOptions());
+        var model = pipeline.Fit(train);
+        try
+        {
+            return Columns.Vectors(model.Transform(test));
+        }
+        finally
+        {
+            model.OfType<ImageClassificationTransformer>().Single().Dispose();
+        }
+    }
+}
