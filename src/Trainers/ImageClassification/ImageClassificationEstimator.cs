@@ -23,8 +23,9 @@ namespace MLNetNormalization;
 /// <remarks>
 /// From the MLContext it takes, as ML.NET's own trainers do: the seed (a fixed <c>new MLContext(seed)</c> gives the same
 /// weights on the CPU; <see cref="ImageClassifierWithNormOptions.Seed"/> overrides it), the log (<c>ml.Log</c> receives
-/// the progress lines) and cancellation (<c>ml.CancelExecution()</c> stops training at the next step with
-/// <see cref="OperationCanceledException"/>).
+/// the progress lines) and the context's cancellation flag (which ML.NET 5.0.1 keeps internal, for its own tools; a user
+/// cancels with <see cref="ImageClassifierWithNormOptions.CancellationToken"/>): either stops training at the next step
+/// with <see cref="OperationCanceledException"/>.
 /// </remarks>
 public sealed class ImageClassificationEstimator : IEstimator<ImageClassificationTransformer>
 {
@@ -53,7 +54,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type (the message names it and the transform that makes it).</exception>
     /// <exception cref="ArgumentException">An option or combination of options is invalid, the data have fewer than two classes, or no rows.</exception>
     /// <exception cref="InvalidDataException">A row's label was not among the values MapValueToKey was fitted on (the message names the row and value).</exception>
-    /// <exception cref="OperationCanceledException">The MLContext's CancelExecution was called.</exception>
+    /// <exception cref="OperationCanceledException">The options' CancellationToken, or the MLContext's cancellation, was cancelled.</exception>
     public ImageClassificationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -106,7 +107,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         try
         {
             using var channel = _host.Start("Training");
-            using var cancellation = new CancellationTokenSource();
+            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
             // ML.NET's cancellation is a flag on the context's hosts; the engine listens to a token.
             using var watch = new Timer(_ => { if (((ICancelable)_host).IsCanceled) cancellation.Cancel(); }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
             channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {shape}, {classes} classes, for {training.Epochs} epochs.");
@@ -114,13 +115,10 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             {
                 channel.Info(Describe(progress));
                 options.MetricsCallback?.Invoke(progress);
-                // A callback that cancelled the context stops training now: the watch above may tick only after the last
-                // step, and Fit would then return a model after all.
-                if (((ICancelable)_host).IsCanceled)
-                {
-                    cancellation.Cancel();
-                    cancellation.Token.ThrowIfCancellationRequested();
-                }
+                // A callback that cancelled stops training now: the engine looks at the token only before a step, and
+                // the watch above may tick only after the last one, so Fit would return a model after all.
+                if (((ICancelable)_host).IsCanceled) cancellation.Cancel();
+                cancellation.Token.ThrowIfCancellationRequested();
             }, cancellation.Token);
             model.Eval();
             if (resolved.InferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(model, alpha);

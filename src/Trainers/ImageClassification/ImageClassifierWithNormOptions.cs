@@ -136,6 +136,14 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>Called with training progress (every 50 steps and at each epoch end, with validation metrics). Default null.</summary>
     public Action<TrainingProgress>? MetricsCallback { get; set; }
 
+    /// <summary>
+    /// Cancels training: Fit stops at the next step (or right after a <see cref="MetricsCallback"/> that cancelled) with
+    /// <see cref="OperationCanceledException"/>; with <see cref="WorkspacePath"/> set, running Fit again resumes from the
+    /// last checkpoint.
+    /// (ML.NET 5.0.1 keeps MLContext's own CancelExecution internal; the trainer honours it too.) Default none.
+    /// </summary>
+    public CancellationToken CancellationToken { get; set; }
+
     /// <summary>Folder for checkpoints; training resumes from one found there. Default null (none written).</summary>
     public string? WorkspacePath { get; set; }
 

@@ -59,6 +59,22 @@ public sealed class PipelineTrainingTests(PipelineFixture fixture)
         Assert.Equal(cancelAtReport + 1, reports);
     }
 
+    [Fact]
+    public void The_options_CancellationToken_cancelled_from_the_MetricsCallback_makes_Fit_throw_OperationCanceledException()
+    {
+        var options = PipelineFixture.SmallOptions();
+        using var cancel = new CancellationTokenSource();
+        var reports = 0;
+        options.CancellationToken = cancel.Token;
+        options.MetricsCallback = _ =>
+        {
+            if (reports++ == 0) cancel.Cancel();
+        };
+        var (_, train, _, pipeline) = PipelineFixture.Prepare(5, options);
+        Assert.ThrowsAny<OperationCanceledException>(() => pipeline.Fit(train));
+        Assert.Equal(1, reports);
+    }
+
     [Theory]
     [InlineData(false, PipelineFixture.TestPerClass * 3)]   // the 60 test rows as ValidationSet
     [InlineData(true, 48)]                                   // ValidationFraction 0.2 of the 240 training rows
@@ -69,7 +85,7 @@ public sealed class PipelineTrainingTests(PipelineFixture fixture)
         if (fraction) options.ValidationFraction = 0.2;
         else options.ValidationSet = fixture.KeyedTest;
         var sizes = new List<long>();
-        options.MetricsCallback = p => { if (p.Validation is { } v) sizes.Add(v.NumberOfExamples); };
+        options.MetricsCallback = p => { if (p.Validation is { } v) sizes.Add(v.Count); };
         var (ml, train, _, _) = PipelineFixture.Prepare(PipelineFixture.Seed, options);
         using var model = ml.MulticlassClassification.Trainers.ImageClassifierWithNorm(options).Fit(fixture.KeyMap.Transform(train));
         // One validation, at the end of the one epoch.
