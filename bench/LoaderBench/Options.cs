@@ -5,7 +5,7 @@ namespace MLNetNormalization.Bench;
 /// <summary>Command-line options of the loader benchmark.</summary>
 internal sealed class Options
 {
-    public int Images { get; private set; } = 6000;
+    public int PerClass { get; private set; } = 600;
     public int Rounds { get; private set; } = 3;
     public int BatchSize { get; private set; } = 128;
     public int TrainSteps { get; private set; } = 30;
@@ -16,20 +16,21 @@ internal sealed class Options
     public IReadOnlyList<string> Arguments { get; private set; } = [];
 
     public const string Usage = """
-        LoaderBench: writes Fashion-MNIST training images as PNG files, one folder per class, then measures
-          1. decoding: the data view pipeline LoadImagesFromDirectory -> MapValueToKey -> LoadImages ->
-             ResizeImages (to 32x32) -> ExtractPixels, read by a cursor, in images/s on one thread;
-          2. augmentation: the trainer's batch assembler (random crop after 4 pixels of padding, flip,
-             standardization) over the decoded images, in images/s on its one background thread;
-          3. consumption: LeNet with BN training steps on those batches, in images/s with Torch.Threads threads;
-        and reports decoded+augmented images/s (one image through both stages) against the consumption rate,
-        target >= 3x. Writes its section of bench/results.md.
+        LoaderBench: writes Fashion-MNIST training images as PNG files into an image folder (one subfolder per
+        class, ImageFolder.Save), then measures, in images/s read by one cursor:
+          1. decoding: ImageFolder.Load -> MapValueToKey -> LoadImages -> ResizeImages (28x28) ->
+             ExtractPixels (one plane), the ImageAnalytics pipeline a user writes for the image trainer;
+          2. file reading alone: ImageFolder.Load -> LoadRawImageBytes (no decoding);
+          3. consumption: LeNet with BN training steps on batches of the decoded images, in images/s with
+             Torch.Threads threads;
+        and reports decoding's rate against the consumption rate, target >= 3x. Writes its section of
+        bench/results.md.
 
         Usage: dotnet run -c Release --project bench/LoaderBench -- [options]
 
-          --images N      PNG files to write and decode (default 6000)
+          --per-class N   PNG files to write per class, the first N training images of each (default 600: 6,000 files)
           --rounds N      rounds of each measurement; medians are reported (default 3)
-          --batch-size N  batch size of augmentation and training (default 128)
+          --batch-size N  batch size of training (default 128)
           --train-steps N timed training steps per round, after one untimed (default 30)
           --threads N     Torch.Threads for training (default: Environment.ProcessorCount)
           --data-dir PATH Fashion-MNIST .gz files (default /usr/share/datasets/fashion-mnist)
@@ -53,7 +54,7 @@ internal sealed class Options
             var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
             switch (name)
             {
-                case "--images": options.Images = Positive(name, value); break;
+                case "--per-class": options.PerClass = Positive(name, value); break;
                 case "--rounds": options.Rounds = Positive(name, value); break;
                 case "--batch-size": options.BatchSize = Positive(name, value); break;
                 case "--train-steps": options.TrainSteps = Positive(name, value); break;

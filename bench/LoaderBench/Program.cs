@@ -1,25 +1,26 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetNormalization;
 using MLNetNormalization.Bench;
-using MLNetNormalization.Data;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.Trainers.Training;
 using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.Imaging;
 using MLNetNormalization.TorchBinding.NN;
 using MLNetNormalization.TorchBinding.Optim;
+using static Microsoft.ML.Transforms.Image.ImagePixelExtractingEstimator;
 using static MLNetNormalization.Bench.BenchHost;
 
-// The image loader against the trainer: how many images per second the data view pipeline decodes and the batch
-// assembler augments, against how many LeNet training consumes. A measurement, not a test: exit code 0 whatever
-// the ratio, nonzero only when something failed.
+// The image loader against the trainer: how many images per second ImageAnalytics decodes from an image folder, against
+// how many LeNet training consumes. A measurement, not a test: exit code 0 whatever the ratio, nonzero only when
+// something failed.
 
 const double Target = 3;
-const int Side = 32;
+const int Side = 28;
 const string StartMarker = "<!-- loader:start -->";
 const string EndMarker = "<!-- loader:end -->";
 
@@ -31,14 +32,16 @@ static int Run(Options options)
     Torch.Threads = options.Threads;
     var date = DateTime.UtcNow;
     var fashion = FashionMnist.LoadTrain(options.DataDirectory);
-    if (options.Images > fashion.Count) throw new ArgumentException($"--images {options.Images} is more than the {fashion.Count} Fashion-MNIST training images.");
-    var folder = Directory.CreateTempSubdirectory("mlnorm-loaderbench-").FullName;
+    var scratch = Directory.CreateTempSubdirectory("mlnorm-loaderbench-").FullName;
     try
     {
+        var folder = Path.Combine(scratch, "fashion-mnist");
         var writing = Stopwatch.StartNew();
-        WritePngs(fashion, options.Images, folder);
-        Console.WriteLine($"wrote {options.Images} PNG files in {writing.Elapsed.TotalSeconds:F1} s");
+        var written = ImageFolder.Save(folder, fashion, options.PerClass);
+        var writeSeconds = writing.Elapsed.TotalSeconds;
+        Console.WriteLine($"wrote {written} PNG files in {writeSeconds:F1} s");
 
+        var cpuStart = CpuSnapshot.Take();
         var decodeRates = new List<double>();
         InMemoryImageSource? decoded = null;
         for (var round = 0; round < options.Rounds; round++)
@@ -48,96 +51,100 @@ static int Run(Options options)
             Console.WriteLine($"round {round + 1}: decoded {decoded.Count} images in {seconds:F2} s ({decodeRates[^1]:F0} images/s)");
         }
 
-        var augmentRates = new List<double>();
+        var rawRates = new List<double>();
         for (var round = 0; round < options.Rounds; round++)
         {
-            var (images, seconds) = Augment(decoded!, options.BatchSize, round);
-            augmentRates.Add(images / seconds);
-            Console.WriteLine($"round {round + 1}: augmented {images} images in {seconds:F2} s ({augmentRates[^1]:F0} images/s)");
+            var (images, megabytes, seconds) = ReadRawBytes(folder);
+            rawRates.Add(images / seconds);
+            Console.WriteLine($"round {round + 1}: read {images} files ({megabytes:F1} MB) in {seconds:F2} s ({rawRates[^1]:F0} images/s)");
         }
 
         var trainRates = new List<double>();
         for (var round = 0; round < options.Rounds; round++)
         {
-            var seconds = Train(decoded!, options.BatchSize, options.TrainSteps, round);
-            trainRates.Add(options.TrainSteps * options.BatchSize / seconds);
-            Console.WriteLine($"round {round + 1}: trained {options.TrainSteps} steps in {seconds:F2} s ({trainRates[^1]:F0} images/s)");
+            var (images, seconds) = Train(decoded!, options.BatchSize, options.TrainSteps, round);
+            trainRates.Add(images / seconds);
+            Console.WriteLine($"round {round + 1}: trained on {images} images in {seconds:F2} s ({trainRates[^1]:F0} images/s)");
         }
+        var (others, capacity) = CpuSnapshot.Others(cpuStart, CpuSnapshot.Take());
 
-        var (decode, augment, train) = (Stats.Median(decodeRates), Stats.Median(augmentRates), Stats.Median(trainRates));
-        // One image goes through both stages, one after the other, on the loader's thread.
-        var loader = 1 / (1 / decode + 1 / augment);
-        var ratio = loader / train;
-        Console.WriteLine($"loader {loader:F0} images/s, trainer {train:F0} images/s: {ratio:F1}x (target >= {Target}x) {(ratio >= Target ? "PASS" : "FAIL")}");
-        ResultsFile.WriteSection(output, StartMarker, EndMarker, Report(options, date, decode, augment, loader, train, ratio));
+        var (decode, raw, train) = (Stats.Median(decodeRates), Stats.Median(rawRates), Stats.Median(trainRates));
+        var ratio = decode / train;
+        Console.WriteLine($"decoding {decode:F0} images/s, training {train:F0} images/s: {ratio:F1}x (target >= {Target}x) {(ratio >= Target ? "PASS" : "FAIL")}");
+        var measured = new Measured(written, writeSeconds, decodeRates, rawRates, trainRates, others, capacity);
+        ResultsFile.WriteSection(output, StartMarker, EndMarker, Report(options, date, measured));
         Console.WriteLine($"wrote {output}");
         return 0;
     }
     finally
     {
-        Directory.Delete(folder, recursive: true);
+        Directory.Delete(scratch, recursive: true);
     }
 }
 
-// One folder per class, as LoadImagesFromDirectory reads them.
-static void WritePngs(ImageDataset fashion, int count, string folder)
-{
-    var size = fashion.Shape.ElementCount;
-    for (var i = 0; i < count; i++)
-    {
-        using var scope = Torch.NewDisposeScope();
-        var classFolder = Path.Combine(folder, $"class{fashion.Labels[i]}");
-        Directory.CreateDirectory(classFolder);
-        var image = Tensor.FromSpan<byte>(fashion.Pixels.AsSpan(i * size, size), [1, fashion.Height, fashion.Width]);
-        ImageCodec.SaveFile(Path.Combine(classFolder, $"{i:D5}.png"), image);
-    }
-}
-
-// The pipeline a user writes: files -> keys -> decoded grayscale images -> 32x32 -> floats in [0, 1], read by one cursor.
+// The pipeline a user writes for the image trainer: files -> keys -> decoded images -> 28x28 -> one plane of floats in
+// [0, 1], read by one cursor. The clock includes listing the folder and fitting the key mapping (one pass over Label).
 static (InMemoryImageSource Images, double Seconds) Decode(string folder)
 {
-    var ctx = new MLNormContext(seed: 0);
+    var ml = new MLContext(seed: 0);
     var clock = Stopwatch.StartNew();
-    var files = ctx.Data.LoadImagesFromDirectory(folder);
-    var pipeline = ctx.Transforms.Conversion.MapValueToKey("Label")
-        .Append(ctx.Transforms.LoadImages("Image", null, "ImagePath", ImageColorMode.Grayscale))
-        .Append(ctx.Transforms.ResizeImages("Image", Side, Side))
-        .Append(ctx.Transforms.ExtractPixels("Features", "Image"));
+    var files = ImageFolder.Load(ml, folder);
+    var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+        .Append(ml.Transforms.LoadImages("Image", folder, "ImagePath"))
+        .Append(ml.Transforms.ResizeImages("Image", Side, Side))
+        .Append(ml.Transforms.ExtractPixels("Features", "Image", ColorBits.Red, scaleImage: 1 / 255f));
     var data = pipeline.Fit(files).Transform(files);
     var (features, label) = (data.Schema["Features"], data.Schema["Label"]);
-    var pixels = new List<float>();
-    var labels = new List<int>();
+    var count = checked((int)files.GetRowCount()!.Value);
+    var shape = new ImageShape(1, Side, Side);
+    var pixels = new float[count * shape.ElementCount];
+    var labels = new int[count];
     using (var cursor = data.GetRowCursor([features, label]))
     {
-        var getFeatures = cursor.GetGetter<float[]>(features);
+        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
         var getLabel = cursor.GetGetter<uint>(label);
-        float[] row = [];
+        VBuffer<float> row = default;
         uint key = 0;
-        while (cursor.MoveNext())
+        for (var i = 0; cursor.MoveNext(); i++)
         {
             getFeatures(ref row);
             getLabel(ref key);
-            pixels.AddRange(row);
-            labels.Add((int)key - 1);
+            row.GetValues().CopyTo(pixels.AsSpan(i * shape.ElementCount, shape.ElementCount));
+            labels[i] = (int)key - 1;
         }
     }
     var seconds = clock.Elapsed.TotalSeconds;
-    var classes = labels.Max() + 1;
-    var names = Enumerable.Range(0, classes).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray();
-    return (new InMemoryImageSource(new ImageShape(1, Side, Side), names, [.. pixels], [.. labels]), seconds);
+    VBuffer<ReadOnlyMemory<char>> classNames = default;
+    label.GetKeyValues(ref classNames);
+    return (new InMemoryImageSource(shape, [.. classNames.DenseValues().Select(name => name.ToString())], pixels, labels), seconds);
 }
 
-// A training epoch's batches as the engine assembles them: crop after 4 pixels of padding, flip, standardization.
-static (int Images, double Seconds) Augment(ILabeledImageSource images, int batchSize, int epoch)
+// The files' bytes without decoding, through one cursor: the floor under what decoding can cost.
+static (int Images, double Megabytes, double Seconds) ReadRawBytes(string folder)
 {
-    var assembler = new BatchAssembler(images, batchSize, [FashionMnist.PixelMean], [FashionMnist.PixelStd], cropPadding: 4, horizontalFlip: true, seed: 1);
+    var ml = new MLContext(seed: 0);
     var clock = Stopwatch.StartNew();
-    var count = assembler.Training(epoch).Sum(batch => batch.Count);
-    return (count, clock.Elapsed.TotalSeconds);
+    var files = ImageFolder.Load(ml, folder);
+    var data = ml.Transforms.LoadRawImageBytes("Bytes", folder, "ImagePath").Fit(files).Transform(files);
+    var column = data.Schema["Bytes"];
+    var (images, bytes) = (0, 0L);
+    using (var cursor = data.GetRowCursor([column]))
+    {
+        var getBytes = cursor.GetGetter<VBuffer<byte>>(column);
+        VBuffer<byte> file = default;
+        while (cursor.MoveNext())
+        {
+            getBytes(ref file);
+            images++;
+            bytes += file.Length;
+        }
+    }
+    return (images, bytes / 1e6, clock.Elapsed.TotalSeconds);
 }
 
-// LeNet with BN: one untimed step, then timed SGD steps on the assembler's batches.
-static double Train(ILabeledImageSource images, int batchSize, int steps, int round)
+// LeNet with BN, as the engine trains it: one untimed step, then timed SGD steps on the batch assembler's batches, assembled
+// beforehand so that only training is timed.
+static (int Images, double Seconds) Train(ILabeledImageSource images, int batchSize, int steps, int round)
 {
     Torch.ManualSeed((ulong)round);
     using var model = Backbone.Create(Architecture.LeNet, images.Shape, images.ClassNames.Count, new NormalizerPlan("bn"));
@@ -146,6 +153,7 @@ static double Train(ILabeledImageSource images, int batchSize, int steps, int ro
     var batches = assembler.Training(0).Take(steps + 1).ToList();
     var shape = images.Shape;
     var clock = new Stopwatch();
+    var trained = 0;
     for (var i = 0; i < batches.Count; i++)
     {
         if (i == 1) clock.Start();
@@ -156,27 +164,36 @@ static double Train(ILabeledImageSource images, int batchSize, int steps, int ro
         sgd.ZeroGrad();
         Functional.CrossEntropy(model.Forward(x), y).Backward();
         sgd.Step();
+        if (i >= 1) trained += batch.Count;
     }
-    return clock.Elapsed.TotalSeconds;
+    return (trained, clock.Elapsed.TotalSeconds);
 }
 
-static string Report(Options options, DateTime date, double decode, double augment, double loader, double train, double ratio)
+static string Report(Options options, DateTime date, Measured measured)
 {
+    var (decode, raw, train) = (Stats.Median(measured.DecodeRates), Stats.Median(measured.RawRates), Stats.Median(measured.TrainRates));
+    var ratio = decode / train;
     var text = new StringBuilder();
     var f = CultureInfo.InvariantCulture;
     text.AppendLine("## Image loader vs LeNet training (bench/LoaderBench)");
     text.AppendLine();
     text.AppendLine(f, $"- Command: `{RunCommand("bench/LoaderBench", options.Arguments)}`, {date:yyyy-MM-dd HH:mm} UTC");
-    text.AppendLine(f, $"- Machine: {MachineDescription()}; libtorch {Torch.Version}, Torch.Threads = {Torch.Threads} for training");
-    text.AppendLine(f, $"- {options.Images} Fashion-MNIST training images as PNG files, one folder per class; medians of {options.Rounds} rounds; batch {options.BatchSize}.");
+    text.AppendLine(f, $"- Machine: {MachineDescription()}; Microsoft.ML and Microsoft.ML.ImageAnalytics 5.0.1, SkiaSharp 2.88.9; libtorch {Torch.Version}, Torch.Threads = {Torch.Threads} for training");
+    text.AppendLine(f, $"- {measured.Written} Fashion-MNIST training images ({options.PerClass} per class) written as 28x28 gray PNG files by `ImageFolder.Save` in {measured.WriteSeconds:F1} s; medians of {options.Rounds} rounds; batch {options.BatchSize}.");
+    text.AppendLine(f, $"- Other processes used {measured.OtherCpuSeconds:F1} of the machine's {measured.CapacityCpuSeconds:F1} core-seconds during the measurements ({100 * measured.OtherCpuSeconds / measured.CapacityCpuSeconds:F0} %, /proc/stat).");
     text.AppendLine();
-    text.AppendLine("| stage | images/s |");
-    text.AppendLine("|---|---:|");
-    text.AppendLine(f, $"| decode: LoadImagesFromDirectory, MapValueToKey, LoadImages (gray), ResizeImages 32x32, ExtractPixels, one cursor | {decode:F0} |");
-    text.AppendLine(f, $"| augment: the batch assembler's crop (padding 4), flip and standardization, its background thread | {augment:F0} |");
-    text.AppendLine(f, $"| loader: one image through both | {loader:F0} |");
-    text.AppendLine(f, $"| trainer: LeNet + BN SGD steps, {options.TrainSteps} per round | {train:F0} |");
+    text.AppendLine("| stage, one cursor | images/s | rounds | / training |");
+    text.AppendLine("|---|---:|---|---:|");
+    text.AppendLine(f, $"| decode: `ImageFolder.Load`, `MapValueToKey`, `LoadImages`, `ResizeImages` 28x28, `ExtractPixels` (red plane) | {decode:F0} | {Rounds(measured.DecodeRates)} | {ratio:F1}x |");
+    text.AppendLine(f, $"| file bytes: `ImageFolder.Load`, `LoadRawImageBytes` (no decoding) | {raw:F0} | {Rounds(measured.RawRates)} | {raw / train:F1}x |");
+    text.AppendLine(f, $"| training: LeNet + BN SGD steps, {options.TrainSteps} per round after one untimed | {train:F0} | {Rounds(measured.TrainRates)} | 1.0x |");
     text.AppendLine();
-    text.AppendLine(f, $"Loader / trainer: **{ratio:F1}x** (target >= {Target}x): **{(ratio >= Target ? "PASS" : "FAIL")}**.");
+    text.AppendLine(f, $"Decoding / training: **{ratio:F1}x** (target >= {Target}x): **{(ratio >= Target ? "PASS" : "FAIL")}**.");
     return text.ToString();
+
+    static string Rounds(IEnumerable<double> rates) => string.Join(", ", rates.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)));
 }
+
+/// <summary>What one run measured: rates in images/s, one per round; CPU time of other processes during the rounds.</summary>
+internal sealed record Measured(int Written, double WriteSeconds, List<double> DecodeRates, List<double> RawRates, List<double> TrainRates,
+                                double OtherCpuSeconds, double CapacityCpuSeconds);
