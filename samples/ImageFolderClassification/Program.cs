@@ -57,7 +57,7 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.LoadImages("Image", options.ImagesDirectory, "ImagePath"))
     .Append(ml.Transforms.ResizeImages("Image", 28, 28))
     .Append(ml.Transforms.ExtractPixels("Features", "Image", ImagePixelExtractingEstimator.ColorBits.Red,
-        offsetImage: (float)(255 * FashionMnist.PixelMean), scaleImage: (float)(1 / (255 * FashionMnist.PixelStd))))
+        offsetImage: FashionMnistData.StandardizingOffset, scaleImage: FashionMnistData.StandardizingScale))
     .Append(ml.MulticlassClassification.Trainers.ImageClassifierWithNorm(classifierOptions))
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel"));
 

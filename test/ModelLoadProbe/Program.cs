@@ -3,10 +3,11 @@
 // saved the model. It names nothing of MLNetNormalization: ML.NET must find the classifier's loader by itself, from the
 // loader assembly named in the saved model.
 //
-// Usage: ModelLoadProbe <rows.bin> <model.zip> <output.txt> [<model.zip> <output.txt>]...
+// Usage: ModelLoadProbe <rows.bin | rows.tsv> <model.zip> <output.txt> [<model.zip> <output.txt>]...
 // rows.bin (little-endian, as System.IO.BinaryWriter writes): int32 row count, then per row a string label, an int32
 // feature count and that many float32 features. The features column's type (its image dimensions) is taken from the
 // input schema saved with each model.
+// rows.tsv: one row per line, "label<TAB>image path", for pipelines that start from ImagePath and Label (LoadImages).
 // output.txt, one item per line:
 //   row <index> <predicted label, as MapKeyToValue gave it> <score bits, hex, one per class>
 //   metric <name> <double bits, hex>...   (MicroAccuracy, MacroAccuracy, LogLoss, LogLossReduction, PerClassLogLoss)
@@ -21,14 +22,25 @@ if (args.Length < 3 || args.Length % 2 == 0)
     return 2;
 }
 
-var rows = ReadRows(args[0]);
+var imagePaths = args[0].EndsWith(".tsv", StringComparison.Ordinal);
+var pathRows = imagePaths ? ReadPathRows(args[0]) : [];
+var rows = imagePaths ? [] : ReadRows(args[0]);
 for (var i = 1; i < args.Length; i += 2)
 {
     var ml = new MLContext();
     var model = ml.Model.Load(args[i], out var inputSchema);
-    var definition = SchemaDefinition.Create(typeof(ProbeRow));
-    definition[nameof(ProbeRow.Features)].ColumnType = inputSchema[nameof(ProbeRow.Features)].Type;
-    var scored = model.Transform(ml.Data.LoadFromEnumerable(rows, definition));
+    IDataView input;
+    if (imagePaths)
+    {
+        input = ml.Data.LoadFromEnumerable(pathRows);
+    }
+    else
+    {
+        var definition = SchemaDefinition.Create(typeof(ProbeRow));
+        definition[nameof(ProbeRow.Features)].ColumnType = inputSchema[nameof(ProbeRow.Features)].Type;
+        input = ml.Data.LoadFromEnumerable(rows, definition);
+    }
+    var scored = model.Transform(input);
     var metrics = ml.MulticlassClassification.Evaluate(scored);
 
     using var output = new StreamWriter(args[i + 1]);
@@ -72,6 +84,17 @@ static List<ProbeRow> ReadRows(string path)
         rows.Add(new ProbeRow { Label = label, Features = features });
     }
     return rows;
+}
+
+static List<PathRow> ReadPathRows(string path) =>
+    [.. File.ReadLines(path).Select(line => line.Split('\t')).Select(fields => new PathRow { Label = fields[0], ImagePath = fields[1] })];
+
+/// <summary>A row of an image-folder pipeline's input: a class name and the image file.</summary>
+internal sealed class PathRow
+{
+    public string Label { get; set; } = "";
+
+    public string ImagePath { get; set; } = "";
 }
 
 /// <summary>A row of the probe's input: a class name and the pixels, as the model's saved input schema has them.</summary>

@@ -213,19 +213,62 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         var readImage = ImageFeatures.CreateReader(cursor, features, kind, shape, what);
         uint key = 0;
         var image = new float[size];
-        while (cursor.MoveNext())
+        try
         {
-            getLabel(ref key);
-            if (key == 0 || key > classNames.Count)
-                throw new InvalidDataException(
-                    $"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} has {OriginalValue(data, label, cursor.Position)}in column '{label.Name}' that has no key " +
-                    "(MapValueToKey was fitted on data without it); fit MapValueToKey on data that has every class (for example on the whole data set before the split, " +
-                    "or with keyData), or filter those rows out.");
-            readImage(image);
-            labels.Add((int)key - 1);
-            pixels.AddRange(image);
+            while (cursor.MoveNext())
+            {
+                getLabel(ref key);
+                if (key == 0 || key > classNames.Count)
+                    throw new InvalidDataException(
+                        $"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} has {OriginalValue(data, label, cursor.Position)}in column '{label.Name}' that has no key " +
+                        "(MapValueToKey was fitted on data without it); fit MapValueToKey on data that has every class (for example on the whole data set before the split, " +
+                        "or with keyData), or filter those rows out.");
+                readImage(image);
+                labels.Add((int)key - 1);
+                pixels.AddRange(image);
+            }
+        }
+        catch (Exception e) when (e is not (InvalidDataException or OperationCanceledException))
+        {
+            throw UnreadableRow(data, features, kind, shape, what, e);
         }
         return new InMemoryImageSource(shape, classNames, [.. pixels], [.. labels]);
+    }
+
+    /// <summary>
+    /// An error naming the row that an earlier stage of the pipeline could not produce (ML.NET's LoadImages says only
+    /// "Invalid input stream contents" for a corrupt file), with the row's text columns, such as its ImagePath. Found by
+    /// reading again with one cursor of one thread, so that the failure surfaces at its own row.
+    /// </summary>
+    private static InvalidDataException UnreadableRow(IDataView data, DataViewSchema.Column features, FeatureKind kind, ImageShape shape, string what, Exception error)
+    {
+        var texts = data.Schema.Where(c => !c.IsHidden && c.Type is TextDataViewType).ToList();
+        try
+        {
+            using var cursor = data.GetRowCursorSet([features, .. texts], 1)[0];
+            var readImage = ImageFeatures.CreateReader(cursor, features, kind, shape, what);
+            var getTexts = texts.Select(c => cursor.GetGetter<ReadOnlyMemory<char>>(c)).ToList();
+            var image = new float[shape.ElementCount];
+            while (cursor.MoveNext())
+            {
+                try
+                {
+                    readImage(image);
+                }
+                catch (Exception rowError)
+                {
+                    var values = texts.Select((c, i) => { ReadOnlyMemory<char> value = default; getTexts[i](ref value); return $"{c.Name} '{value}'"; });
+                    return new InvalidDataException(
+                        $"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} ({string.Join(", ", values)}) could not be read into '{features.Name}': {rowError.Message} " +
+                        "Replace or remove that image (or filter the row out), then fit again.", rowError);
+                }
+            }
+        }
+        catch (Exception diagnosis) when (diagnosis is not OperationCanceledException)
+        {
+            // The second reading failed outside a row: report the first failure as it was.
+        }
+        return new InvalidDataException($"ImageClassifierWithNorm: the {what} could not be read into '{features.Name}': {error.Message}", error);
     }
 
     // "a label value 'x' " when the column MapValueToKey replaced is still in the schema (hidden), else "a label value ".

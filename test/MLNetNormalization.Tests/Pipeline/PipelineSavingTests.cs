@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -21,10 +18,10 @@ public sealed class PipelineSavingTests(PipelineFixture fixture)
         WriteRows(rows, fixture.TestRows);
         var plainOutput = fixture.Folder.File($"plain-{Guid.NewGuid():N}.txt");
         var alphaOutput = fixture.Folder.File($"alpha-{Guid.NewGuid():N}.txt");
-        RunProbe(rows, fixture.ModelPath, plainOutput, fixture.AlphaModelPath, alphaOutput);
+        ModelLoadProbe.Run(rows, fixture.ModelPath, plainOutput, fixture.AlphaModelPath, alphaOutput);
 
-        var plain = ProbeResult.Read(plainOutput);
-        var alpha = ProbeResult.Read(alphaOutput);
+        var plain = ModelLoadProbe.Result.Read(plainOutput);
+        var alpha = ModelLoadProbe.Result.Read(alphaOutput);
         Assert.Equal(Expected(fixture.Model), plain);
         Assert.Equal(Expected(fixture.AlphaModel), alpha);
         // The two saved models compute different scores, so the alpha saved with the second one was used after loading.
@@ -64,41 +61,7 @@ public sealed class PipelineSavingTests(PipelineFixture fixture)
         }
     }
 
-    /// <summary>What the probe must find: this process's scores, predicted class names and metrics of <paramref name="model"/> on the test rows.</summary>
-    private ProbeResult Expected(ITransformer model)
-    {
-        var scored = model.Transform(fixture.Test);
-        var metrics = fixture.Context.MulticlassClassification.Evaluate(scored);
-        var rows = Columns.Vectors(scored).Zip(Columns.Texts(scored, "PredictedLabel"),
-            (score, label) => $"{label} {string.Join(' ', score.Select(v => BitConverter.SingleToUInt32Bits(v).ToString("X8", CultureInfo.InvariantCulture)))}");
-        return new ProbeResult(
-            [.. rows.Select((row, i) => $"row {i} {row}")],
-            [
-                Metric("MicroAccuracy", metrics.MicroAccuracy), Metric("MacroAccuracy", metrics.MacroAccuracy), Metric("LogLoss", metrics.LogLoss),
-                Metric("LogLossReduction", metrics.LogLossReduction), Metric("PerClassLogLoss", [.. metrics.PerClassLogLoss]),
-                "confusion " + string.Join(' ', metrics.ConfusionMatrix.Counts.SelectMany(r => r).Select(c => c.ToString("R", CultureInfo.InvariantCulture))),
-            ]);
-    }
-
-    private static string Metric(string name, params double[] values) =>
-        $"metric {name} {string.Join(' ', values.Select(v => BitConverter.DoubleToInt64Bits(v).ToString("X16", CultureInfo.InvariantCulture)))}";
-
-    /// <summary>The probe's output file: its row lines and its metric lines, compared as whole lists.</summary>
-    private sealed record ProbeResult(string[] Rows, string[] Metrics)
-    {
-        public static ProbeResult Read(string path)
-        {
-            var lines = File.ReadAllLines(path);
-            return new ProbeResult([.. lines.Where(l => l.StartsWith("row ", StringComparison.Ordinal))],
-                [.. lines.Where(l => !l.StartsWith("row ", StringComparison.Ordinal))]);
-        }
-
-        public bool Equals(ProbeResult? other) => other is not null && Rows.SequenceEqual(other.Rows) && Metrics.SequenceEqual(other.Metrics);
-
-        public override int GetHashCode() => Rows.Length;
-
-        public override string ToString() => string.Join("\n", Rows.Concat(Metrics));
-    }
+    private ModelLoadProbe.Result Expected(ITransformer model) => ModelLoadProbe.Expected(fixture.Context, model, fixture.Test);
 
     // The format test/ModelLoadProbe/Program.cs reads.
     private static void WriteRows(string path, IReadOnlyList<ImageRow> rows)
@@ -111,19 +74,5 @@ public sealed class PipelineSavingTests(PipelineFixture fixture)
             writer.Write(row.Features.Length);
             foreach (var value in row.Features) writer.Write(value);
         }
-    }
-
-    private static void RunProbe(params string[] arguments)
-    {
-        var probe = typeof(PipelineSavingTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ModelLoadProbe").Value!;
-        Assert.True(File.Exists(probe), $"{probe} is missing; the test project references test/ModelLoadProbe so that building the tests builds it.");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(probe);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the probe did not finish within 2 minutes");
-        Assert.True(process.ExitCode == 0, $"the probe failed (exit code {process.ExitCode}):\n{output}\n{error.Result}");
     }
 }
