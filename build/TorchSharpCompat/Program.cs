@@ -3,10 +3,10 @@ using MLNetNormalization.Build.TorchSharpCompat;
 // Usage: TorchSharpCompat <libLibTorchSharp.so in a build output>...
 // Marks weak, in each file, the libstdc++ versions it needs that this machine's libstdc++ lacks (see
 // LibStdCxxVersionPatch); leaves files alone where nothing is missing or the patch is already there.
-// Errors are printed in MSBuild's canonical form, one line, so a build shows them as they are.
+// An error is one line on stderr and exit code 1; TorchSharpCompat.targets turns it into the build's error.
 if (args.Length == 0)
 {
-    Console.WriteLine("error TSCOMPAT1: usage: TorchSharpCompat <path to libLibTorchSharp.so>...");
+    Console.Error.WriteLine("usage: TorchSharpCompat <path to libLibTorchSharp.so>...");
     return 2;
 }
 
@@ -29,6 +29,6 @@ try
 }
 catch (Exception e) when (e is UnpatchableLibraryException or InvalidDataException or InvalidOperationException or IOException)
 {
-    Console.WriteLine($"error TSCOMPAT2: {e.Message}");
+    Console.Error.WriteLine($"TorchSharpCompat: {e.Message}");
     return 1;
 }
