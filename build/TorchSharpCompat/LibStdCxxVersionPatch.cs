@@ -25,14 +25,15 @@ public sealed record PatchReport(PatchOutcome Outcome, IReadOnlyList<string> Mis
 public sealed class UnpatchableLibraryException(string message) : Exception(message);
 
 /// <summary>
-/// Lets a library built with a newer GCC load with an older libstdc++ when what it needs from the newer one is a version
-/// tag and nothing else. TorchSharp 0.107's <c>libLibTorchSharp.so</c> is built with GCC 13, whose <c>&lt;iostream&gt;</c>
-/// only declares <c>std::ios_base_library_init()</c> (<c>GLIBCXX_3.4.32</c>) so that linking pulls in a libstdc++ that
-/// initializes the standard streams itself; no relocation refers to it, so the loader never looks it up. Debian 12 and
-/// Ubuntu 22.04 ship libstdc++ up to <c>GLIBCXX_3.4.30</c>, and the loader refuses a library whose version need is
-/// missing unless the need is marked weak (<c>VER_FLG_WEAK</c>), in which case it goes on. The streams are initialized
-/// there anyway: <c>libc10.so</c> and <c>libtorch_cpu.so</c>, which <c>libLibTorchSharp.so</c> needs and so are
-/// initialized first, construct <c>std::ios_base::Init</c> as libraries built before GCC 13 do.
+/// Lets a library built with a newer GCC load with an older libstdc++ when what it needs from the newer one is a
+/// version tag and nothing else. TorchSharp 0.107's <c>libLibTorchSharp.so</c> is built with GCC 13, whose
+/// <c>&lt;iostream&gt;</c> names <c>std::ios_base_library_init()</c> (<c>GLIBCXX_3.4.32</c>) without calling it, so that
+/// linking needs a libstdc++ that initializes the standard streams itself; no relocation refers to it, so the loader
+/// never looks it up. Debian 12 and Ubuntu 22.04 ship libstdc++ up to <c>GLIBCXX_3.4.30</c>, and the loader refuses a
+/// library whose version need is missing unless the need is marked weak (<c>VER_FLG_WEAK</c>), in which case it goes
+/// on. The streams are initialized there anyway: <c>libc10.so</c> and <c>libtorch_cpu.so</c>, which
+/// <c>libLibTorchSharp.so</c> needs and so are initialized first, construct <c>std::ios_base::Init</c> as libraries
+/// built before GCC 13 do.
 /// </summary>
 public static class LibStdCxxVersionPatch
 {
