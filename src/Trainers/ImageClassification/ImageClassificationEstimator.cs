@@ -213,25 +213,31 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         var readImage = ImageFeatures.CreateReader(cursor, features, kind, shape, what);
         uint key = 0;
         var image = new float[size];
+        long? keylessRow = null;
         try
         {
             while (cursor.MoveNext())
             {
                 getLabel(ref key);
                 if (key == 0 || key > classNames.Count)
-                    throw new InvalidDataException(
-                        $"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} has {OriginalValue(data, label, cursor.Position)}in column '{label.Name}' that has no key " +
-                        "(MapValueToKey was fitted on data without it); fit MapValueToKey on data that has every class (for example on the whole data set before the split, " +
-                        "or with keyData), or filter those rows out.");
+                {
+                    keylessRow = cursor.Position;
+                    break;
+                }
                 readImage(image);
                 labels.Add((int)key - 1);
                 pixels.AddRange(image);
             }
         }
-        catch (Exception e) when (e is not (InvalidDataException or OperationCanceledException))
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             throw UnreadableRow(data, features, kind, shape, what, e);
         }
+        if (keylessRow is { } row)
+            throw new InvalidDataException(
+                $"ImageClassifierWithNorm: row {row + 1} of the {what} has {OriginalValue(data, label, row)}in column '{label.Name}' that has no key " +
+                "(MapValueToKey was fitted on data without it); fit MapValueToKey on data that has every class (for example on the whole data set before the split, " +
+                "or with keyData), or filter those rows out.");
         return new InMemoryImageSource(shape, classNames, [.. pixels], [.. labels]);
     }
 
@@ -259,8 +265,8 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
                 {
                     var values = texts.Select((c, i) => { ReadOnlyMemory<char> value = default; getTexts[i](ref value); return $"{c.Name} '{value}'"; });
                     return new InvalidDataException(
-                        $"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} ({string.Join(", ", values)}) could not be read into '{features.Name}': {rowError.Message} " +
-                        "Replace or remove that image (or filter the row out), then fit again.", rowError);
+                        $"ImageClassifierWithNorm: row {cursor.Position + 1} of the {what} ({string.Join(", ", values)}) could not be read into '{features.Name}': " +
+                        $"{rowError.Message.TrimEnd('.')}. Replace or remove that image (or filter the row out), then fit again.", rowError);
                 }
             }
         }

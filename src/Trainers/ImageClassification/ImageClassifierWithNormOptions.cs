@@ -219,7 +219,7 @@ public sealed class ImageClassifierWithNormOptions
         }
         catch (ArgumentException e)
         {
-            throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), e.Message, e);
+            throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), MessageOf(e), e);
         }
         CheckEveryLayer(plan, input, classes);
         var device = Device == ComputeDevice.Cpu || !Torch.IsCudaAvailable ? TorchBinding.Device.Cpu : TorchBinding.Device.Cuda(0);
@@ -242,7 +242,7 @@ public sealed class ImageClassifierWithNormOptions
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"{nameof(ImageClassifierWithNormOptions)}.{nameof(Architecture)}: {e.Message}", nameof(Architecture), e);
+            throw Invalid(nameof(Architecture), MessageOf(e), e);
         }
         finally
         {
@@ -260,7 +260,7 @@ public sealed class ImageClassifierWithNormOptions
                 var option = NormalizerSpecification is not null ? nameof(NormalizerSpecification) : Groups is not null ? nameof(Groups) : nameof(Normalizer);
                 var common = Enumerable.Range(1, (int)channels.Min()).Where(d => channels.All(c => c % d == 0));
                 throw Invalid(option,
-                    $"normalization layer {i + 1} of {Architecture} has {channels[i]} channels, which \"{plan.Normalizer}\" cannot take: {e.Message} " +
+                    $"normalization layer {i + 1} of {Architecture} has {channels[i]} channels, which \"{plan.Normalizer}\" cannot take: {MessageOf(e)} " +
                     $"The layers have {string.Join(", ", channels.Distinct())} channels; group counts that divide them all: {string.Join(", ", common)}.", e);
             }
         }
@@ -268,6 +268,10 @@ public sealed class ImageClassifierWithNormOptions
 
     /// <summary>A shallow copy: what a trainer keeps, so later changes to the caller's instance change nothing.</summary>
     internal ImageClassifierWithNormOptions Clone() => (ImageClassifierWithNormOptions)MemberwiseClone();
+
+    // An inner ArgumentException's message without the " (Parameter 'x')" it appends, which the outer one adds again.
+    private static string MessageOf(Exception e) =>
+        e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
 
     private static ArgumentException Invalid(string option, string reason, Exception? inner = null) =>
         new($"{nameof(ImageClassifierWithNormOptions)}.{option}: {reason}", option, inner);

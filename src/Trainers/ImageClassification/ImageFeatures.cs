@@ -59,20 +59,22 @@ internal static class ImageFeatures
     /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode; the message names <paramref name="where"/>.</exception>
     public static void Decode(byte[] encoded, ImageShape shape, Span<float> destination, Func<string> where)
     {
-        // SKBitmap.Decode throws rather than return null for bytes it has no codec for: ask for the codec first.
+        // SKBitmap.Decode throws rather than return null for bytes it has no codec for, and returns a black image for a
+        // file cut short: ask for the codec, then decode with it and accept only a complete image.
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data);
-        using var decoded = codec is null ? null : SKBitmap.Decode(codec);
-        if (decoded is null)
+        using var decoded = codec is null ? null : new SKBitmap(codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul));
+        var result = decoded is null ? SKCodecResult.InvalidInput : codec!.GetPixels(decoded.Info, decoded.GetPixels());
+        if (result != SKCodecResult.Success)
             throw new InvalidDataException(
-                $"ImageClassifierWithNorm: {where()} holds {encoded.Length} bytes that are not an image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP); " +
-                "remove or replace that file, or filter such rows out before the trainer.");
+                $"ImageClassifierWithNorm: {where()} holds {encoded.Length} bytes that are not a complete image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP; " +
+                $"the decoder says {result}); remove or replace that file, or filter such rows out before the trainer.");
         using var sized = new SKBitmap(new SKImageInfo(shape.Width, shape.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         using (var canvas = new SKCanvas(sized))
         using (var paint = new SKPaint { FilterQuality = SKFilterQuality.Medium })
         {
             canvas.Clear(SKColors.Black);
-            canvas.DrawBitmap(decoded, new SKRect(0, 0, shape.Width, shape.Height), paint);
+            canvas.DrawBitmap(decoded!, new SKRect(0, 0, shape.Width, shape.Height), paint);
         }
         var pixels = sized.GetPixelSpan();
         var plane = shape.Height * shape.Width;

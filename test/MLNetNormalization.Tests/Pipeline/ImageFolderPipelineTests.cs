@@ -187,6 +187,29 @@ public sealed class ImageFolderPipelineTests(ImageFolderPipelineTests.FashionMni
     }
 
     [Fact]
+    public void A_truncated_image_read_as_raw_bytes_is_refused_naming_the_file_not_trained_on_as_black()
+    {
+        var victim = Directory.EnumerateFiles(Path.Combine(_images, "Sandal")).Order(StringComparer.Ordinal).First();
+        var kept = File.ReadAllBytes(victim);
+        File.WriteAllBytes(victim, kept[..60]);   // the header and a little of the data: SkiaSharp opens it, then runs out
+        try
+        {
+            var ml = new MLContext(seed: 1);
+            var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+                .Append(ml.Transforms.LoadRawImageBytes("Features", _images, "ImagePath"))
+                .Append(ml.MulticlassClassification.Trainers.ImageClassifierWithNorm(new ImageClassifierWithNormOptions
+                    { Architecture = Architecture.LeNet, Epochs = 1, ImageChannels = 1, ImageHeight = 28, ImageWidth = 28 }));
+            var error = Assert.Throws<InvalidDataException>(() => pipeline.Fit(ImageFolder.Load(ml, _images)));
+            Assert.Contains($"ImagePath 'Sandal/{Path.GetFileName(victim)}'", error.Message);
+            Assert.Contains("not a complete image", error.Message);
+        }
+        finally
+        {
+            File.WriteAllBytes(victim, kept);
+        }
+    }
+
+    [Fact]
     public void A_missing_image_file_is_refused_naming_the_file()
     {
         var ml = new MLContext(seed: 1);
