@@ -9,7 +9,8 @@ namespace MLNetNormalization.Normalization;
 /// g[n,k] = softmax_k(W·mean_hw x[n,:] + b) (W: K x C, initialised 1/K + 0.01·N(0,1); b: 0) weigh each
 /// example into the modes; each mode pools mean and variance per channel over the examples by those
 /// weights, and y = gamma·Σ_k g[n,k]·(x - mu[k,c]) / sqrt(var[k,c] + eps) + beta. Running E[x] (0) and
-/// E[x²] (1) per mode and channel stand in at inference, var = E[x²] - E[x]² clamped at 0, mixed with
+/// E[x²] (1) per mode and channel, float64 whatever the layer's type (their difference would cancel in
+/// float32), stand in at inference, var = E[x²] - E[x]² clamped at 0, mixed with
 /// the example's own moments by alpha (default 0). K = 1 is BN in training.
 /// </summary>
 public sealed class ModeNorm : NormalizationLayer
@@ -23,8 +24,8 @@ public sealed class ModeNorm : NormalizationLayer
         Modes = modes;
         GateWeight = RegisterParameter("gate_weight", Init.Normal(Torch.Zeros([modes, channels]), 1.0 / modes, 0.01));
         GateBias = RegisterParameter("gate_bias", Torch.Zeros([modes]));
-        runningMean = RegisterBuffer("running_mean", Torch.Zeros([modes, channels]));
-        runningMeanSquare = RegisterBuffer("running_mean_square", Torch.Ones([modes, channels]));
+        runningMean = RegisterRunningStatistic("running_mean", [modes, channels], 0);
+        runningMeanSquare = RegisterRunningStatistic("running_mean_square", [modes, channels], 1);
     }
 
     public int Modes { get; }
@@ -79,14 +80,14 @@ public sealed class ModeNorm : NormalizationLayer
         using var noGrad = Torch.NoGrad();
         var mean = perMode.Mean.Detach();
         var meanSquare = perMode.Var.Detach().Add(mean.Square());
-        runningMean.MulInPlace(1 - Momentum).AddInPlace(mean.To(runningMean.Type), Momentum);
-        runningMeanSquare.MulInPlace(1 - Momentum).AddInPlace(meanSquare.To(runningMeanSquare.Type), Momentum);
+        runningMean.MulInPlace(1 - Momentum).AddInPlace(mean, Momentum);
+        runningMeanSquare.MulInPlace(1 - Momentum).AddInPlace(meanSquare, Momentum);
     }
 
     private MeanVar RunningPerMode()
     {
-        var mean = runningMean.Detach().To(ScalarType.Float64);
-        var var = runningMeanSquare.Detach().To(ScalarType.Float64).Sub(mean.Square()).Clamp(min: 0);
+        var mean = runningMean.Detach();
+        var var = runningMeanSquare.Detach().Sub(mean.Square()).Clamp(min: 0);
         return new(mean.Unsqueeze(0), var.Unsqueeze(0));
     }
 }

@@ -146,7 +146,17 @@ public abstract class NormalizationLayer : Module
 
     /// <summary>Registers running moments (mean 0, var 1) of the given size as buffers "{prefix}running_mean" and "{prefix}running_var".</summary>
     protected RunningMoments RegisterRunningMoments(long size, string prefix = "") =>
-        new(RegisterBuffer(prefix + "running_mean", Torch.Zeros([size])), RegisterBuffer(prefix + "running_var", Torch.Ones([size])));
+        new(RegisterRunningStatistic(prefix + "running_mean", [size], 0), RegisterRunningStatistic(prefix + "running_var", [size], 1));
+
+    /// <summary>
+    /// Registers a running statistic filled with <paramref name="initialValue"/>, kept float64 whatever the layer's
+    /// type, To(ScalarType) included (spec, running statistics, Storage). Inference differences running statistics
+    /// against large values: x - running mean, E[x²] - E[x]². At an offset of 1e4 a float32 mean is off by ~1e-3
+    /// and a float32 E[x²] by ~4, errors those differences keep while cancelling the rest; float64 keeps them at
+    /// ~1e-12 and ~1e-8.
+    /// </summary>
+    protected Tensor RegisterRunningStatistic(string name, long[] shape, double initialValue) =>
+        RegisterBuffer(name, Torch.Full(shape, initialValue, ScalarType.Float64), keepType: true);
 
     /// <summary>Throws when a pixel set would hold one value (its variance is meaningless).</summary>
     protected void CheckTrainingSetSize(PixelSet set, CellMoments cells)

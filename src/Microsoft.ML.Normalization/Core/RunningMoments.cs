@@ -5,12 +5,17 @@ namespace MLNetNormalization.Normalization.Core;
 /// <summary>
 /// A running mean and running variance (buffers saved with the model), updated once per training
 /// step as running = (1 - momentum)·running + momentum·batch, the variance unbiased by the count of
-/// values it came from, as PyTorch's BatchNorm2d does.
+/// values it came from, as PyTorch's BatchNorm2d does. Both are float64 whatever the layer's type: inference
+/// differences the mean against the input (x - mean), which would keep a float32 mean's rounding error
+/// (~1e-3 at an offset of 1e4) while cancelling the offset.
 /// </summary>
 public sealed class RunningMoments
 {
     public RunningMoments(Tensor mean, Tensor var)
     {
+        if (mean.Type != ScalarType.Float64 || var.Type != ScalarType.Float64)
+            throw new ArgumentException(
+                $"Running moments are float64 buffers, so that they do not cancel at inference (got {mean.Type} and {var.Type}).", nameof(mean));
         Mean = mean;
         Var = var;
     }
@@ -35,17 +40,17 @@ public sealed class RunningMoments
             return;
         }
         using var noGrad = Torch.NoGrad();
-        Mean.MulInPlace(1 - momentum).AddInPlace(batch.Mean.Reshape(Mean.Shape).To(Mean.Type), momentum);
+        Mean.MulInPlace(1 - momentum).AddInPlace(batch.Mean.Reshape(Mean.Shape), momentum);
     }
 
     /// <summary>Folds in a batch's mean and variance as they are.</summary>
     public void UpdateAsGiven(MeanVar batch, double momentum)
     {
         using var noGrad = Torch.NoGrad();
-        Mean.MulInPlace(1 - momentum).AddInPlace(batch.Mean.Reshape(Mean.Shape).To(Mean.Type), momentum);
-        Var.MulInPlace(1 - momentum).AddInPlace(batch.Var.Reshape(Var.Shape).To(Var.Type), momentum);
+        Mean.MulInPlace(1 - momentum).AddInPlace(batch.Mean.Reshape(Mean.Shape), momentum);
+        Var.MulInPlace(1 - momentum).AddInPlace(batch.Var.Reshape(Var.Shape), momentum);
     }
 
-    /// <summary>The buffers as float64 (mean, var) tables.</summary>
-    public MeanVar AsMeanVar => new(Mean.Detach().To(ScalarType.Float64), Var.Detach().To(ScalarType.Float64));
+    /// <summary>The buffers as (mean, var) tables, outside autograd.</summary>
+    public MeanVar AsMeanVar => new(Mean.Detach(), Var.Detach());
 }

@@ -11,6 +11,7 @@ public abstract class Module : IDisposable
     private readonly List<KeyValuePair<string, Tensor>> parameters = [];
     private readonly List<KeyValuePair<string, Tensor>> buffers = [];
     private readonly List<KeyValuePair<string, Module>> children = [];
+    private readonly HashSet<string> buffersOfFixedType = [];
 
     public bool IsTraining { get; private set; } = true;
 
@@ -27,11 +28,19 @@ public abstract class Module : IDisposable
     }
 
     /// <summary>Registers non-trainable state that is saved with the module (running statistics, counters).</summary>
-    protected Tensor RegisterBuffer(string name, Tensor value)
+    /// <param name="name">The buffer's name in <see cref="State"/>.</param>
+    /// <param name="value">The buffer, which the module now owns.</param>
+    /// <param name="keepType">
+    /// True for state whose element type is part of its meaning, such as statistics kept in float64 so that they
+    /// do not cancel whatever the module's own type: <see cref="To(ScalarType)"/> then leaves the buffer's type as
+    /// it is (<see cref="To(Device)"/> still moves it).
+    /// </param>
+    protected Tensor RegisterBuffer(string name, Tensor value, bool keepType = false)
     {
         CheckNewName(name);
         value.DetachFromDisposeScope();
         buffers.Add(new(name, value));
+        if (keepType) buffersOfFixedType.Add(name);
         return value;
     }
 
@@ -102,24 +111,31 @@ public abstract class Module : IDisposable
     public Module Eval() => Train(false);
 
     /// <summary>Moves every parameter and buffer to <paramref name="device"/>, keeping the same Tensor objects (an optimizer's references stay valid).</summary>
-    public Module To(Device device) => Convert(tensor => tensor.Device == device ? null : tensor.To(device));
+    public Module To(Device device) => Convert(tensor => tensor.Device == device ? null : tensor.To(device), isTypeConversion: false);
 
-    /// <summary>Converts the floating-point parameters and buffers to <paramref name="type"/> (Float32 or Float64), keeping the same Tensor objects.</summary>
+    /// <summary>
+    /// Converts the floating-point parameters and buffers to <paramref name="type"/> (Float32 or Float64), keeping the
+    /// same Tensor objects; buffers registered to keep their type (statistics held in float64) are left as they are.
+    /// </summary>
     public Module To(ScalarType type)
     {
         if (type is not (ScalarType.Float32 or ScalarType.Float64))
             throw new ArgumentException($"Modules hold floating-point tensors; convert to Float32 or Float64, not {type}.", nameof(type));
-        return Convert(tensor => tensor.Type is ScalarType.Float32 or ScalarType.Float64 && tensor.Type != type ? tensor.To(type) : null);
+        return Convert(tensor => tensor.Type is ScalarType.Float32 or ScalarType.Float64 && tensor.Type != type ? tensor.To(type) : null,
+                       isTypeConversion: true);
     }
 
-    // Replaces each parameter and buffer by convert(it) where that is not null, in place.
-    private Module Convert(Func<Tensor, Tensor?> convert)
+    // Replaces each parameter and buffer by convert(it) where that is not null, in place; a type conversion skips
+    // the buffers of fixed type.
+    private Module Convert(Func<Tensor, Tensor?> convert, bool isTypeConversion)
     {
         using var noGrad = Torch.NoGrad();
         foreach (var (_, module) in NamedModules())
         {
             foreach (var (_, parameter) in module.parameters) ReplaceKeepingIdentity(parameter, convert, requiresGrad: true);
-            foreach (var (_, buffer) in module.buffers) ReplaceKeepingIdentity(buffer, convert, requiresGrad: false);
+            foreach (var (name, buffer) in module.buffers)
+                if (!(isTypeConversion && module.buffersOfFixedType.Contains(name)))
+                    ReplaceKeepingIdentity(buffer, convert, requiresGrad: false);
         }
         return this;
     }

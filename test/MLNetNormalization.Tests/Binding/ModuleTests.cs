@@ -127,6 +127,47 @@ public class ModuleTests
         public override Tensor Forward(Tensor input) => input;
     }
 
+    /// <summary>A parameter, a plain buffer and a float64 buffer registered to keep its type.</summary>
+    private sealed class WithStatistics : Module
+    {
+        public WithStatistics()
+        {
+            Weight = RegisterParameter("weight", Torch.Ones([2]));
+            Plain = RegisterBuffer("plain", Torch.Ones([2]));
+            Statistic = RegisterBuffer("statistic", TestData.Float64([1e4 + 1e-6, 2], 2), keepType: true);
+        }
+
+        public Tensor Weight { get; }
+        public Tensor Plain { get; }
+        public Tensor Statistic { get; }
+
+        public override Tensor Forward(Tensor input) => input;
+    }
+
+    [Fact]
+    public void ATypeConversionLeavesABufferOfFixedTypeAsItIs()
+    {
+        using var scope = Torch.NewDisposeScope();
+        using var module = new WithStatistics();
+        module.To(ScalarType.Float64);
+        Assert.Equal((ScalarType.Float64, ScalarType.Float64), (module.Weight.Type, module.Plain.Type));
+        module.To(ScalarType.Float32);
+        Assert.Equal((ScalarType.Float32, ScalarType.Float32), (module.Weight.Type, module.Plain.Type));
+        Assert.Equal(ScalarType.Float64, module.Statistic.Type);
+        // Not rounded through float32 on the way either (1e4 + 1e-6 has no float32 representation).
+        Assert.Equal([1e4 + 1e-6, 2], module.Statistic.ToArray<double>());
+        Assert.Same(module.Statistic, module.NamedBuffers().Single(b => b.Name == "statistic").Buffer);
+
+        using var directory = new TempDirectory();
+        var path = directory.File("statistics.bin");
+        module.Save(path);
+        using var loaded = new WithStatistics();
+        loaded.To(ScalarType.Float32);
+        loaded.Statistic.Fill(0);   // so that only the load can restore it
+        loaded.Load(path);
+        Assert.Equal(TestData.RawBytes(module.Statistic), TestData.RawBytes(loaded.Statistic));
+    }
+
     /// <summary>Three linear children, "a", "b", "c", the middle one replaceable.</summary>
     private sealed class ThreeChildren : Module
     {

@@ -326,7 +326,8 @@ public class NormalizationCoreTests
     public void SetStatisticsRejectInconsistentRunningMoments()
     {
         using var scope = Torch.NewDisposeScope();
-        var running = new RunningMoments(Torch.Zeros([4]), Torch.Ones([4]));
+        var running = new RunningMoments(Torch.Zeros([4], ScalarType.Float64), Torch.Ones([4], ScalarType.Float64));
+        Assert.Contains("float64", Assert.Throws<ArgumentException>(() => new RunningMoments(Torch.Zeros([4]), Torch.Ones([4]))).Message);
         Assert.Throws<ArgumentException>(() => new PixelSetStatistics(PixelSet.Batch, RunningStatisticsKind.None, running));
         Assert.Throws<ArgumentException>(() => new PixelSetStatistics(PixelSet.Batch, RunningStatisticsKind.PerSet, null));
         Assert.Throws<ArgumentException>(() => new PixelSetStatistics(PixelSet.Group(2), RunningStatisticsKind.PerSet, running));
