@@ -69,15 +69,7 @@ public sealed class ImageFolderPipelineTests(ImageFolderPipelineTests.FashionMni
         Assert.Equal((double)correct / keys.Count, metrics.MicroAccuracy, 12);
         Assert.True(metrics.MicroAccuracy > 0.6, $"2 epochs on 1,600 images reached only {metrics.MicroAccuracy:P1} (chance: 10%)");
 
-        // Saved, then loaded by a process that knows nothing of this library but what the model file names.
-        var modelPath = _folder["model.zip"];
-        ml.Model.Save(model, split.TrainSet.Schema, modelPath);
-        var testRows = ml.Data.CreateEnumerable<ImageFile>(split.TestSet, reuseRowObject: false).ToList();
-        var rowsPath = _folder["test-rows.tsv"];
-        File.WriteAllLines(rowsPath, testRows.Select(r => $"{r.Label}\t{r.ImagePath}"));
-        var outputPath = _folder["fresh-process.txt"];
-        ModelLoadProbe.Run(rowsPath, modelPath, outputPath);
-        Assert.Equal(ModelLoadProbe.Expected(ml, model, ml.Data.LoadFromEnumerable(testRows)), ModelLoadProbe.Result.Read(outputPath));
+        var (modelPath, testRows) = AssertAFreshProcessLoadsItBitForBit(ml, model, split, "pixels");
 
         // The loaded model's prediction engine predicts each file as the batch did (the floats to rounding: a batch of
         // 64 and a single row may sum in another order in libtorch's kernels).
@@ -175,15 +167,25 @@ public sealed class ImageFolderPipelineTests(ImageFolderPipelineTests.FashionMni
         var model = pipeline.Fit(split.TrainSet);
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(split.TestSet));
         Assert.True(metrics.MicroAccuracy > 0.6, $"2 epochs on 1,600 encoded images reached only {metrics.MicroAccuracy:P1} (chance: 10%)");
+        AssertAFreshProcessLoadsItBitForBit(ml, model, split, "raw-bytes");
+    }
 
-        var modelPath = _folder["raw-model.zip"];
+    /// <summary>
+    /// Saves <paramref name="model"/>, has test/ModelLoadProbe (a process that knows nothing of this library but what the
+    /// model file names) load it and score the test split's files, and asserts it computed the same floats and metrics.
+    /// </summary>
+    private (string ModelPath, List<ImageFile> TestRows) AssertAFreshProcessLoadsItBitForBit(MLContext ml, ITransformer model,
+        DataOperationsCatalog.TrainTestData split, string name)
+    {
+        var modelPath = _folder[$"{name}-model.zip"];
         ml.Model.Save(model, split.TrainSet.Schema, modelPath);
         var testRows = ml.Data.CreateEnumerable<ImageFile>(split.TestSet, reuseRowObject: false).ToList();
-        var rowsPath = _folder["raw-test-rows.tsv"];
+        var rowsPath = _folder[$"{name}-test-rows.tsv"];
         File.WriteAllLines(rowsPath, testRows.Select(r => $"{r.Label}\t{r.ImagePath}"));
-        var outputPath = _folder["raw-fresh-process.txt"];
+        var outputPath = _folder[$"{name}-fresh-process.txt"];
         ModelLoadProbe.Run(rowsPath, modelPath, outputPath);
         Assert.Equal(ModelLoadProbe.Expected(ml, model, ml.Data.LoadFromEnumerable(testRows)), ModelLoadProbe.Result.Read(outputPath));
+        return (modelPath, testRows);
     }
 
     [Fact]
