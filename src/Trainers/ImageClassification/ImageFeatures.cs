@@ -50,14 +50,15 @@ internal static class ImageFeatures
         return destination =>
         {
             getBytes(ref bytes);
-            Decode(bytes.DenseValues().ToArray(), shape, destination,
+            // LoadRawImageBytes gives dense vectors: their values are the file, read in place.
+            Decode(bytes.IsDense ? bytes.GetValues() : bytes.DenseValues().ToArray(), shape, destination,
                 () => $"row {row.Position + 1} of the {what}, column '{column.Name}'");
         };
     }
 
     /// <summary>Decodes one encoded image into planar floats of <paramref name="shape"/>.</summary>
     /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode; the message names <paramref name="where"/>.</exception>
-    public static void Decode(byte[] encoded, ImageShape shape, Span<float> destination, Func<string> where)
+    public static void Decode(ReadOnlySpan<byte> encoded, ImageShape shape, Span<float> destination, Func<string> where)
     {
         // SKBitmap.Decode throws rather than return null for bytes it has no codec for, and returns a black image for a
         // file cut short: ask for the codec, then decode with it and accept only a complete image.
