@@ -1,5 +1,5 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.TorchBinding.NN;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 

@@ -1,5 +1,5 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;

@@ -1,4 +1,4 @@
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using Xunit.Abstractions;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 

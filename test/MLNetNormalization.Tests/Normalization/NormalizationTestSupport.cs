@@ -1,5 +1,5 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.TorchBinding.NN;
 
 namespace MLNetNormalization.Tests.Normalization;

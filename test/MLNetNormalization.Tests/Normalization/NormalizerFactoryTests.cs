@@ -1,6 +1,6 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Normalization;
 

@@ -1,6 +1,6 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.TorchBinding.NN;
 

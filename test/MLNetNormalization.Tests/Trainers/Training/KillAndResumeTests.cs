@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.TorchBinding.Serialization;
 
 namespace MLNetNormalization.Tests.Trainers.Training;

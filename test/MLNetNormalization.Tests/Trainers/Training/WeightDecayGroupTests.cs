@@ -1,5 +1,5 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
 using MLNetNormalization.TorchBinding.NN;
