@@ -53,7 +53,7 @@ internal static class Checkpoint
         var tensors = model.state_dict().Select(s => (ModelPrefix + s.Key, s.Value)).ToList();
         var states = optimizer.state_dict().State;
         var index = 0;
-        var groups = optimizer.ParamGroups.ToList();
+        var groups = optimizer.ParamGroups.Cast<ParamGroup>().ToList();
         for (var g = 0; g < groups.Count; g++)
             foreach (var _ in groups[g].Parameters)
             {
@@ -95,7 +95,7 @@ internal static class Checkpoint
             if (format != Format) throw new InvalidDataException($"{path} is not a training checkpoint of this version (it starts with \"{format[..Math.Min(format.Length, 80)]}\").");
             header = JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException($"{path}: the checkpoint header is empty.");
         }
-        catch (Exception e) when (e is EndOfStreamException or JsonException or IOException and not InvalidDataException)
+        catch (Exception e) when (e is EndOfStreamException or JsonException or NotSupportedException)
         {
             throw new InvalidDataException($"{path} is not a training checkpoint, or it is truncated: {e.Message}", e);
         }
@@ -141,7 +141,7 @@ internal static class Checkpoint
                 throw new InvalidDataException($"{path} was written for another model: {e.Message}", e);
             }
             var states = optimizer.state_dict().State;
-            var groups = optimizer.ParamGroups.ToList();
+            var groups = optimizer.ParamGroups.Cast<ParamGroup>().ToList();
             var index = 0;
             for (var g = 0; g < groups.Count; g++)
             {

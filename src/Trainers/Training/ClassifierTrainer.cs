@@ -81,7 +81,7 @@ public sealed class ClassifierTrainer
         // LambdaLR sets every group's rate to its initial rate · Factor(step); constructed at last_epoch = GlobalStep - 1,
         // it applies the factor of the next step, GlobalStep, at once, so a resumed run continues the schedule.
         foreach (var group in optimizer.ParamGroups) group.InitialLearningRate = options.LearningRate;
-        var scheduler = lr_scheduler.LambdaLR(optimizer, schedule.Factor, last_epoch: position.GlobalStep - 1);
+        var scheduler = optim.lr_scheduler.LambdaLR(optimizer, schedule.Factor, last_epoch: position.GlobalStep - 1);
         var clock = Stopwatch.StartNew();
         var stepsThisProcess = 0;
         var totalSteps = options.Epochs * stepsPerEpoch;
