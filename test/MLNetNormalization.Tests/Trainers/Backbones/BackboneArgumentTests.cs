@@ -2,7 +2,6 @@ using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding.NN;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
 
@@ -58,7 +57,7 @@ public class BackboneArgumentTests
     public void ConstructorsCheckTheImageBeforeMakingAnyLayer()
     {
         var made = 0;
-        Func<long, Module> counting = channels =>
+        Func<long, nn.Module> counting = channels =>
         {
             made++;
             return new BatchNorm(channels);

@@ -1,6 +1,5 @@
 using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding.Serialization;
 using static MLNetNormalization.Tests.Trainers.Training.TrainerRuns;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
@@ -76,21 +75,21 @@ public sealed class ClassifierTrainerTests : IDisposable
         // Oracle: one eval-mode forward pass over all 32 images (the engine goes in batches of 8), then the softmax,
         // the argmax and the mean -ln p(true class) by hand in double.
         var all = new BatchAssembler(Validation, Validation.Count, options.PixelMean, options.PixelStd).InOrder().Single();
-        var shape = Validation.Shape;
+        var shape = Validation.shape;
         float[] logits;
-        model.Eval();
-        using (Torch.NoGrad())
+        model.eval();
+        using (no_grad())
         using (var images = Tensor.FromSpan<float>(all.Images, [all.Count, shape.Channels, shape.Height, shape.Width]))
-        using (var output = model.Forward(images))
+        using (var output = model.call(images))
             logits = output.ToArray<float>();
-        model.Train();
+        model.train();
         var classes = SyntheticImages.ClassNames.Length;
         double correct = 0, logLossSum = 0;
         for (var i = 0; i < all.Count; i++)
         {
             var row = logits.AsSpan(i * classes, classes).ToArray().Select(v => (double)v).ToArray();
             var exps = row.Select(v => Math.Exp(v - row.Max())).ToArray();
-            var probabilities = exps.Select(e => e / exps.Sum()).ToArray();
+            var probabilities = exps.Select(e => e / exps.sum()).ToArray();
             if (Array.IndexOf(probabilities, probabilities.Max()) == all.Labels[i]) correct++;
             logLossSum -= Math.Log(probabilities[all.Labels[i]]);
         }
@@ -180,7 +179,7 @@ public sealed class ClassifierTrainerTests : IDisposable
         Run(oneEpoch, options with { Epochs = 1, WorkspacePath = null }, validate: false);
         var epochOne = States.Of(oneEpoch);
         States.AssertEqual(epochOne, States.Of(model), "the restored model vs. a 1-epoch run");
-        States.AssertEqual(epochOne, States.OfFile(Path.Combine(temp.File("restore"), ClassifierTrainer.BestModelFileName)), "best.mlnt vs. a 1-epoch run");
+        States.AssertEqual(epochOne, States.OfModelFile(Path.Combine(temp.File("restore"), ClassifierTrainer.BestModelFileName), model), "best.mlnt vs. a 1-epoch run");
         Assert.Equal(result.History[0].ValidationAccuracy, result.FinalValidation!.MicroAccuracy);
 
         // Without restoring, the model keeps epoch 3's weights: those of the final checkpoint.
@@ -204,7 +203,7 @@ public sealed class ClassifierTrainerTests : IDisposable
         var scores = result.History.Select(h => metric == ValidationMetric.MicroAccuracy ? h.ValidationAccuracy!.Value : -h.ValidationLogLoss!.Value).ToList();
         var best = scores.IndexOf(scores.Max()) + 1;
         Assert.Equal(best, result.BestEpoch);
-        States.AssertEqual(States.OfFile(Path.Combine(workspace, ClassifierTrainer.BestModelFileName)), States.Of(model), "the final model vs. best.mlnt");
+        States.AssertEqual(States.OfModelFile(Path.Combine(workspace, ClassifierTrainer.BestModelFileName), model), States.Of(model), "the final model vs. best.mlnt");
         // The final validation of the restored model reproduces its epoch's.
         Assert.Equal(result.History[best - 1].ValidationAccuracy, result.FinalValidation!.MicroAccuracy);
         Assert.Equal(result.History[best - 1].ValidationLogLoss, result.FinalValidation.LogLoss);
@@ -239,7 +238,7 @@ public sealed class ClassifierTrainerTests : IDisposable
     public void OptionsTheScheduleRefusesAreRefusedBeforeTheGeneratorIsSeeded()
     {
         using var model = TinyNet.Create();
-        Torch.ManualSeed(42);
+        torch.manual_seed(42);
         var generator = TestData.RawBytes(Torch.GetRngState());
         var options = Options() with { WarmupEpochs = 2 };   // milestone epoch 1 falls within the warm-up
         var error = Assert.Throws<ArgumentException>(() => Run(model, options));

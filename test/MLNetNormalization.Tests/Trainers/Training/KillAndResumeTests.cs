@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.TorchBinding.Serialization;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 
@@ -65,8 +64,8 @@ public sealed class KillAndResumeTests : IDisposable
         var sample = Path.Combine(AppContext.BaseDirectory, "FashionMnistTraining.dll");
         Assert.True(File.Exists(sample), $"{sample} is missing; the test project references the sample so that it is built beside the tests.");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(sample);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.ArgumentList.add(sample);
+        foreach (var argument in arguments) start.ArgumentList.add(argument);
         return Process.Start(start)!;
     }
 
@@ -87,7 +86,7 @@ public sealed class KillAndResumeTests : IDisposable
         var seen = new List<string>();
         while (process.StandardOutput.ReadLine() is { } line)
         {
-            seen.Add(line);
+            seen.add(line);
             if (!line.Contains(marker)) continue;
             process.Kill();
             break;
