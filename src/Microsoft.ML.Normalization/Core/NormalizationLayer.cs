@@ -113,6 +113,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
                 : $"{LayerName}'s statistics depend on the input, so its output is not a fixed per-channel affine.";
             return false;
         }
+        using var noGrad = no_grad();
         (scale, shift) = FixedInferenceAffine();
         return true;
     }
@@ -124,7 +125,6 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     private (Tensor Scale, Tensor Shift) FixedInferenceAffine()
     {
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         var zeros = torch.zeros(1, Channels, dtype: ScalarType.Float64, device: Weight.device);
         var (cellScale, cellShift) = Affine(CellMoments.FromTables(zeros, zeros, [1, Channels, 1, 1]));
         return (cellScale.reshape(Channels).MoveToOuterDisposeScope(), cellShift.reshape(Channels).MoveToOuterDisposeScope());
@@ -161,7 +161,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     {
         CheckFinite(input.sum(ScalarType.Float64), null, input.shape);
         var (scale, shift) = FixedInferenceAffine();
-        var centre = where(scale != 0, -shift / scale, 0.0).to(input.dtype);
+        var centre = where(scale != 0, -shift / scale, 0.0).detach().to(input.dtype);
         var channelShape = new long[] { 1, Channels, 1, 1 };
         return addcmul((shift + centre.to(ScalarType.Float64) * scale).to(input.dtype).view(channelShape),
                        input - centre.view(channelShape), scale.to(input.dtype).view(channelShape), 1);
