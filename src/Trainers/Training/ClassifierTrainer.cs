@@ -307,6 +307,22 @@ public sealed class ClassifierTrainer
     /// <exception cref="InvalidDataException">When the file is not such a file, or was written for another model.</exception>
     internal static Dictionary<string, Tensor> LoadModelFile(string path, nn.Module model)
     {
+        var state = ReadModelFile(path);
+        var expected = model.state_dict();
+        var differences = expected.Keys.Except(state.Keys).Concat(state.Keys.Except(expected.Keys))
+            .Concat(expected.Where(e => state.TryGetValue(e.Key, out var t) && !t.shape.SequenceEqual(e.Value.shape)).Select(e => e.Key)).ToList();
+        if (differences.Count == 0) return state;
+        DisposeState(state);
+        throw new InvalidDataException($"{path} was written for another model (these tensors differ: {string.Join(", ", differences)}).");
+    }
+
+    /// <summary>
+    /// A file in TorchSharp's <c>Module.save</c> format (a LEB128 count, then name and tensor pairs) as tensors by
+    /// name, on the CPU, without a model to load it into (the caller disposes them).
+    /// </summary>
+    /// <exception cref="InvalidDataException">When the file is not such a file, or is damaged.</exception>
+    internal static Dictionary<string, Tensor> ReadModelFile(string path)
+    {
         var state = new Dictionary<string, Tensor>();
         try
         {
@@ -318,17 +334,11 @@ public sealed class ClassifierTrainer
                 var name = reader.ReadString();
                 state[name] = TensorExtensionMethods.Load(reader).DetachFromDisposeScope();
             }
-            var expected = model.state_dict();
-            var differences = expected.Keys.Except(state.Keys).Concat(state.Keys.Except(expected.Keys))
-                .Concat(expected.Where(e => state.TryGetValue(e.Key, out var t) && !t.shape.SequenceEqual(e.Value.shape)).Select(e => e.Key)).ToList();
-            if (differences.Count > 0)
-                throw new InvalidDataException($"{path} was written for another model (these tensors differ: {string.Join(", ", differences)}).");
             return state;
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             DisposeState(state);
-            if (e is InvalidDataException) throw;
             throw new InvalidDataException($"{path} is not a model file of TorchSharp's Module.save format, or it is damaged: {e.Message}", e);
         }
     }

@@ -57,7 +57,7 @@ public class BackboneArgumentTests
     public void ConstructorsCheckTheImageBeforeMakingAnyLayer()
     {
         var made = 0;
-        Func<long, nn.Module> counting = channels =>
+        Func<long, nn.Module<Tensor, Tensor>> counting = channels =>
         {
             made++;
             return new BatchNorm(channels);

@@ -1,6 +1,7 @@
 using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
+using TorchSharp.Modules;
 using static MLNetNormalization.Tests.Trainers.Backbones.BackboneTestSupport;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
@@ -71,12 +72,12 @@ public class BackboneForwardTests
         var linears = model.named_modules().Select(m => m.module).OfType<Linear>().ToList();
         var freshBatchNorm = 1 / Math.Sqrt(1 + 1e-5);
 
-        var h = nn.functional.MaxPool2d(nn.functional.Conv2d(x, convs[0]).mul(freshBatchNorm).relu(), (2, 2));
-        h = nn.functional.MaxPool2d(nn.functional.Conv2d(h, convs[1]).mul(freshBatchNorm).relu(), (2, 2));
+        var h = nn.functional.max_pool2d(nn.functional.conv2d(x, convs[0]).mul(freshBatchNorm).relu(), 2);
+        h = nn.functional.max_pool2d(nn.functional.conv2d(h, convs[1]).mul(freshBatchNorm).relu(), 2);
         // 20x24 -> conv 16x20 -> pool 8x10 -> conv 4x6 -> pool 2x3: 50·2·3 = 300 features.
         Assert.Equal([500L, 50 * 2 * 3], linears[0].weight.shape);
-        var hidden = nn.functional.Linear(h.flatten(1), linears[0].weight, linears[0].bias).relu();
-        var expected = nn.functional.Linear(hidden, linears[1].weight, linears[1].bias);
+        var hidden = nn.functional.linear(h.flatten(1), linears[0].weight, linears[0].bias).relu();
+        var expected = nn.functional.linear(hidden, linears[1].weight, linears[1].bias);
 
         Expect.Close(TestData.Values(expected), model.call(x), absolute: 1e-6, relative: 1e-5, shape: [Batch, 7]);
     }
@@ -93,9 +94,9 @@ public class BackboneForwardTests
         Assert.Equal(0.25, model.DropoutProbability);
 
         // Batch statistics are deterministic, so two training passes differ only by their dropout masks.
-        Assert.False(model.call(x).Equal(model.call(x)));
-        Assert.True(noDropout.call(x).Equal(noDropout.call(x)));
+        Assert.False(model.call(x).equal(model.call(x)).item<bool>());
+        Assert.True(noDropout.call(x).equal(noDropout.call(x)).item<bool>());
         model.eval();
-        Assert.True(model.call(x).Equal(model.call(x)));
+        Assert.True(model.call(x).equal(model.call(x)).item<bool>());
     }
 }

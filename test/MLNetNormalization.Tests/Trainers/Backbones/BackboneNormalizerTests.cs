@@ -2,6 +2,10 @@ using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
+using BatchNorm2d = TorchSharp.Modules.BatchNorm2d;
+using Conv2d = TorchSharp.Modules.Conv2d;
+using BatchNorm = MLNetNormalization.Normalization.BatchNorm;
+using GroupNorm = MLNetNormalization.Normalization.GroupNorm;
 using static MLNetNormalization.Tests.Trainers.Backbones.BackboneTestSupport;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
@@ -65,7 +69,7 @@ public class BackboneNormalizerTests
         using var model = Backbone.Create(architecture, input, 10, channels =>
         {
             var layer = new BatchNorm(channels);
-            made.add(layer);
+            made.Add(layer);
             return layer;
         });
 

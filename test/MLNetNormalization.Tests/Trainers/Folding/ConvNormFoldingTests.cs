@@ -25,26 +25,26 @@ public class ConvNormFoldingTests
         using var scope = NewDisposeScope();
         using var generator = new Generator(410);
         using var layer = NormalizerFactory.Create(normalizer, 4);
-        layer.To(ScalarType.Float64);
+        layer.to(ScalarType.Float64);
         // Training forwards move the running statistics; gamma and beta are set off 1 and 0.
         using (no_grad())
         {
-            for (var step = 0; step < 3; step++) layer.call(randn([6, 4, 5, 5], generator, ScalarType.Float64).mul(3).add(step + 1));
-            layer.weight.CopyFrom(randn([4], generator, ScalarType.Float64).mul(0.5).add(1));
-            layer.bias.CopyFrom(randn([4], generator, ScalarType.Float64));
+            for (var step = 0; step < 3; step++) layer.call(randn([6, 4, 5, 5], ScalarType.Float64, generator: generator).mul(3).add(step + 1));
+            layer.Weight.copy_(randn([4], ScalarType.Float64, generator: generator).mul(0.5).add(1));
+            layer.Bias.copy_(randn([4], ScalarType.Float64, generator: generator));
         }
         layer.eval();
-        var x = randn([3, 4, 5, 5], generator, ScalarType.Float64).mul(3).add(2);
+        var x = randn([3, 4, 5, 5], ScalarType.Float64, generator: generator).mul(3).add(2);
 
         Assert.True(layer.TryGetInferenceAffine(out var scale, out var shift, out var whyNot), whyNot);
 
         Assert.Equal([4L], scale.shape);
         Assert.Equal([4L], shift.shape);
-        Assert.Equal(ScalarType.Float64, scale.Type);
-        Assert.False(scale.RequiresGrad || shift.RequiresGrad);
+        Assert.Equal(ScalarType.Float64, scale.dtype);
+        Assert.False(scale.requires_grad || shift.requires_grad);
         var expected = TestData.Values(layer.call(x));
         var affine = TestData.Values(x.mul(scale.view(1, 4, 1, 1)).add(shift.view(1, 4, 1, 1)));
-        Expect.Close(expected, affine, 1e-12, 1e-12);
+        Expect.Close(expected, affine, 1e-12, 1e-12, "element");
     }
 
     [Theory]
@@ -57,14 +57,14 @@ public class ConvNormFoldingTests
         var norm = FoldingNet.Normalizer(normalizer)(4);
         var conv = nn.Conv2d(3, 4, 3);
         using var unit = new ConvNorm(conv, norm);
-        var state = unit.state_dict().Select(s => (s.Name, TestData.RawBytes(s.Value))).ToList();
+        var state = unit.state_dict().Select(s => (s.Key, TestData.RawBytes(s.Value))).ToList();
 
         Assert.False(unit.TryFold(out var whyNot));
 
-        Assert.Contains("is in training mode, where it normalizes with each batch's statistics; call Eval() first", whyNot, StringComparison.Ordinal);
+        Assert.Contains("is in training mode, where it normalizes with each batch's statistics; call eval() first", whyNot, StringComparison.Ordinal);
         Assert.Same(conv, unit.Conv);
         Assert.Same(norm, unit.Norm);
-        Assert.Equal(state, unit.state_dict().Select(s => (s.Name, TestData.RawBytes(s.Value))));
+        Assert.Equal(state, unit.state_dict().Select(s => (s.Key, TestData.RawBytes(s.Value))));
     }
 
     [Fact]
@@ -91,18 +91,23 @@ public class ConvNormFoldingTests
     }
 
     [Fact]
-    public void FoldingDisposesTheReplacedConvolutionAndNormalizer()
+    public void FoldingDisposesTheReplacedParametersAndNormalizer()
     {
         torch.manual_seed(414);
         using var scope = NewDisposeScope();
         var conv = nn.Conv2d(3, 4, 3);
+        var (weight, bias) = (conv.weight, conv.bias!);
         var norm = new BatchNorm(4);
         using var unit = new ConvNorm(conv, norm);
         unit.eval();
         Assert.True(unit.TryFold(out _));
-        Assert.True(conv.weight.IsDisposed);
-        Assert.True(norm.weight.IsDisposed);
-        Assert.True(norm.Running.Mean.IsDisposed);
-        Assert.False(unit.Conv.weight.IsDisposed);
+        // The convolution stays, with new weight and bias; the old ones and the normalizer are freed.
+        Assert.Same(conv, unit.Conv);
+        Assert.True(weight.IsInvalid);
+        Assert.True(bias.IsInvalid);
+        Assert.True(norm.Weight.IsInvalid);
+        Assert.True(norm.Running.Mean.IsInvalid);
+        Assert.False(unit.Conv.weight.IsInvalid);
+        Assert.IsType<TorchSharp.Modules.Identity>(unit.Norm);
     }
 }

@@ -53,33 +53,33 @@ public class ModelFoldingTests(ITestOutputHelper output)
     /// </summary>
     private double FoldTrainedModel(string normalizer, ScalarType type, ulong seed)
     {
-        torch.manual_seed(seed);
+        torch.manual_seed((long)seed);
         using var scope = NewDisposeScope();
         using var generator = new Generator(seed);
         using var model = new FoldingNet(FoldingNet.Normalizer(normalizer));
-        model.To(type);
+        model.to(type);
         model.TrainSteps(generator);
-        var convOptions = model.Units.Select(u => (u.Conv.weight.shape, u.Conv.Stride, u.Conv.Padding, u.Conv.Dilation, u.Conv.Groups)).ToList();
+        var convOptions = model.Units.Select(ConvOptions).ToList();
 
         model.eval();
         var x = FoldingNet.Input(generator, 5, type);
-        var features = model.Features.call(x).Detach().Clone();
-        var logits = model.call(x).Detach().Clone();
-        var randomState = TestData.RawBytes(Torch.GetRngState());
+        var features = model.Features.call(x).detach().clone();
+        var logits = model.call(x).detach().clone();
+        var randomState = TestData.RawBytes(random.get_rng_state());
 
         var report = ModelFolding.Fold(model);
 
         Assert.Equal(FoldingNet.NormNames, report.Folded);
         Assert.Empty(report.NotFolded);
-        Assert.All(model.Units, u => Assert.IsType<Identity>(u.Norm));
-        Assert.Equal(convOptions, model.Units.Select(u => (u.Conv.weight.shape, u.Conv.Stride, u.Conv.Padding, u.Conv.Dilation, u.Conv.Groups)));
-        Assert.All(model.Units, u => Assert.Equal(type, u.Conv.bias!.Type));
+        Assert.All(model.Units, u => Assert.IsType<TorchSharp.Modules.Identity>(u.Norm));
+        Assert.Equal(convOptions, model.Units.Select(ConvOptions));
+        Assert.All(model.Units, u => Assert.Equal(type, u.Conv.bias!.dtype));
         // The folded layers' gamma, beta and running statistics are gone from the model's state.
-        Assert.DoesNotContain(model.state_dict(), s => FoldingNet.NormNames.Any(n => s.Name.StartsWith(n + ".", StringComparison.Ordinal)));
+        Assert.DoesNotContain(model.state_dict(), s => FoldingNet.NormNames.Any(n => s.Key.StartsWith(n + ".", StringComparison.Ordinal)));
         Assert.Equal(["features.0.conv.bias", "features.2.conv.bias", "features.4.conv.bias", "features.5.conv.bias"],
             model.named_parameters().Select(p => p.name).Where(n => n.EndsWith(".bias", StringComparison.Ordinal) && n.StartsWith("features.", StringComparison.Ordinal)));
         // Building the folded convolutions drew nothing from the global generator.
-        Assert.Equal(randomState, TestData.RawBytes(Torch.GetRngState()));
+        Assert.Equal(randomState, TestData.RawBytes(random.get_rng_state()));
 
         using var noGrad = no_grad();
         var featureDifference = RelativeDifference(features, model.Features.call(x));
@@ -105,8 +105,8 @@ public class ModelFoldingTests(ITestOutputHelper output)
         var norms = model.Units.Select(u => u.Norm).ToList();
         model.eval();
         var x = FoldingNet.Input(generator, 5);
-        var before = model.call(x).Detach().Clone();
-        var stateNames = model.state_dict().Select(s => s.Name).ToList();
+        var before = model.call(x).detach().clone();
+        var stateNames = model.state_dict().Select(s => s.Key).ToList();
 
         var report = ModelFolding.Fold(model);
 
@@ -115,7 +115,7 @@ public class ModelFoldingTests(ITestOutputHelper output)
         Assert.All(report.NotFolded, u => Assert.StartsWith(reason, u.Reason, StringComparison.Ordinal));
         Assert.Contains($"features.2.norm: {reason}", report.ToString(), StringComparison.Ordinal);
         Assert.Equal(norms, model.Units.Select(u => u.Norm));
-        Assert.Equal(stateNames, model.state_dict().Select(s => s.Name));
+        Assert.Equal(stateNames, model.state_dict().Select(s => s.Key));
         Assert.Equal(TestData.RawBytes(before), TestData.RawBytes(model.call(x)));
     }
 
@@ -130,14 +130,14 @@ public class ModelFoldingTests(ITestOutputHelper output)
         model.TrainSteps(generator);
         model.eval();
         var x = FoldingNet.Input(generator, 5);
-        var before = model.call(x).Detach().Clone();
+        var before = model.call(x).detach().clone();
 
         var report = ModelFolding.Fold(model);
 
         Assert.Equal(["features.0.norm"], report.Folded);
         Assert.Equal(FoldingNet.NormNames[1..], report.NotFolded.Select(u => u.Name));
         Assert.All(report.NotFolded, u => Assert.StartsWith("ModeNorm's statistics depend on the input", u.Reason, StringComparison.Ordinal));
-        Assert.IsType<Identity>(model.Units[0].Norm);
+        Assert.IsType<TorchSharp.Modules.Identity>(model.Units[0].Norm);
         Assert.All(model.Units.Skip(1), u => Assert.IsType<ModeNorm>(u.Norm));
         using var noGrad = no_grad();
         var relative = RelativeDifference(before, model.call(x));
@@ -173,16 +173,21 @@ public class ModelFoldingTests(ITestOutputHelper output)
         Assert.Empty(report.Folded);
         Assert.Equal(["1", "4"], report.NotFolded.Select(u => u.Name));
         Assert.All(report.NotFolded, u => Assert.Contains("is not the \"norm\" of a ConvNorm unit", u.Reason, StringComparison.Ordinal));
-        Assert.IsType<BatchNorm>(model.named_children().ElementAt(1).nn.Module);
+        Assert.IsType<BatchNorm>(model.named_children().ElementAt(1).module);
     }
+
+    // What folding must keep of a convolution: sizes, stride, padding, dilation, groups (as text, so that arrays compare by value).
+    private static string ConvOptions(ConvNorm unit) =>
+        $"[{string.Join(",", unit.Conv.weight.shape)}] stride [{string.Join(",", unit.Conv.stride)}] padding [{string.Join(",", unit.Conv.padding ?? [])}] " +
+        $"dilation [{string.Join(",", unit.Conv.dilation)}] groups {unit.Conv.groups}";
 
     // max |actual - expected| / max |expected|, in float64.
     private static double RelativeDifference(Tensor expected, Tensor actual)
     {
         using var scope = NewDisposeScope();
-        var reference = expected.To(ScalarType.Float64);
-        var largest = reference.Abs().Max().item<double>();
+        var reference = expected.to(ScalarType.Float64);
+        var largest = reference.abs().max().item<double>();
         Assert.True(largest > 0, "the reference output is all zeros, so the comparison would prove nothing.");
-        return actual.To(ScalarType.Float64).Sub(reference).Abs().Max().item<double>() / largest;
+        return actual.to(ScalarType.Float64).sub(reference).abs().max().item<double>() / largest;
     }
 }

@@ -33,7 +33,7 @@ public class BatchAssemblerTests
     {
         var random = new Random(seed);
         var shape = new ImageShape(3, 8, 8);
-        var pixels = new byte[count * shape.numel()];
+        var pixels = new byte[count * shape.ElementCount];
         random.NextBytes(pixels);
         return new ImageDataset(pixels, Enumerable.Range(0, count).Select(i => (byte)i).ToArray(), shape,
             Enumerable.Range(0, count).Select(i => $"example {i}").ToArray());
@@ -125,7 +125,7 @@ public class BatchAssemblerTests
     public void WithoutAugmentationPixelsAreStandardizedPerChannel()
     {
         var source = Unique();
-        var size = source.shape.numel();
+        var size = source.Shape.ElementCount;
         var plane = source.Height * source.Width;
         var assembler = new BatchAssembler(source, 5, Mean, Std, seed: 1);
 
@@ -155,8 +155,8 @@ public class BatchAssemblerTests
     {
         const int padding = 2;
         var source = Unique();
-        var (channels, height, width) = (source.shape.Channels, source.Height, source.Width);
-        var size = source.shape.numel();
+        var (channels, height, width) = (source.Shape.Channels, source.Height, source.Width);
+        var size = source.Shape.ElementCount;
         var assembler = new BatchAssembler(source, 6, Mean, Std, cropPadding: padding, horizontalFlip: true, seed: 9);
 
         // The example shifted by (dy, dx): out[y, x] = in[y + dy, x + dx], 0 (black) outside the image; then
@@ -195,7 +195,7 @@ public class BatchAssemblerTests
                                    select (dy, dx, mirror)).ToList();
                     Assert.True(matches.Count == 1,
                         $"epoch {epoch}, example {example}: {matches.Count} of the shifts within ±{padding}, mirrored or not, match the augmented image (expected exactly one)");
-                    found.add(matches[0]);
+                    found.Add(matches[0]);
                 }
 
         // The augmentation really varies, over the whole range: 72 draws leave no shift value out.
@@ -224,7 +224,7 @@ public class BatchAssemblerTests
 
         public int Reads => Volatile.Read(ref reads);
         public int Count => inner.Count;
-        public ImageShape Shape => inner.shape;
+        public ImageShape Shape => inner.Shape;
         public IReadOnlyList<string> ClassNames => inner.ClassNames;
         public int GetLabel(int index) => inner.GetLabel(index);
 

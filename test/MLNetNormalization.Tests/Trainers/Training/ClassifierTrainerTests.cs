@@ -75,13 +75,13 @@ public sealed class ClassifierTrainerTests : IDisposable
         // Oracle: one eval-mode forward pass over all 32 images (the engine goes in batches of 8), then the softmax,
         // the argmax and the mean -ln p(true class) by hand in double.
         var all = new BatchAssembler(Validation, Validation.Count, options.PixelMean, options.PixelStd).InOrder().Single();
-        var shape = Validation.shape;
+        var shape = Validation.Shape;
         float[] logits;
         model.eval();
         using (no_grad())
-        using (var images = Tensor.FromSpan<float>(all.Images, [all.Count, shape.Channels, shape.Height, shape.Width]))
+        using (var images = tensor(all.Images, [all.Count, shape.Channels, shape.Height, shape.Width]))
         using (var output = model.call(images))
-            logits = output.ToArray<float>();
+            logits = output.data<float>().ToArray();
         model.train();
         var classes = SyntheticImages.ClassNames.Length;
         double correct = 0, logLossSum = 0;
@@ -89,7 +89,7 @@ public sealed class ClassifierTrainerTests : IDisposable
         {
             var row = logits.AsSpan(i * classes, classes).ToArray().Select(v => (double)v).ToArray();
             var exps = row.Select(v => Math.Exp(v - row.Max())).ToArray();
-            var probabilities = exps.Select(e => e / exps.sum()).ToArray();
+            var probabilities = exps.Select(e => e / exps.Sum()).ToArray();
             if (Array.IndexOf(probabilities, probabilities.Max()) == all.Labels[i]) correct++;
             logLossSum -= Math.Log(probabilities[all.Labels[i]]);
         }
@@ -220,13 +220,13 @@ public sealed class ClassifierTrainerTests : IDisposable
         var checkpoint = Path.Combine(temp.Path, ClassifierTrainer.CheckpointFileName);
         // Written to a temporary file and renamed: no half-written debris beside it.
         Assert.Empty(Directory.GetFiles(temp.Path, "*.tmp"));
-        var tensors = TensorFile.Load(checkpoint);
+        var (position, tensors) = Checkpoint.ReadTensors(checkpoint);
         try
         {
-            Assert.Contains("position.json", tensors.Keys);
+            Assert.Equal(0, position.Epoch);
             Assert.Contains("rng_state", tensors.Keys);
             using var fresh = TinyNet.Create();
-            fresh.LoadState(tensors.Where(t => t.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(t => t.Key["model.".Length..], t => t.Value));
+            Checkpoint.CopyState(tensors.Where(t => t.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(t => t.Key["model.".Length..], t => t.Value), fresh);
         }
         finally
         {
@@ -239,11 +239,11 @@ public sealed class ClassifierTrainerTests : IDisposable
     {
         using var model = TinyNet.Create();
         torch.manual_seed(42);
-        var generator = TestData.RawBytes(Torch.GetRngState());
+        var generator = TestData.RawBytes(random.get_rng_state());
         var options = Options() with { WarmupEpochs = 2 };   // milestone epoch 1 falls within the warm-up
         var error = Assert.Throws<ArgumentException>(() => Run(model, options));
         Assert.Contains("Milestones", error.Message);
-        Assert.True(generator.AsSpan().SequenceEqual(TestData.RawBytes(Torch.GetRngState())), "refusing the options reseeded the global generator");
+        Assert.True(generator.AsSpan().SequenceEqual(TestData.RawBytes(random.get_rng_state())), "refusing the options reseeded the global generator");
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class ImageDatasetTests
         var subset = data.Subset([2, 0]);
         Assert.Equal([20, 21, 22, 23, 0, 1, 2, 3], subset.Pixels);
         Assert.Equal([2, 0], subset.Labels);
-        Assert.Equal(data.shape, subset.shape);
+        Assert.Equal(data.Shape, subset.Shape);
         subset.Pixels[0] = 99;
         Assert.Equal(20, data.Pixels[8]);   // shares nothing with the original
     }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
 using MLNetNormalization.Tests.Support;
+using MLNetNormalization.Trainers.Training;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 
@@ -38,8 +39,8 @@ public sealed class KillAndResumeTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("resumed from epoch 2, batch", output);
 
-        var expected = TensorFile.Load(uninterruptedWeights);
-        var actual = TensorFile.Load(weights);
+        var expected = ClassifierTrainer.ReadModelFile(uninterruptedWeights);
+        var actual = ClassifierTrainer.ReadModelFile(weights);
         try
         {
             Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
@@ -64,8 +65,8 @@ public sealed class KillAndResumeTests : IDisposable
         var sample = Path.Combine(AppContext.BaseDirectory, "FashionMnistTraining.dll");
         Assert.True(File.Exists(sample), $"{sample} is missing; the test project references the sample so that it is built beside the tests.");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.add(sample);
-        foreach (var argument in arguments) start.ArgumentList.add(argument);
+        start.ArgumentList.Add(sample);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
         return Process.Start(start)!;
     }
 
@@ -86,7 +87,7 @@ public sealed class KillAndResumeTests : IDisposable
         var seen = new List<string>();
         while (process.StandardOutput.ReadLine() is { } line)
         {
-            seen.add(line);
+            seen.Add(line);
             if (!line.Contains(marker)) continue;
             process.Kill();
             break;

@@ -20,7 +20,7 @@ internal static class SyntheticImages
     {
         var random = new Random(seed);
         var shape = new ImageShape(channels, side, side);
-        var pixels = new byte[count * shape.numel()];
+        var pixels = new byte[count * shape.ElementCount];
         var labels = new byte[count];
         for (var i = 0; i < count; i++)
         {
@@ -32,7 +32,7 @@ internal static class SyntheticImages
                     {
                         var coordinate = labels[i] switch { 0 => y, 1 => x, 2 => x + y, _ => x - y + side };
                         var bright = (coordinate + phase) % 4 < 2;
-                        pixels[i * shape.numel() + (c * side + y) * side + x] =
+                        pixels[i * shape.ElementCount + (c * side + y) * side + x] =
                             (byte)Math.Clamp((bright ? 190 : 60) + random.Next(-40, 41), 0, 255);
                     }
         }

@@ -21,7 +21,7 @@ public sealed class ValidationMetricsTests
     private static ValidationMetrics Metrics(int classes, float[] probabilities, long[] labels)
     {
         var accumulator = new ValidationMetricsAccumulator(classes);
-        accumulator.add(probabilities, labels);
+        accumulator.Add(probabilities, labels);
         return accumulator.ToMetrics();
     }
 
@@ -44,7 +44,7 @@ public sealed class ValidationMetricsTests
         // Example by example, as the ML.NET-style Evaluate feeds rows: the means are over all examples, not over batches.
         var accumulator = new ValidationMetricsAccumulator(3);
         for (var i = 0; i < WorkedLabels.Length; i++)
-            accumulator.add(WorkedProbabilities.AsSpan(3 * i, 3), WorkedLabels.AsSpan(i, 1));
+            accumulator.Add(WorkedProbabilities.AsSpan(3 * i, 3), WorkedLabels.AsSpan(i, 1));
 
         var metrics = accumulator.ToMetrics();
         Assert.Equal(3, metrics.Count);
@@ -87,11 +87,11 @@ public sealed class ValidationMetricsTests
     public void ARefusedBatchLeavesTheAccumulatorAsItWas()
     {
         var accumulator = new ValidationMetricsAccumulator(3);
-        accumulator.add(WorkedProbabilities, WorkedLabels);
+        accumulator.Add(WorkedProbabilities, WorkedLabels);
         var before = accumulator.ToMetrics();
 
         // The first example is fine, the second has label 3 of 3 classes: nothing of the batch may count.
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => accumulator.add([1f, 0f, 0f, 1f, 0f, 0f], [0, 3]));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => accumulator.Add([1f, 0f, 0f, 1f, 0f, 0f], [0, 3]));
         Assert.Equal("labels", error.ParamName);
         Assert.Contains("[0, 2]", error.Message);
         Assert.Equal(before, accumulator.ToMetrics());
@@ -101,13 +101,13 @@ public sealed class ValidationMetricsTests
     public void ProbabilitiesThatAreNotOneRowPerLabelOrNotProbabilitiesAreRefusedNamingTheProblem()
     {
         var accumulator = new ValidationMetricsAccumulator(3);
-        var length = Assert.Throws<ArgumentException>(() => accumulator.add([0.5f, 0.5f, 0f, 1f], [0, 1]));
+        var length = Assert.Throws<ArgumentException>(() => accumulator.Add([0.5f, 0.5f, 0f, 1f], [0, 1]));
         Assert.Contains("2 × 3 = 6", length.Message);
-        var negative = Assert.Throws<ArgumentException>(() => accumulator.add([1.5f, -0.5f, 0f], [0]));
+        var negative = Assert.Throws<ArgumentException>(() => accumulator.Add([1.5f, -0.5f, 0f], [0]));
         Assert.Contains("logits", negative.Message);
-        var logits = Assert.Throws<ArgumentException>(() => accumulator.add([2f, 1f, 0.5f], [0]));
+        var logits = Assert.Throws<ArgumentException>(() => accumulator.Add([2f, 1f, 0.5f], [0]));
         Assert.Contains("sum to 3.5", logits.Message);
-        var diverged = Assert.Throws<ArgumentException>(() => accumulator.add([float.NaN, 0.5f, 0.5f], [0]));
+        var diverged = Assert.Throws<ArgumentException>(() => accumulator.Add([float.NaN, 0.5f, 0.5f], [0]));
         Assert.Contains("not finite", diverged.Message);
         Assert.All([length, negative, logits, diverged], e => Assert.Equal("probabilitiesRowMajor", e.ParamName));
     }
