@@ -89,6 +89,7 @@ public sealed class ClassifierTrainer
             ? LoadModelFile(bestPath, model)
             : null;
 
+        ValidationMetrics? finalValidation;
         if (options.ChannelsLast) MemoryFormat.SetConvolutionLayout(model, channelsLast: true);
         try
         {
@@ -156,6 +157,8 @@ public sealed class ClassifierTrainer
                     learningRate, clock, stepsThisProcess, totalSteps, validationMetrics));
             }
             if (options.RestoreBestModel && bestState is not null) Checkpoint.CopyState(bestState, model);
+            // In the layout the epochs were validated in, so that the best epoch's metrics come out again bit for bit.
+            finalValidation = validation is null ? null : Evaluate(model, validation, cancellation);
         }
         catch (OperationCanceledException) when (checkpointPath is not null)
         {
@@ -170,7 +173,6 @@ public sealed class ClassifierTrainer
             if (options.ChannelsLast) MemoryFormat.SetConvolutionLayout(model, channelsLast: false);
         }
 
-        var finalValidation = validation is null ? null : Evaluate(model, validation, cancellation);
         return new TrainingResult(position.History, position.BestEpoch, finalValidation, position.StoppedEarly, resumedFrom);
     }
 

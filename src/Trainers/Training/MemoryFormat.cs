@@ -22,7 +22,9 @@ public static class MemoryFormat
         if (tensor.dim() != 4)
             throw new ArgumentException($"Channels-last needs a 4-d [N, C, H, W] tensor; this one has sizes [{string.Join(", ", tensor.shape)}].", nameof(tensor));
         if (IsChannelsLast(tensor)) return tensor.alias();
-        return tensor.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+        // The scope frees the two intermediate views; only the result leaves it (into the caller's scope, if any).
+        using var scope = NewDisposeScope();
+        return tensor.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).MoveToOuterDisposeScope();
     }
 
     /// <summary>Whether the 4-d <paramref name="tensor"/>'s strides are channels-last (C the fastest, then W, H, N).</summary>
@@ -55,6 +57,7 @@ public static class MemoryFormat
             var weight = conv.weight;
             if (channelsLast == IsChannelsLast(weight) && (channelsLast || weight.is_contiguous())) continue;
             using var laidOut = channelsLast ? ToChannelsLast(weight) : weight.contiguous();
+            // set_ changes the weight in place (same Parameter object) and returns it.
             weight.set_(laidOut);
         }
     }
