@@ -90,7 +90,7 @@ public sealed class ClassifierTrainer
             : null;
 
         ValidationMetrics? finalValidation;
-        if (options.ChannelsLast) MemoryFormat.SetConvolutionLayout(model, channelsLast: true);
+        var layout = options.ChannelsLast ? MemoryFormat.UseConvolutionLayout(model, channelsLast: true) : null;
         try
         {
             while (position.Epoch < options.Epochs && !position.StoppedEarly)
@@ -168,9 +168,9 @@ public sealed class ClassifierTrainer
         finally
         {
             // Also when training throws (cancelled, diverged): the best-model copy is not left to the finalizer,
-            // and the caller gets the weights back in the usual layout.
+            // and the caller gets the weights back in the layout they had.
             DisposeState(bestState);
-            if (options.ChannelsLast) MemoryFormat.SetConvolutionLayout(model, channelsLast: false);
+            layout?.Dispose();
         }
 
         return new TrainingResult(position.History, position.BestEpoch, finalValidation, position.StoppedEarly, resumedFrom);
@@ -183,6 +183,8 @@ public sealed class ClassifierTrainer
     public ValidationMetrics Evaluate(nn.Module<Tensor, Tensor> model, ILabeledImageSource data, CancellationToken cancellation = default)
     {
         var assembler = new BatchAssembler(data, Options.BatchSize, Options.PixelMean, Options.PixelStd, prefetch: Options.PrefetchBatches);
+        // The weights in the layout training used (and validated in), put back as they were afterwards.
+        using var layout = Options.ChannelsLast ? MemoryFormat.UseConvolutionLayout(model, channelsLast: true) : null;
         return ModelEvaluation.Evaluate(model, assembler.InOrder(cancellation), data.Shape, data.ClassNames, Options.ChannelsLast);
     }
 

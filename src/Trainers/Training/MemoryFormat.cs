@@ -43,22 +43,48 @@ public static class MemoryFormat
     }
 
     /// <summary>
-    /// Lays out every <see cref="Conv2d"/> weight of <paramref name="model"/> channels-last (or back to the usual
-    /// contiguous layout when <paramref name="channelsLast"/> is false), in place: the parameters stay the same
-    /// objects, so optimizers and references to them keep working. Their values are unchanged.
+    /// Lays out every <see cref="Conv2d"/> weight of <paramref name="model"/> channels-last (or in the usual contiguous
+    /// layout when <paramref name="channelsLast"/> is false), in place: the parameters stay the same objects, so
+    /// optimizers and references to them keep working. Their values are unchanged.
     /// </summary>
     public static void SetConvolutionLayout(nn.Module model, bool channelsLast)
     {
         ArgumentNullException.ThrowIfNull(model);
-        using var noGrad = no_grad();
-        foreach (var (_, module) in model.named_modules())
+        foreach (var weight in ConvolutionWeights(model)) SetLayout(weight, channelsLast);
+    }
+
+    /// <summary>
+    /// <see cref="SetConvolutionLayout"/> until the result is disposed, which puts back the weights it changed (so
+    /// nesting, or a model already in the layout, leaves things as they were).
+    /// </summary>
+    public static IDisposable UseConvolutionLayout(nn.Module model, bool channelsLast)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var changed = ConvolutionWeights(model).Where(w => !HasLayout(w, channelsLast)).ToList();
+        foreach (var weight in changed) SetLayout(weight, channelsLast);
+        return new Restore(changed, !channelsLast);
+    }
+
+    private sealed class Restore(List<Parameter> weights, bool channelsLast) : IDisposable
+    {
+        public void Dispose()
         {
-            if (module is not Conv2d conv) continue;
-            var weight = conv.weight;
-            if (channelsLast == IsChannelsLast(weight) && (channelsLast || weight.is_contiguous())) continue;
-            using var laidOut = channelsLast ? ToChannelsLast(weight) : weight.contiguous();
-            // set_ changes the weight in place (same Parameter object) and returns it.
-            weight.set_(laidOut);
+            foreach (var weight in weights.Where(w => !w.IsInvalid)) SetLayout(weight, channelsLast);
+            weights.Clear();
         }
+    }
+
+    private static IEnumerable<Parameter> ConvolutionWeights(nn.Module model) =>
+        model.named_modules().Select(m => m.module).OfType<Conv2d>().Select(c => c.weight).ToList();
+
+    private static bool HasLayout(Tensor weight, bool channelsLast) => channelsLast ? IsChannelsLast(weight) : weight.is_contiguous();
+
+    private static void SetLayout(Parameter weight, bool channelsLast)
+    {
+        if (HasLayout(weight, channelsLast)) return;
+        using var noGrad = no_grad();
+        using var laidOut = channelsLast ? ToChannelsLast(weight) : weight.contiguous();
+        // set_ changes the weight in place (same Parameter object) and returns it.
+        weight.set_(laidOut);
     }
 }
