@@ -132,7 +132,8 @@ public sealed record TrainingOptions
     /// convolutions (oneDNN) skip their layout conversions. Shapes, state_dict names and saved files are the same
     /// either way; the weights are put back in the usual layout when training ends. Float rounding differs
     /// slightly between the layouts, so a run resumes bit-identically only with the same setting.
-    /// Default true (measured by bench/ResNetBench: see bench/results.md).
+    /// Default true: a ResNet-20 training step (batch 128, 2 threads) took 472 ms channels-last against 594 ms
+    /// contiguous (`bench/ResNetBench -- --diagnose`, the two layouts taking turns step by step).
     /// </summary>
     public bool ChannelsLast { get; init; } = true;
 
