@@ -4,8 +4,8 @@ using MLNetNormalization.Trainers;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization;
 
@@ -200,8 +200,8 @@ public sealed class ImageClassifierWithNormOptions
             if (value is < 1) throw Invalid(option, $"must be >= 1, got {value}.");
         if (!Enum.IsDefined(Device))
             throw Invalid(nameof(Device), $"{Device} is not one of {string.Join(", ", Enum.GetNames<ComputeDevice>())}.");
-        if (Device == ComputeDevice.Cuda && !Torch.IsCudaAvailable)
-            throw Invalid(nameof(Device), "Cuda was asked for, but this libtorch has no CUDA device; use Auto or Cpu, or build the shim against a CUDA libtorch (README).");
+        if (Device == ComputeDevice.Cuda && !cuda.is_available())
+            throw Invalid(nameof(Device), CudaMissing);
 
         var training = new TrainingOptions
         {
@@ -222,7 +222,7 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), MessageOf(e), e);
         }
         CheckEveryLayer(plan, input, classes);
-        var device = Device == ComputeDevice.Cpu || !Torch.IsCudaAvailable ? TorchBinding.Device.Cpu : TorchBinding.Device.Cuda(0);
+        var device = Device == ComputeDevice.Cpu || !cuda.is_available() ? CPU : torch.device(DeviceType.CUDA, 0);
         return new ResolvedClassifierOptions(Architecture, plan, training, InferenceAlpha, device);
     }
 
@@ -231,13 +231,13 @@ public sealed class ImageClassifierWithNormOptions
     private void CheckEveryLayer(NormalizerPlan plan, ImageShape input, int classes)
     {
         var channels = new List<long>();
-        using var rngState = Torch.GetRngState();
+        using var rngState = get_rng_state();
         try
         {
             using var shape = Backbone.Create(Architecture, input, classes, c =>
             {
                 channels.Add(c);
-                return new Identity();
+                return nn.Identity();
             });
         }
         catch (ArgumentException e)
@@ -246,7 +246,7 @@ public sealed class ImageClassifierWithNormOptions
         }
         finally
         {
-            Torch.SetRngState(rngState);
+            set_rng_state(rngState);
         }
         var factory = plan.NewFactory();
         for (var i = 0; i < channels.Count; i++)
@@ -265,6 +265,16 @@ public sealed class ImageClassifierWithNormOptions
             }
         }
     }
+
+    /// <summary>
+    /// Why <see cref="ComputeDevice.Cuda"/> is refused where TorchSharp has no CUDA device: what to add to the
+    /// application, or what to choose instead.
+    /// </summary>
+    internal const string CudaMissing =
+        "Cuda was asked for, but TorchSharp finds no CUDA device (torch.cuda.is_available() is false): the application has the CPU-only " +
+        "libtorch of the TorchSharp-cpu package, or the machine has no NVIDIA GPU and driver. To train on a GPU, reference the package " +
+        "TorchSharp-cuda-linux (Linux) or TorchSharp-cuda-windows (Windows), of the same version as TorchSharp, instead of TorchSharp-cpu, " +
+        "on a machine with an NVIDIA GPU; or set Device to Auto (the GPU when there is one, else the CPU) or Cpu.";
 
     /// <summary>A shallow copy: what a trainer keeps, so later changes to the caller's instance change nothing.</summary>
     internal ImageClassifierWithNormOptions Clone() => (ImageClassifierWithNormOptions)MemberwiseClone();
