@@ -160,6 +160,16 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
         }
     }
 
+    /// <summary>The network's <c>state_dict</c>, in its order: the network's own tensors, not copies (read them, never dispose them).</summary>
+    internal Dictionary<string, Tensor> State()
+    {
+        lock (_model)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _model.state_dict();
+        }
+    }
+
     /// <summary>Frees the network's native memory.</summary>
     public void Dispose()
     {
