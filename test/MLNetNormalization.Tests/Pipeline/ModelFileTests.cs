@@ -106,14 +106,16 @@ public sealed class ModelFileTests(PipelineFixture fixture)
     [Fact]
     public void A_model_saved_before_the_port_to_TorchSharp_is_refused_saying_so()
     {
-        // ML.NET's header: ModelVerWritten is the uint at byte 72 (after the signature, version, header size, six
-        // offsets and sizes, and the model signature); 0x00010001 is what versions with our own tensor files wrote.
+        // ML.NET's header: ModelVerWritten and ModelVerReadable are the uints at bytes 72 and 76 (after the signature,
+        // version, header size, six offsets and sizes, and the model signature); versions with our own tensor files
+        // wrote 0x00010001 in both.
         var path = fixture.CopyOfModel();
         Rewrite(path, DescriptionEntry, bytes =>
         {
-            Assert.Equal(0x00010002u, BitConverter.ToUInt32(bytes, 72));
+            Assert.Equal((0x00010002u, 0x00010002u), (BitConverter.ToUInt32(bytes, 72), BitConverter.ToUInt32(bytes, 76)));
             var copy = (byte[])bytes.Clone();
             BitConverter.GetBytes(0x00010001u).CopyTo(copy, 72);
+            BitConverter.GetBytes(0x00010001u).CopyTo(copy, 76);
             return copy;
         });
         AssertDamaged(LoadError(path), "it was saved by a version before the port to TorchSharp");
