@@ -1,0 +1,61 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNetNormalization.Trainers.Training;
+
+/// <summary>
+/// The channels-last memory layout of 4-d tensors: sizes stay [N, C, H, W] while the strides are those of
+/// [N, H, W, C]. TorchSharp 0.107 has no memory-format argument, so the layout is made by permuting to NHWC,
+/// copying contiguously, and permuting the view back.
+/// </summary>
+public static class MemoryFormat
+{
+    /// <summary>
+    /// <paramref name="tensor"/> (4-d) with channels-last strides: itself when already so laid out, else a copy.
+    /// Values and sizes are unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">When the tensor is not 4-d.</exception>
+    public static Tensor ToChannelsLast(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.dim() != 4)
+            throw new ArgumentException($"Channels-last needs a 4-d [N, C, H, W] tensor; this one has sizes [{string.Join(", ", tensor.shape)}].", nameof(tensor));
+        if (IsChannelsLast(tensor)) return tensor.alias();
+        return tensor.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    }
+
+    /// <summary>Whether the 4-d <paramref name="tensor"/>'s strides are channels-last (C the fastest, then W, H, N).</summary>
+    public static bool IsChannelsLast(Tensor tensor)
+    {
+        if (tensor.dim() != 4) return false;
+        var (sizes, strides) = (tensor.shape, tensor.stride());
+        // Sizes of 1 may have any stride; the other dimensions must be packed in the order C, W, H, N.
+        long expected = 1;
+        foreach (var d in new[] { 1, 3, 2, 0 })
+        {
+            if (sizes[d] != 1 && strides[d] != expected) return false;
+            expected *= sizes[d];
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Lays out every <see cref="Conv2d"/> weight of <paramref name="model"/> channels-last (or back to the usual
+    /// contiguous layout when <paramref name="channelsLast"/> is false), in place: the parameters stay the same
+    /// objects, so optimizers and references to them keep working. Their values are unchanged.
+    /// </summary>
+    public static void SetConvolutionLayout(nn.Module model, bool channelsLast)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var noGrad = no_grad();
+        foreach (var (_, module) in model.named_modules())
+        {
+            if (module is not Conv2d conv) continue;
+            var weight = conv.weight;
+            if (channelsLast == IsChannelsLast(weight) && (channelsLast || weight.is_contiguous())) continue;
+            using var laidOut = channelsLast ? ToChannelsLast(weight) : weight.contiguous();
+            weight.set_(laidOut);
+        }
+    }
+}
