@@ -200,8 +200,16 @@ public sealed class ImageClassifierWithNormOptions
             if (value is < 1) throw Invalid(option, $"must be >= 1, got {value}.");
         if (!Enum.IsDefined(Device))
             throw Invalid(nameof(Device), $"{Device} is not one of {string.Join(", ", Enum.GetNames<ComputeDevice>())}.");
-        if (Device == ComputeDevice.Cuda && !cuda.is_available())
-            throw Invalid(nameof(Device), CudaMissing);
+        torch.Device device;
+        try
+        {
+            device = TrainingDevice.Resolve(Device);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Cuda where TorchSharp has none: the message names the package to add (TorchSharp-cuda-linux or -windows).
+            throw Invalid(nameof(Device), e.Message, e);
+        }
 
         var training = new TrainingOptions
         {
@@ -222,7 +230,6 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), MessageOf(e), e);
         }
         CheckEveryLayer(plan, input, classes);
-        var device = Device == ComputeDevice.Cpu || !cuda.is_available() ? CPU : torch.device(DeviceType.CUDA, 0);
         return new ResolvedClassifierOptions(Architecture, plan, training, InferenceAlpha, device);
     }
 
@@ -265,16 +272,6 @@ public sealed class ImageClassifierWithNormOptions
             }
         }
     }
-
-    /// <summary>
-    /// Why <see cref="ComputeDevice.Cuda"/> is refused where TorchSharp has no CUDA device: what to add to the
-    /// application, or what to choose instead.
-    /// </summary>
-    internal const string CudaMissing =
-        "Cuda was asked for, but TorchSharp finds no CUDA device (torch.cuda.is_available() is false): the application has the CPU-only " +
-        "libtorch of the TorchSharp-cpu package, or the machine has no NVIDIA GPU and driver. To train on a GPU, reference the package " +
-        "TorchSharp-cuda-linux (Linux) or TorchSharp-cuda-windows (Windows), of the same version as TorchSharp, instead of TorchSharp-cpu, " +
-        "on a machine with an NVIDIA GPU; or set Device to Auto (the GPU when there is one, else the CPU) or Cpu.";
 
     /// <summary>A shallow copy: what a trainer keeps, so later changes to the caller's instance change nothing.</summary>
     internal ImageClassifierWithNormOptions Clone() => (ImageClassifierWithNormOptions)MemberwiseClone();
