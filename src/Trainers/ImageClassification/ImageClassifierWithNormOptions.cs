@@ -127,7 +127,12 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>Early stopping on the validation data; needs validation data. Default null (train every epoch).</summary>
     public EarlyStoppingOptions? EarlyStopping { get; set; }
 
-    /// <summary>Where to train. Default <see cref="ComputeDevice.Auto"/>.</summary>
+    /// <summary>
+    /// Where to train and predict. Default <see cref="ComputeDevice.Auto"/> (the first CUDA GPU when
+    /// <c>torch.cuda.is_available()</c>, else the CPU). <see cref="ComputeDevice.Cuda"/> where TorchSharp has no CUDA
+    /// device is refused by Fit before any data are read, with an <see cref="ArgumentException"/> naming the package to
+    /// reference instead of TorchSharp-cpu: TorchSharp-cuda-linux or TorchSharp-cuda-windows.
+    /// </summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
 
     /// <summary>Seed of initialization, data order, augmentation and dropout. Default null: drawn from the MLContext's seed when the trainer is made.</summary>
