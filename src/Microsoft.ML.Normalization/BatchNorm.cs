@@ -25,6 +25,8 @@ public sealed class BatchNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, Running);
+
     protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
 
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);

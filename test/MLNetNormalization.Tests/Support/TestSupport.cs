@@ -55,6 +55,10 @@ internal static class Expect
         }
     }
 
+    /// <summary>The array form of the list comparison (a double[] also converts to a Tensor, which would make the call ambiguous).</summary>
+    public static void Close(IReadOnlyList<double> expected, double[] actual, double absolute, double relative = 0, string what = "element") =>
+        Close(expected, (IReadOnlyList<double>)actual, absolute, relative, what);
+
     /// <summary>Compares a tensor's values (any floating type) with float64 expectations, and its shape when given.</summary>
     public static void Close(IReadOnlyList<double> expected, Tensor actual, double absolute, double relative = 0, long[]? shape = null)
     {
@@ -63,7 +67,7 @@ internal static class Expect
     }
 
     public static void Close(double expected, double actual, double absolute, double relative = 0) =>
-        Close([expected], [actual], absolute, relative, "value");
+        Close(new[] { expected }, new[] { actual }, absolute, relative, "value");
 }
 
 /// <summary>A fresh directory under the system temp folder, deleted with everything in it on dispose.</summary>
