@@ -32,8 +32,7 @@ pkg_installed() {
 }
 
 missing=()
-for pkg in libtorch-dev cmake g++ make libopenblas-dev \
-           dataset-fashion-mnist python3-torch nodejs npm; do
+for pkg in dataset-fashion-mnist nodejs npm; do
     case "$pkg" in
         nodejs) command -v node >/dev/null 2>&1 && continue ;;
         npm)    command -v npm  >/dev/null 2>&1 && continue ;;
@@ -74,16 +73,8 @@ check() {  # check <description> <command...>
 check "fashion-mnist: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz" \
     test -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
-torch_cfg=/usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake
-if [ ! -f "$torch_cfg" ]; then
-    torch_cfg="$(dpkg -L libtorch-dev 2>/dev/null | grep 'TorchConfig.cmake$' | head -n1 || true)"
-fi
-check "libtorch cmake config: ${torch_cfg:-TorchConfig.cmake not found}" test -n "$torch_cfg" -a -f "$torch_cfg"
-
 check "mnist npm: data/mnist-npm/node_modules/mnist/package.json" \
     test -f data/mnist-npm/node_modules/mnist/package.json
-
-check "python torch: /usr/bin/python3 -c 'import torch'" /usr/bin/python3 -c 'import torch'
 
 if [ "$fail" -ne 0 ]; then
     echo "setup: FAILED (see MISSING lines above)" >&2

@@ -22,7 +22,7 @@ internal sealed class Options
              ExtractPixels (one plane), the ImageAnalytics pipeline a user writes for the image trainer;
           2. file reading alone: ImageFolder.Load -> LoadRawImageBytes (no decoding);
           3. consumption: LeNet with BN training steps on batches of the decoded images, in images/s with
-             Torch.Threads threads;
+             --threads threads (torch.set_num_threads);
         and reports decoding's rate against the consumption rate, target >= 3x. Writes its section of
         bench/results.md.
 
@@ -32,7 +32,7 @@ internal sealed class Options
           --rounds N      rounds of each measurement; medians are reported (default 3)
           --batch-size N  batch size of training (default 128)
           --train-steps N timed training steps per round, after one untimed (default 30)
-          --threads N     Torch.Threads for training (default: Environment.ProcessorCount)
+          --threads N     torch.set_num_threads for training (default: Environment.ProcessorCount)
           --data-dir PATH Fashion-MNIST .gz files (default /usr/share/datasets/fashion-mnist)
           --output PATH   results file, relative to the repository root (default bench/results.md)
           --help          this text

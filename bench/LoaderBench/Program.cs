@@ -9,9 +9,8 @@ using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
-using MLNetNormalization.TorchBinding.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
 using static Microsoft.ML.Transforms.Image.ImagePixelExtractingEstimator;
 using static MLNetNormalization.Bench.BenchHost;
 
@@ -29,7 +28,7 @@ return BenchHost.Main(args, Options.Parse, options => options.Help, Options.Usag
 static int Run(Options options)
 {
     var output = Path.GetFullPath(Path.Combine(FindRepoRoot(), options.Output));
-    Torch.Threads = options.Threads;
+    set_num_threads(options.Threads);
     var date = DateTime.UtcNow;
     var fashion = FashionMnist.LoadTrain(options.DataDirectory);
     var scratch = Directory.CreateTempSubdirectory("mlnorm-loaderbench-").FullName;
@@ -142,13 +141,14 @@ static (int Images, double Megabytes, double Seconds) ReadRawBytes(string folder
     return (images, bytes / 1e6, clock.Elapsed.TotalSeconds);
 }
 
-// LeNet with BN, as the engine trains it: one untimed step, then timed SGD steps on the batch assembler's batches, assembled
+// LeNet with BN, as the engine trains it (channels-last, TrainingOptions.ChannelsLast's default): one untimed step, then timed SGD steps on the batch assembler's batches, assembled
 // beforehand so that only training is timed.
 static (int Images, double Seconds) Train(ILabeledImageSource images, int batchSize, int steps, int round)
 {
-    Torch.ManualSeed((ulong)round);
+    manual_seed(round);
     using var model = Backbone.Create(Architecture.LeNet, images.Shape, images.ClassNames.Count, new NormalizerPlan("bn"));
-    using var sgd = new SGD(model.Parameters(), learningRate: 0.01, momentum: 0.9);
+    MemoryFormat.SetConvolutionLayout(model, channelsLast: true);
+    using var sgd = optim.SGD(model.parameters(), learningRate: 0.01, momentum: 0.9);
     var assembler = new BatchAssembler(images, batchSize, [0.0], [1.0], seed: (ulong)round);
     var batches = assembler.Training(0).Take(steps + 1).ToList();
     var shape = images.Shape;
@@ -157,13 +157,13 @@ static (int Images, double Seconds) Train(ILabeledImageSource images, int batchS
     for (var i = 0; i < batches.Count; i++)
     {
         if (i == 1) clock.Start();
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         var batch = batches[i];
-        var x = Tensor.FromSpan<float>(batch.Images, [batch.Count, shape.Channels, shape.Height, shape.Width]);
-        var y = Tensor.FromSpan<long>(batch.Labels, [batch.Count]);
-        sgd.ZeroGrad();
-        Functional.CrossEntropy(model.Forward(x), y).Backward();
-        sgd.Step();
+        var x = MemoryFormat.ToChannelsLast(tensor(batch.Images, [batch.Count, shape.Channels, shape.Height, shape.Width]));
+        var y = tensor(batch.Labels, [batch.Count]);
+        sgd.zero_grad();
+        nn.functional.cross_entropy(model.forward(x), y).backward();
+        sgd.step();
         if (i >= 1) trained += batch.Count;
     }
     return (trained, clock.Elapsed.TotalSeconds);
@@ -178,7 +178,7 @@ static string Report(Options options, DateTime date, Measured measured)
     text.AppendLine("## Image loader vs LeNet training (bench/LoaderBench)");
     text.AppendLine();
     text.AppendLine(f, $"- Command: `{RunCommand("bench/LoaderBench", options.Arguments)}`, {date:yyyy-MM-dd HH:mm} UTC");
-    text.AppendLine(f, $"- Machine: {MachineDescription()}; Microsoft.ML and Microsoft.ML.ImageAnalytics 5.0.1, SkiaSharp 2.88.9; libtorch {Torch.Version}, Torch.Threads = {Torch.Threads} for training");
+    text.AppendLine(f, $"- Machine: {MachineDescription()}; Microsoft.ML and Microsoft.ML.ImageAnalytics 5.0.1, SkiaSharp 2.88.9; TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch {__version__}), torch.get_num_threads() = {get_num_threads()} for training");
     text.AppendLine(f, $"- {measured.Written} Fashion-MNIST training images ({options.PerClass} per class) written as 28x28 gray PNG files by `ImageFolder.Save` in {measured.WriteSeconds:F1} s; medians of {options.Rounds} rounds; batch {options.BatchSize}.");
     text.AppendLine(f, $"- Other processes used {measured.OtherCpuSeconds:F1} of the machine's {measured.CapacityCpuSeconds:F1} core-seconds during the measurements ({100 * measured.OtherCpuSeconds / measured.CapacityCpuSeconds:F0} %, /proc/stat).");
     text.AppendLine();
@@ -186,7 +186,7 @@ static string Report(Options options, DateTime date, Measured measured)
     text.AppendLine("|---|---:|---|---:|");
     text.AppendLine(f, $"| decode: `ImageFolder.Load`, `MapValueToKey`, `LoadImages`, `ResizeImages` 28x28, `ExtractPixels` (red plane) | {decode:F0} | {Rounds(measured.DecodeRates)} | {ratio:F1}x |");
     text.AppendLine(f, $"| file bytes: `ImageFolder.Load`, `LoadRawImageBytes` (no decoding) | {raw:F0} | {Rounds(measured.RawRates)} | {raw / train:F1}x |");
-    text.AppendLine(f, $"| training: LeNet + BN SGD steps, {options.TrainSteps} per round after one untimed | {train:F0} | {Rounds(measured.TrainRates)} | 1.0x |");
+    text.AppendLine(f, $"| training: LeNet + BN SGD steps (channels-last), {options.TrainSteps} per round after one untimed | {train:F0} | {Rounds(measured.TrainRates)} | 1.0x |");
     text.AppendLine();
     text.AppendLine(f, $"Decoding / training: **{ratio:F1}x** (target >= {Target}x): **{(ratio >= Target ? "PASS" : "FAIL")}**.");
     return text.ToString();

@@ -24,6 +24,7 @@ internal sealed class Options
     public int Retries { get; private set; } = 2;
     public double MaxWait { get; private set; } = 900;
     public bool Reference { get; private set; } = true;
+    public bool ChannelsLast { get; private set; } = true;
     public bool Profile { get; private set; }
     public bool Help { get; private set; }
 
@@ -38,7 +39,7 @@ internal sealed class Options
 
     public const string Usage = """
         NormBench: times a ResNet-20 training step (CIFAR shape 3x32x32, random data, cross-entropy, SGD) with
-        each normalizer built by NormalizerFactory, and libtorch's BatchNorm2d as a reference, and writes its
+        each normalizer built by NormalizerFactory, and TorchSharp's nn.BatchNorm2d as a reference, and writes its
         section of bench/results.md: median step time and the ratio to the project's "bn" per batch size.
 
         Usage: dotnet run -c Release --project bench/NormBench -- [options]
@@ -51,8 +52,9 @@ internal sealed class Options
           --rounds N      rounds; each round times every normalizer once, round-robin (default 5)
           --steps N       timed steps per normalizer and round (default 4 at batch >= 64, 16 below)
           --warmup N      untimed steps before them in every round (default 1 at batch >= 64, 4 below)
-          --threads N     intra-op threads, Torch.Threads (default: Environment.ProcessorCount)
-          --no-reference  leave out the libtorch BatchNorm2d reference row
+          --threads N     intra-op threads, torch.set_num_threads (default: Environment.ProcessorCount)
+          --channels-last on|off  batch and conv weights channels-last, as the engine trains (default on)
+          --no-reference  leave out the TorchSharp nn.BatchNorm2d reference row
           --output PATH   results file, relative to the repository root (default bench/results.md)
           --max-other-cpu P  a measurement during which other processes took more than P% of the machine's
                           CPU is discarded and run again (default 10)
@@ -90,6 +92,14 @@ internal sealed class Options
                 case "--steps": options.Steps = Positive(name, value); break;
                 case "--warmup": options.Warmup = NonNegative(name, value); break;
                 case "--threads": options.Threads = Positive(name, value); break;
+                case "--channels-last":
+                    options.ChannelsLast = value switch
+                    {
+                        "on" => true,
+                        "off" => false,
+                        _ => throw new ArgumentException($"{name} takes on or off, not {value}."),
+                    };
+                    break;
                 case "--output": options.Output = value; break;
                 case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
                 case "--retries": options.Retries = NonNegative(name, value); break;

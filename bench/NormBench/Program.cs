@@ -1,9 +1,12 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using MLNetNormalization.Bench;
-using MLNetNormalization.TorchBinding;
+using MLNetNormalization.Trainers.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 using static MLNetNormalization.Bench.BenchHost;
 using static MLNetNormalization.Bench.Units;
 
@@ -14,7 +17,7 @@ using static MLNetNormalization.Bench.Units;
 
 const double Target = 1.5;
 const string Baseline = "bn";
-const string ReferenceLabel = "libtorch BatchNorm2d (reference)";
+const string ReferenceLabel = "TorchSharp nn.BatchNorm2d (reference)";
 const string StartMarker = "<!-- normalizers:start -->";
 const string EndMarker = "<!-- normalizers:end -->";
 
@@ -24,9 +27,9 @@ static int Run(Options options)
 {
     var root = FindRepoRoot();
     var output = Path.GetFullPath(Path.Combine(root, options.Output));
-    Torch.Threads = options.Threads;
-    if (Torch.Threads != options.Threads)
-        throw new InvalidOperationException($"libtorch runs {Torch.Threads} threads after asking for {options.Threads}.");
+    torch.set_num_threads(options.Threads);
+    if (torch.get_num_threads() != options.Threads)
+        throw new InvalidOperationException($"libtorch runs {torch.get_num_threads()} threads after asking for {options.Threads}.");
     var norms = options.Norms.Any(n => n.Trim().Equals(Baseline, StringComparison.OrdinalIgnoreCase))
         ? options.Norms
         : [Baseline, .. options.Norms];
@@ -43,8 +46,8 @@ static int Run(Options options)
 
     var date = DateTime.UtcNow;
     var command = RunCommand("bench/NormBench", options.Arguments);
-    Console.WriteLine($"ResNet-20, batches {string.Join(", ", options.Batches)}, {norms.Count} normalizers{(options.Reference ? " + libtorch BatchNorm2d" : "")}, " +
-                      $"{options.Rounds} rounds, Torch.Threads = {Torch.Threads}, libtorch {Torch.Version}");
+    Console.WriteLine($"ResNet-20, batches {string.Join(", ", options.Batches)}, {norms.Count} normalizers{(options.Reference ? " + TorchSharp nn.BatchNorm2d" : "")}, " +
+                      $"{options.Rounds} rounds, torch.get_num_threads() = {torch.get_num_threads()}, libtorch {torch.__version__}, {Layout(options)}");
 
     var cpuStart = CpuSnapshot.Take();
     var waitBudget = new StrongBox<TimeSpan>(TimeSpan.FromSeconds(options.MaxWait));
@@ -68,18 +71,18 @@ static BatchTable MeasureBatch(Options options, IReadOnlyList<string> norms, int
     Console.WriteLine();
     Console.WriteLine($"batch {batch}: {warmup} warm-up + {steps} timed steps per normalizer and round");
 
-    Torch.ManualSeed(1);
-    using var x = Torch.Randn([batch, 3, 32, 32]);
-    using var y = Torch.RandInt(0, 10, [batch]);
+    torch.manual_seed(1);
+    using var x = Batch(batch, options.ChannelsLast);
+    using var y = randint(0, 10, [batch]);
     var trainees = new List<Trainee>();
     try
     {
         foreach (var norm in norms)
         {
             var specification = ForBatch(norm, batch);
-            trainees.Add(new Trainee(specification, specification, x, y));
+            trainees.Add(new Trainee(specification, specification, x, y, options.ChannelsLast));
         }
-        if (options.Reference) trainees.Add(new Trainee(ReferenceLabel, null, x, y));
+        if (options.Reference) trainees.Add(new Trainee(ReferenceLabel, null, x, y, options.ChannelsLast));
 
         var kept = trainees.ToDictionary(t => t, _ => new List<Measurement?>());
         var discarded = new List<string>();
@@ -108,7 +111,7 @@ static BatchTable MeasureBatch(Options options, IReadOnlyList<string> norms, int
                     {
                         m = trainee.Run(warmup, steps);
                     }
-                    catch (Exception e) when (e is ArgumentException or TorchException or InvalidOperationException)
+                    catch (Exception e) when (e is ArgumentException or ExternalException or InvalidOperationException)
                     {
                         trainee.Failure = $"round {r + 1}: {e.Message}";
                         Console.Error.WriteLine($"warning: {trainee.Label} failed and is left out from now on: {e.Message}");
@@ -187,16 +190,16 @@ static int Profile(Options options, IReadOnlyList<string> norms)
     {
         var warmup = options.WarmupFor(batch);
         var steps = options.StepsFor(batch);
-        Torch.ManualSeed(1);
-        using var x = Torch.Randn([batch, 3, 32, 32]);
-        using var y = Torch.RandInt(0, 10, [batch]);
-        Console.WriteLine($"batch {batch}, Torch.Threads = {Torch.Threads}, {warmup} warm-up + {steps} profiled steps each, medians (ms):");
+        torch.manual_seed(1);
+        using var x = Batch(batch, options.ChannelsLast);
+        using var y = randint(0, 10, [batch]);
+        Console.WriteLine($"batch {batch}, torch.get_num_threads() = {torch.get_num_threads()}, {Layout(options)}, {warmup} warm-up + {steps} profiled steps each, medians (ms):");
         Console.WriteLine($"  {"normalizer",-34} {"forward",8} {"backward",8} {"SGD",6} {"dispose",7} {"total",7}  handles fwd/step");
         var labels = norms.Select(n => ForBatch(n, batch)).Cast<string?>().ToList();
         if (options.Reference) labels.Add(null);
         foreach (var specification in labels)
         {
-            using var trainee = new Trainee(specification ?? ReferenceLabel, specification, x, y);
+            using var trainee = new Trainee(specification ?? ReferenceLabel, specification, x, y, options.ChannelsLast);
             var p = trainee.Profile(warmup, steps);
             Console.WriteLine($"  {trainee.Label,-34} {p.Forward * 1000,8:F1} {p.Backward * 1000,8:F1} {p.Update * 1000,6:F1} {p.ScopeDispose * 1000,7:F1} {p.Total * 1000,7:F1}  {p.HandlesForward:F0}/{p.HandlesStep:F0}");
         }
@@ -211,16 +214,18 @@ static string Report(Options options, string command, DateTime date, List<BatchT
     s.AppendLine();
     s.AppendLine("Written by `bench/NormBench` (rerun it to refresh this section). The CIFAR ResNet-20 of `ResNetCifar` " +
                  $"({tables[0].Parameters:N0} parameters with BN; 19 normalization layers of 16, 32 and 64 channels) is built for each normalizer " +
-                 "with `normalization: c => NormalizerFactory.Create(spec, c)` after `Torch.ManualSeed(0)`, and trained on one fixed random batch " +
-                 "(`Randn` [B, 3, 32, 32], `RandInt` labels of 10 classes) with cross-entropy and SGD (lr 0.1, momentum 0.9, weight decay 1e-4). " +
+                 "with `normalization: c => NormalizerFactory.Create(spec, c)` after `torch.manual_seed(0)`, and trained on one fixed random batch " +
+                 "(`randn` [B, 3, 32, 32], `randint` labels of 10 classes) with cross-entropy and SGD (lr 0.1, momentum 0.9, weight decay 1e-4). " +
                  "One step is zero-grad, forward, loss, backward and the SGD update, in a dispose scope. " +
-                 "The libtorch row is `ResNetCifar`'s default normalization, libtorch's own `BatchNorm2d` (`batch_norm`), as a reference.");
+                 "The reference row is `ResNetCifar`'s default normalization, TorchSharp's `nn.BatchNorm2d` (libtorch's fused `batch_norm`).");
     s.AppendLine();
     s.AppendLine($"- Command: `{command}`");
     s.AppendLine($"- Date (UTC): {date:yyyy-MM-dd HH:mm:ss}");
     s.AppendLine($"- Machine: {MachineDescription()}");
-    s.AppendLine($"- libtorch (`Torch.Version`): {Torch.Version}; Debian package: {DebianPackages("libtorch1.13")}");
-    s.AppendLine($"- Threads: {options.Threads} (`Torch.Threads` = {Torch.Threads})");
+    s.AppendLine($"- TorchSharp {typeof(torch).Assembly.GetName().Version} (NuGet TorchSharp-cpu), libtorch `torch.__version__` {torch.__version__}");
+    s.AppendLine($"- Memory format: {Layout(options)}");
+    s.AppendLine("- malloc: glibc, M_MMAP_THRESHOLD 32 MiB and M_TRIM_THRESHOLD 1 GiB (set by the Normalization assembly when it loads)");
+    s.AppendLine($"- Threads: {options.Threads} (`torch.get_num_threads()` = {torch.get_num_threads()})");
     s.AppendLine($"- Rounds: {options.Rounds} per batch size; per normalizer and round: " +
                  string.Join("; ", tables.Select(t => $"batch {t.Batch}: {t.Warmup} warm-up and {t.Steps} timed steps")));
     s.AppendLine();
@@ -247,7 +252,7 @@ static string Report(Options options, string command, DateTime date, List<BatchT
         var slowest = rows.Where(r => r.Failure == null).OrderByDescending(r => r.Ratio).Take(3).Select(r => $"`{r.Label}` {r.Ratio:F2}x");
         var reference = table.Rows.FirstOrDefault(r => r.IsReference && r.Failure == null);
         if (reference != null && reference.Ratio > 0)
-            s.AppendLine($"Our `{Baseline}` takes {1 / reference.Ratio:F2}x the step time of libtorch's `BatchNorm2d` at batch {table.Batch} " +
+            s.AppendLine($"Our `{Baseline}` takes {1 / reference.Ratio:F2}x the step time of TorchSharp's `nn.BatchNorm2d` at batch {table.Batch} " +
                          "(the reference row's paired ratio, inverted).");
         if (reference != null) s.AppendLine();
         s.AppendLine(failing.Count == 0
@@ -258,7 +263,7 @@ static string Report(Options options, string command, DateTime date, List<BatchT
     s.AppendLine("Method and notes:");
     s.AppendLine();
     s.AppendLine("- A round times every normalizer once, round-robin with the starting normalizer rotating from round to round, so that drift " +
-                 "and background load hit all of them alike. Every measurement builds its model afresh from `Torch.ManualSeed(0)` and runs the " +
+                 "and background load hit all of them alike. Every measurement builds its model afresh from `torch.manual_seed(0)` and runs the " +
                  "warm-up steps, then the timed steps: every round times the same steps from the same initialization (a model trained on round " +
                  "after round would memorise the batch, or diverge at batch 8, and time different arithmetic each round).");
     s.AppendLine("- ms/step is the median over rounds of each round's median step; the ratio is the median over rounds of " +
@@ -293,6 +298,17 @@ static string Report(Options options, string command, DateTime date, List<BatchT
     return s.ToString();
 }
 
+// The batch every trainee of a batch size shares, in the layout the engine trains in.
+static Tensor Batch(int batch, bool channelsLast)
+{
+    using var x = randn(batch, 3, 32, 32);
+    return channelsLast ? MemoryFormat.ToChannelsLast(x) : x.alias();
+}
+
+static string Layout(Options options) => options.ChannelsLast
+    ? "channels-last (batch and Conv2d weights laid out NHWC behind NCHW sizes)"
+    : "contiguous NCHW";
+
 /// <summary>One row of a batch size's table.</summary>
 internal sealed record Row(
     string Label,
@@ -310,3 +326,4 @@ internal sealed record Row(
 
 /// <summary>The measurements of one batch size.</summary>
 internal sealed record BatchTable(int Batch, int Warmup, int Steps, IReadOnlyList<Row> Rows, IReadOnlyList<string> Discarded, long Parameters);
+

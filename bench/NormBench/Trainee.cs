@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
-using MLNetNormalization.TorchBinding.Optim;
+using MLNetNormalization.Trainers.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Bench;
 
@@ -17,8 +18,8 @@ internal sealed record Measurement(IReadOnlyList<double> StepSeconds, double Oth
 internal sealed record Phases(double Forward, double Backward, double Update, double ScopeDispose, double Total, double HandlesForward, double HandlesStep);
 
 /// <summary>
-/// A ResNet-20 with one normalizer (a NormalizerFactory string; null for libtorch's BatchNorm2d, ResNetCifar's default),
-/// its SGD and its batch. Every measurement starts from a freshly built model (Torch.ManualSeed(0)), so that every round
+/// A ResNet-20 with one normalizer (a NormalizerFactory string; null for TorchSharp's BatchNorm2d, ResNetCifar's default),
+/// its SGD and its batch. Every measurement starts from a freshly built model (torch.manual_seed(0)), so that every round
 /// times the same steps from the same initialization: a model trained on for many rounds would drift towards a memorised
 /// batch (or, with lr 0.1 and a small batch, towards divergence) and time different arithmetic from round to round.
 /// </summary>
@@ -28,30 +29,38 @@ internal sealed class Trainee : IDisposable
     private ResNetCifar? model;
     private SGD? optimizer;
 
-    /// <param name="specification">The factory string, or null for libtorch's BatchNorm2d.</param>
-    /// <param name="x">The batch, shared by every trainee of a batch size (not disposed here).</param>
-    public Trainee(string label, string? specification, Tensor x, Tensor y)
+    /// <param name="specification">The factory string, or null for TorchSharp's BatchNorm2d.</param>
+    /// <param name="x">The batch, shared by every trainee of a batch size (not disposed here), in the layout to time.</param>
+    /// <param name="channelsLast">Lay the convolution weights out channels-last, as the engine does by default.</param>
+    public Trainee(string label, string? specification, Tensor x, Tensor y, bool channelsLast)
     {
         Label = label;
         Specification = specification;
+        ChannelsLast = channelsLast;
         this.x = x;
         this.y = y;
         Rebuild();
-        ParameterCount = model!.Parameters().Sum(p => p.ElementCount);
+        ParameterCount = model!.parameters().Sum(p => p.numel());
     }
 
-    /// <summary>Builds the model and its optimizer afresh, from Torch.ManualSeed(0).</summary>
+    /// <summary>Builds the model and its optimizer afresh, from torch.manual_seed(0).</summary>
     private void Rebuild()
     {
         optimizer?.Dispose();
         model?.Dispose();
-        Torch.ManualSeed(0);
+        torch.manual_seed(0);
         model = Specification is null
             ? new ResNetCifar(20)
             : new ResNetCifar(20, normalization: NormalizerFactory.Create(Specification));
-        model.Train();
-        optimizer = new SGD(model.Parameters(), learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4);
+        model.train();
+        if (ChannelsLast) MemoryFormat.SetConvolutionLayout(model, channelsLast: true);
+        optimizer = optim.SGD(model.parameters(), 0.1, momentum: 0.9, weight_decay: 1e-4);
     }
+
+    public bool ChannelsLast { get; }
+
+    /// <summary>Tensors created on this thread and not yet disposed (TorchSharp's own count).</summary>
+    private static long LiveTensors => DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
 
     public string Label { get; }
     public string? Specification { get; }
@@ -64,12 +73,12 @@ internal sealed class Trainee : IDisposable
     /// <returns>How many tensor handles the step created (those its scope owned at the end): about one per native op.</returns>
     private int Step()
     {
-        using var scope = Torch.NewDisposeScope();
-        optimizer!.ZeroGrad();
-        var loss = Functional.CrossEntropy(model!.Forward(x), y);
-        loss.Backward();
-        optimizer.Step();
-        return scope.Count;
+        using var scope = NewDisposeScope();
+        optimizer!.zero_grad();
+        var loss = nn.functional.cross_entropy(model!.call(x), y);
+        loss.backward();
+        optimizer.step();
+        return scope.DisposablesCount;
     }
 
     /// <summary>Rebuilds the model, runs <paramref name="warmup"/> untimed steps, then times <paramref name="steps"/> steps.</summary>
@@ -79,7 +88,7 @@ internal sealed class Trainee : IDisposable
         for (var i = 0; i < warmup; i++) Step();
         var times = new double[steps];
         var handles = 0;
-        var liveBefore = Torch.LiveTensorCount;
+        var liveBefore = LiveTensors;
         var cpuStart = CpuSnapshot.Take();
         for (var i = 0; i < steps; i++)
         {
@@ -88,16 +97,16 @@ internal sealed class Trainee : IDisposable
             times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         var (other, capacity) = CpuSnapshot.Others(cpuStart, CpuSnapshot.Take());
-        var liveAfter = Torch.LiveTensorCount;
+        var liveAfter = LiveTensors;
         return new Measurement(times, other / capacity, liveBefore, liveAfter, handles, Loss());
     }
 
     /// <summary>The loss on the batch (forward only, no update): a non-finite loss would mean the timing is of NaN arithmetic.</summary>
     private double Loss()
     {
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
-        return Functional.CrossEntropy(model!.Forward(x), y).Item<float>();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return nn.functional.cross_entropy(model!.call(x), y).item<float>();
     }
 
     /// <summary>--profile: phase times and handle counts of <paramref name="steps"/> steps after <paramref name="warmup"/>, medians.</summary>
@@ -109,17 +118,17 @@ internal sealed class Trainee : IDisposable
         {
             var start = Stopwatch.GetTimestamp();
             double forward, backward, update, handlesForward, handlesStep;
-            using (var scope = Torch.NewDisposeScope())
+            using (var scope = NewDisposeScope())
             {
-                optimizer!.ZeroGrad();
-                var loss = Functional.CrossEntropy(model!.Forward(x), y);
+                optimizer!.zero_grad();
+                var loss = nn.functional.cross_entropy(model!.call(x), y);
                 forward = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                handlesForward = scope.Count;
-                loss.Backward();
+                handlesForward = scope.DisposablesCount;
+                loss.backward();
                 backward = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                optimizer.Step();
+                optimizer.step();
                 update = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                handlesStep = scope.Count;
+                handlesStep = scope.DisposablesCount;
             }
             var total = Stopwatch.GetElapsedTime(start).TotalSeconds;
             if (i >= warmup) samples.Add([forward, backward - forward, update - backward, total - update, total, handlesForward, handlesStep]);

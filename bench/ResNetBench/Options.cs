@@ -17,6 +17,7 @@ internal sealed class Options
     public double MaxOtherCpu { get; private set; } = 5;
     public int Retries { get; private set; } = 3;
     public int MaxWait { get; private set; } = 120;
+    public bool ChannelsLast { get; private set; } = true;
     public bool Diagnose { get; private set; }
     public bool Help { get; private set; }
 
@@ -31,6 +32,8 @@ internal sealed class Options
         Usage: dotnet run -c Release --project bench/ResNetBench -- [options]
 
           --threads N    intra-op threads on both sides (default: Environment.ProcessorCount)
+          --channels-last on|off  the C# side's memory layout: channels-last batch and conv weights (the engine's
+                         default), or contiguous NCHW (default on)
           --batch N      batch size (default 128)
           --warmup N     untimed steps at the start of every round (default 2)
           --steps N      timed steps per round (default 5)
@@ -42,9 +45,9 @@ internal sealed class Options
           --retries N    how many times a disturbed round is run again before it is kept anyway (default 3)
           --max-wait S   before each round, wait up to S seconds for the other processes to calm down
                          (under --max-other-cpu); 0 starts every round at once (default 120)
-          --diagnose     instead of the benchmark, time the phases (forward, backward, update, scope dispose) and
-                         count minor page faults of the C# step, against the same step with the forward pass in
-                         an inner dispose scope; uses --threads, --batch, --warmup, --steps; writes no file
+          --diagnose     instead of the benchmark, time the phases (forward, backward, update, scope dispose) of
+                         the C# step in both memory layouts, contiguous and channels-last, taking turns step by step,
+                         and count minor page faults; uses --threads, --batch, --warmup, --steps; writes no file
           --help         this text
 
         Exit code 0 when the measurement completed (whatever the ratio), nonzero on errors.
@@ -72,6 +75,14 @@ internal sealed class Options
             switch (name)
             {
                 case "--threads": options.Threads = Positive(name, value); break;
+                case "--channels-last":
+                    options.ChannelsLast = value switch
+                    {
+                        "on" => true,
+                        "off" => false,
+                        _ => throw new ArgumentException($"{name} takes on or off, not {value}."),
+                    };
+                    break;
                 case "--batch": options.Batch = Positive(name, value); break;
                 case "--warmup": options.Warmup = NonNegative(name, value); break;
                 case "--steps": options.Steps = Positive(name, value); break;

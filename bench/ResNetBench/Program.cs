@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
 using MLNetNormalization.Bench;
-using MLNetNormalization.TorchBinding;
+using TorchSharp;
 using static MLNetNormalization.Bench.BenchHost;
 using static MLNetNormalization.Bench.Units;
 
-// ResNet-20 training step through the C# binding against the same network in PyTorch: interleaved rounds,
+// ResNet-20 training step through TorchSharp against the same network in PyTorch: interleaved rounds,
 // the median over rounds of each round's median step time, and the ratio against the 1.05x target.
 // A measurement, not a test: exit code 0 whatever the ratio, nonzero only when something failed.
 
@@ -29,12 +29,12 @@ static int Run(Options options)
     var date = DateTime.UtcNow;
     var command = RunCommand("bench/ResNetBench", options.Arguments);
 
-    using var binding = new BindingSide(options.Threads, options.Batch);
+    using var binding = new TorchSharpSide(options.Threads, options.Batch, options.ChannelsLast);
     var workingSetModel = Environment.WorkingSet;
     var pytorch = new PyTorchSide(options.Python, script);
 
     Console.WriteLine($"ResNet-20, batch {options.Batch}, {options.Threads} thread(s), {options.Warmup} warm-up + {options.Steps} timed steps per round, {options.Rounds} rounds");
-    Console.WriteLine($"C#: libtorch {Torch.Version}, Torch.Threads = {Torch.Threads}, {binding.ParameterCount:N0} parameters, " +
+    Console.WriteLine($"C#: TorchSharp, libtorch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}, {Layout(binding)}, {binding.ParameterCount:N0} parameters, " +
                       $"{binding.Conv2dCount} Conv2d / {binding.BatchNormCount} BatchNorm2d / {binding.LinearCount} Linear");
     Console.WriteLine();
 
@@ -75,7 +75,7 @@ static int Run(Options options)
                     ourRound = binding.RunRound(options.Warmup, options.Steps);
                     Console.WriteLine($"round {r} C#     : median {Ms(ourRound.Median)} ms  steps [{string.Join(", ", ourRound.StepSeconds.Select(Ms))}] ms  " +
                                       $"(live tensors {ourRound.LiveTensorsBefore} -> {ourRound.LiveTensorsAfter}, GC {ourRound.Gen0Collections}/{ourRound.Gen1Collections}/{ourRound.Gen2Collections}, " +
-                                      $"{ourRound.ManagedBytesPerStep / 1024.0:F0} KiB managed/step, {ourRound.MinorFaultsPerStep} page faults/step, loss {ourRound.LastLoss:F4}, Torch.Threads = {Torch.Threads})");
+                                      $"{ourRound.ManagedBytesPerStep / 1024.0:F0} KiB managed/step, {ourRound.MinorFaultsPerStep} page faults/step, loss {ourRound.LastLoss:F4}, torch.get_num_threads() = {torch.get_num_threads()})");
                     if (ourRound.LiveTensorsAfter != ourRound.LiveTensorsBefore)
                         Console.Error.WriteLine($"warning: live tensor count changed over the timed steps ({ourRound.LiveTensorsBefore} -> {ourRound.LiveTensorsAfter}): the binding leaks handles.");
                     if (!double.IsFinite(ourRound.LastLoss))
@@ -125,9 +125,10 @@ static int Run(Options options)
 
 static int Diagnose(Options options)
 {
-    using var binding = new BindingSide(options.Threads, options.Batch);
-    Console.WriteLine($"C# step phases, ResNet-20, batch {options.Batch}, Torch.Threads = {Torch.Threads}, {options.Steps} steps of each form (alternating), medians:");
-    foreach (var p in binding.Diagnose(options.Warmup, options.Steps))
+    using var contiguous = new TorchSharpSide(options.Threads, options.Batch, channelsLast: false);
+    using var channelsLast = new TorchSharpSide(options.Threads, options.Batch, channelsLast: true);
+    Console.WriteLine($"C# step phases, ResNet-20, batch {options.Batch}, torch.get_num_threads() = {torch.get_num_threads()}, {options.Steps} steps of each layout (alternating), medians:");
+    foreach (var p in TorchSharpSide.Diagnose([contiguous, channelsLast], options.Warmup, options.Steps))
         Console.WriteLine($"  {p.Form}:\n    forward {p.Forward:F1} ms, backward {p.Backward:F1} ms, SGD {p.Update:F1} ms, scope dispose {p.ScopeDispose:F1} ms, " +
                           $"total {p.Total:F1} ms; {p.MinorFaults:F0} minor page faults per step");
     Console.WriteLine($"working set {MiB(Environment.WorkingSet)} MiB, peak {MiB(System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64)} MiB");
@@ -135,15 +136,15 @@ static int Diagnose(Options options)
 }
 
 static string Report(Options options, string command, DateTime date, List<BindingRound> ours, List<PyTorchRound> theirs,
-                     double pytorchMedian, double ourMedian, double ratio, string verdict, BindingSide binding,
+                     double pytorchMedian, double ourMedian, double ratio, string verdict, TorchSharpSide binding,
                      long workingSetStart, long workingSetModel, long workingSetEnd, double otherCpu, double capacity,
                      List<double> othersPerRound, List<string> discarded)
 {
     var s = new StringBuilder();
-    s.AppendLine("## ResNet-20 training step: C# binding vs PyTorch");
+    s.AppendLine("## ResNet-20 training step: TorchSharp vs PyTorch");
     s.AppendLine();
     s.AppendLine("Written by `bench/ResNetBench` (rerun it to refresh this section). Both sides train the same CIFAR ResNet-20 " +
-                 $"(option-A shortcuts, {binding.ParameterCount:N0} parameters, libtorch `batch_norm`) on one fixed random batch " +
+                 $"(option-A shortcuts, {binding.ParameterCount:N0} parameters, TorchSharp's `nn.BatchNorm2d` / PyTorch's `nn.BatchNorm2d`) on one fixed random batch " +
                  $"({options.Batch}x3x32x32, 10 classes) with cross-entropy and SGD (lr 0.1, momentum 0.9, weight decay 1e-4). " +
                  "One step is zero-grad, forward, loss, backward and the SGD update; the C# step runs in a dispose scope. " +
                  "The C# model is built once and reused by every round; PyTorch (`bench/pytorch_resnet20.py`) runs in a fresh process per round. " +
@@ -152,9 +153,11 @@ static string Report(Options options, string command, DateTime date, List<Bindin
     s.AppendLine($"- Command: `{command}`");
     s.AppendLine($"- Date (UTC): {date:yyyy-MM-dd HH:mm:ss}");
     s.AppendLine($"- Machine: {MachineDescription()}");
-    s.AppendLine($"- libtorch (C# binding, `Torch.Version`): {Torch.Version}; PyTorch (`torch.__version__`): {theirs[0].TorchVersion} ({options.Python}); " +
-                 $"Debian packages: {DebianPackages("libtorch1.13", "python3-torch")}");
-    s.AppendLine($"- Threads: {options.Threads} (C# `Torch.Threads` = {Torch.Threads}; PyTorch `torch.get_num_threads()` = {string.Join("/", theirs.Select(t => t.Threads).Distinct())})");
+    s.AppendLine($"- C#: TorchSharp {typeof(torch).Assembly.GetName().Version} (NuGet TorchSharp-cpu), libtorch `torch.__version__` {torch.__version__}; " +
+                 $"PyTorch (`torch.__version__`): {theirs[0].TorchVersion} ({options.Python}); Debian packages: {DebianPackages("python3-torch")}");
+    s.AppendLine($"- C# memory format: {Layout(binding)}; PyTorch: its default (contiguous NCHW)");
+    s.AppendLine($"- C# malloc: glibc, M_MMAP_THRESHOLD 32 MiB and M_TRIM_THRESHOLD 1 GiB (set by the Normalization assembly when it loads); PyTorch: glibc defaults");
+    s.AppendLine($"- Threads: {options.Threads} (C# `torch.get_num_threads()` = {torch.get_num_threads()}; PyTorch `torch.get_num_threads()` = {string.Join("/", theirs.Select(t => t.Threads).Distinct())})");
     s.AppendLine($"- Batch {options.Batch}; {options.Warmup} warm-up and {options.Steps} timed steps per round; {options.Rounds} rounds, interleaved " +
                  "(odd rounds PyTorch first, even rounds C# first)");
     s.AppendLine();
@@ -172,7 +175,7 @@ static string Report(Options options, string command, DateTime date, List<Bindin
     s.AppendLine($"**C#/PyTorch step time: {ratio:F3} (target <= {Target:F2}): {verdict}**");
     s.AppendLine();
     var flat = ours.All(o => o.LiveTensorsAfter == o.LiveTensorsBefore);
-    s.AppendLine($"- Native tensor handles {(flat ? "flat" : "NOT flat")} over the timed steps of every round (`Torch.LiveTensorCount`, table above).");
+    s.AppendLine($"- Native tensor handles {(flat ? "flat" : "NOT flat")} over the timed steps of every round (`DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount`, table above).");
     s.AppendLine($"- C# process working set: {MiB(workingSetStart)} MiB at start, {MiB(workingSetModel)} MiB after building the model, {MiB(workingSetEnd)} MiB at the end; " +
                  $"managed allocation {Stats.Median(ours.Select(o => (double)o.ManagedBytesPerStep)) / 1024:F0} KiB per step.");
     var disturbedKept = othersPerRound.Count(o => o > options.MaxOtherCpu / 100);
@@ -191,3 +194,7 @@ static string Report(Options options, string command, DateTime date, List<Bindin
     }
     return s.ToString();
 }
+
+static string Layout(TorchSharpSide side) => side.ChannelsLast
+    ? "channels-last (batch and Conv2d weights laid out NHWC behind NCHW sizes)"
+    : "contiguous NCHW";

@@ -52,9 +52,9 @@ internal sealed class PyTorchSide(string python, string script)
             root.GetProperty("batch").GetInt32(),
             root.GetProperty("parameters").GetInt64());
 
-        if (result.Parameters != BindingSide.ExpectedParameters)
+        if (result.Parameters != TorchSharpSide.ExpectedParameters)
             throw new InvalidOperationException(
-                $"The PyTorch ResNet-20 has {result.Parameters:N0} parameters, not {BindingSide.ExpectedParameters:N0}: the two sides would not time the same network.");
+                $"The PyTorch ResNet-20 has {result.Parameters:N0} parameters, not {TorchSharpSide.ExpectedParameters:N0}: the two sides would not time the same network.");
         if (result.Threads != threads)
             throw new InvalidOperationException($"PyTorch ran {result.Threads} threads, not the {threads} asked for.");
         if (result.Batch != batch || result.StepSeconds.Count != steps)

@@ -10,12 +10,12 @@ using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.Trainers.Inference;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding;
+using TorchSharp;
 
 var options = SampleOptions.Parse(args);
 if (options is null) return 2;
-if (options.Threads > 0) Torch.Threads = options.Threads;
-Console.WriteLine($"libtorch {Torch.Version}, {Torch.Threads} threads; loading Fashion-MNIST from {options.DataDirectory}");
+if (options.Threads > 0) torch.set_num_threads(options.Threads);
+Console.WriteLine($"TorchSharp (libtorch {torch.__version__}), {torch.get_num_threads()} threads; loading Fashion-MNIST from {options.DataDirectory}");
 
 var train = FashionMnist.LoadTrain(options.DataDirectory);
 var test = FashionMnist.LoadTest(options.DataDirectory);
@@ -31,10 +31,11 @@ if (options.ValidationFraction > 0)
 Console.WriteLine($"{train.Count} training, {validation?.Count ?? 0} validation and {test.Count} test images of {train.Shape}");
 
 var plan = new NormalizerPlan(options.Normalizer, options.Placement);
-Torch.ManualSeed(options.Training.Seed);
+torch.manual_seed((long)options.Training.Seed);
 using var model = Backbone.Create(options.Architecture, train.Shape, train.ClassNames.Count, plan);
-Console.WriteLine($"model: {options.Architecture} with {plan}; {model.Parameters().Sum(p => p.ElementCount):N0} parameters");
+Console.WriteLine($"model: {options.Architecture} with {plan}; {model.parameters().Sum(p => p.numel()):N0} parameters");
 
+var lastEpochEnd = TimeSpan.Zero;
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -56,7 +57,7 @@ catch (OperationCanceledException)
 }
 if (result.ResumedFrom is not null) Console.WriteLine($"(resumed from {result.ResumedFrom})");
 if (result.BestEpoch is not null) Console.WriteLine($"best validation epoch: {result.BestEpoch}{(result.StoppedEarly ? " (stopped early)" : "")}");
-if (options.SaveWeights is not null) model.Save(options.SaveWeights);
+if (options.SaveWeights is not null) model.save(options.SaveWeights);
 
 var metrics = trainer.Evaluate(model, test);
 Console.WriteLine(Invariant($"test: MicroAccuracy {metrics.MicroAccuracy:P2}, LogLoss {metrics.LogLoss:F4}"));
@@ -74,7 +75,7 @@ if (options.Fold)
 }
 return 0;
 
-static void Print(TrainingProgress p)
+void Print(TrainingProgress p)
 {
     if (p.Phase == TrainingPhase.Step)
     {
@@ -83,7 +84,10 @@ static void Print(TrainingProgress p)
         return;
     }
     var validation = p.Validation is { } v ? Invariant($"  validation acc {v.MicroAccuracy:P2}  log loss {v.LogLoss:F4}") : "";
-    Console.WriteLine(Invariant($"epoch {p.Epoch}/{p.Epochs} done in {p.Elapsed:mm\\:ss}: loss {p.Loss:F4}  train acc {p.Accuracy:P2}{validation}"));
+    // Elapsed counts from the start (or resumption) of training; the epoch's time is what passed since the last epoch end.
+    var epochTime = p.Elapsed - lastEpochEnd;
+    lastEpochEnd = p.Elapsed;
+    Console.WriteLine(Invariant($"epoch {p.Epoch}/{p.Epochs} done in {epochTime.TotalSeconds:F1} s (total {p.Elapsed:mm\\:ss}): loss {p.Loss:F4}  train acc {p.Accuracy:P2}{validation}"));
 }
 
 static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -49,6 +49,7 @@ internal sealed record SampleOptions
           --fold                  also evaluate with normalizers folded into the convolutions
           --save-weights PATH     write the trained weights to PATH
           --threads N             libtorch intra-op threads (default: one per core)
+          --channels-last on|off  convolutions in the channels-last memory layout (default on)
           --seed N                seed of initialization, order, augmentation (default 0)
           --data-dir PATH         folder of the Fashion-MNIST .gz files (default {FashionMnist.DefaultDirectory})
           --report-every N        print progress every N steps (default 100)
@@ -86,6 +87,12 @@ internal sealed record SampleOptions
                     "--fold" => options with { Fold = true },
                     "--save-weights" => options with { SaveWeights = Value() },
                     "--threads" => options with { Threads = Integer(name, Value()) },
+                    "--channels-last" => options with { Training = training with { ChannelsLast = Value() switch
+                        {
+                            "on" => true,
+                            "off" => false,
+                            var other => throw new ArgumentException($"{name} takes on or off, not {other}."),
+                        } } },
                     "--seed" => options with { Training = training with { Seed = ulong.Parse(Value(), CultureInfo.InvariantCulture) } },
                     "--data-dir" => options with { DataDirectory = Value() },
                     "--report-every" => options with { Training = training with { ProgressEverySteps = Integer(name, Value()) } },

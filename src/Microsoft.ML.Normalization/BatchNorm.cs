@@ -1,5 +1,7 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.TorchBinding;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
@@ -22,6 +24,8 @@ public sealed class BatchNorm : NormalizationLayer
     public RunningMoments Running { get; }
 
     public override bool HasRunningStatistics => true;
+
+    protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, Running);
 
     protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
 

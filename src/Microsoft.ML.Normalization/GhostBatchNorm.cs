@@ -1,5 +1,7 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.TorchBinding;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 

@@ -1,5 +1,7 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.TorchBinding;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
@@ -44,10 +46,10 @@ public sealed class HeterologousNorm : NormalizationLayer
 
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
-        if (!IsTraining)
+        if (!training)
             return AffineFor(cells, new(meanStatistics.Inference(cells, Alpha).Mean, stdStatistics.Inference(cells, Alpha).Var));
-        CheckTrainingSetSize(MeanSet, cells);
-        CheckTrainingSetSize(StdSet, cells);
+        CheckTrainingSetSize(MeanSet, cells.Shape);
+        CheckTrainingSetSize(StdSet, cells.Shape);
         return AffineFor(cells, new(meanStatistics.Training(cells, Momentum).Mean, stdStatistics.Training(cells, Momentum).Var));
     }
 }

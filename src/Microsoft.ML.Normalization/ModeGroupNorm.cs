@@ -1,6 +1,7 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
@@ -22,30 +23,33 @@ public sealed class ModeGroupNorm : NormalizationLayer
         if (modes < 1) throw new ArgumentOutOfRangeException(nameof(modes), modes, "ModeGroupNorm: the number of modes K must be >= 1.");
         Modes = modes;
         GateWeightedOutput = gateWeightedOutput;
-        GateScale = RegisterParameter("gate_scale", Init.Normal(Torch.Zeros([modes]), 1.0 / modes, 0.01));
-        GateShift = RegisterParameter("gate_shift", Torch.Zeros([modes]));
+        register_parameter("gate_scale", new Parameter(nn.init.normal_(empty(modes), 1.0 / modes, 0.01)));
+        register_parameter("gate_shift", new Parameter(zeros(modes)));
         running = RegisterRunningMoments(channels);
     }
 
     public int Modes { get; }
     public bool GateWeightedOutput { get; }
-    public Tensor GateScale { get; }
-    public Tensor GateShift { get; }
+    /// <summary>a, [K] (state_dict "gate_scale").</summary>
+    public Parameter GateScale => ParameterNamed("gate_scale");
+
+    /// <summary>b, [K] (state_dict "gate_shift").</summary>
+    public Parameter GateShift => ParameterNamed("gate_shift");
 
     public override bool HasRunningStatistics => true;
 
-    public override IEnumerable<Tensor> GatingParameters() => [GateScale, GateShift];
+    public override IEnumerable<Parameter> GatingParameters() => [GateScale, GateShift];
 
     // The gates pool the channels by the example's own cell means, even when the moments pooled are the
     // running ones; only with a single mode are the gates 1 and the channel weights 1/C whatever the input.
     protected override bool InferenceStatisticsAreFixed(double alpha) => Modes == 1 && alpha == 0;
 
     /// <summary>The gates g[n,c,k] of a batch, [N, C, K] float64.</summary>
-    public Tensor Gates(CellMoments cells) => Functional.Softmax(GateLogits(cells), 2);
+    public Tensor Gates(CellMoments cells) => softmax(GateLogits(cells), 2);
 
     // a_k·m[n,c] + b_k, [N, C, K] float64.
     private Tensor GateLogits(CellMoments cells) =>
-        cells.Mean.Unsqueeze(2).Mul(GateScale.To(ScalarType.Float64)).Add(GateShift.To(ScalarType.Float64));
+        cells.Mean.unsqueeze(2) * GateScale.to(ScalarType.Float64) + GateShift.to(ScalarType.Float64);
 
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
@@ -54,30 +58,30 @@ public sealed class ModeGroupNorm : NormalizationLayer
         // whose gates are all tiny (collapsed) still pools the channels by their relative weights, where
         // dividing the gates by their ~0 sum would not. Eq. 5 weighs every mode's output equally, so a
         // collapsed mode's statistics must stay right, not merely finite.
-        var channelWeights = Functional.Softmax(Functional.LogSoftmax(logits, 2), 1);
-        var perChannel = new MeanVar(cells.Mean.Unsqueeze(2), cells.Var.Unsqueeze(2));
+        var channelWeights = softmax(nn.functional.log_softmax(logits, 2), 1);
+        var perChannel = new MeanVar(cells.Mean.unsqueeze(2), cells.Var.unsqueeze(2));
         var perMode = Squeeze(Pool.Weighted(perChannel, channelWeights));
-        if (IsTraining)
+        if (training)
         {
-            CheckTrainingSetSize(PixelSet.Layer, cells);
+            CheckTrainingSetSize(PixelSet.Layer, cells.Shape);
             running.Update(PixelSet.Batch.PoolSets(cells), cells.N * cells.PixelsPerCell, Momentum);
         }
         else if (Alpha < 1)
         {
             var runningPerChannel = running.AsMeanVar;
             var runningSets = Squeeze(Pool.Weighted(
-                new(runningPerChannel.Mean.View(1, Channels, 1).Expand(cells.N, Channels, 1),
-                    runningPerChannel.Var.View(1, Channels, 1).Expand(cells.N, Channels, 1)), channelWeights));
+                new(runningPerChannel.Mean.view(1, Channels, 1).expand(cells.N, Channels, 1),
+                    runningPerChannel.Var.view(1, Channels, 1).expand(cells.N, Channels, 1)), channelWeights));
             perMode = Pool.MixWithRunning(perMode, runningSets, Alpha);
         }
         // [N, C, K] weights of the modes in each channel's output: 1/K (eq. 5) or the gates.
-        var modeWeights = GateWeightedOutput ? Functional.Softmax(logits, 2) : Torch.Full([1, 1, Modes], 1.0 / Modes, ScalarType.Float64);
-        var weighted = modeWeights.Mul(perMode.Var.Clamp(min: 0).Add(Eps).Rsqrt().Unsqueeze(1));
-        var scale = weighted.Sum([2]).Mul(Gamma());
-        var shift = weighted.Mul(cells.Mean.Unsqueeze(2).Sub(perMode.Mean.Unsqueeze(1))).Sum([2]).Mul(Gamma()).Add(Beta());
+        var modeWeights = GateWeightedOutput ? softmax(logits, 2) : full([1, 1, Modes], 1.0 / Modes, ScalarType.Float64, logits.device);
+        var weighted = modeWeights * (perMode.Var.clamp(min: 0) + Eps).rsqrt().unsqueeze(1);
+        var scale = weighted.sum(2) * Gamma();
+        var shift = (weighted * (cells.Mean.unsqueeze(2) - perMode.Mean.unsqueeze(1))).sum(2) * Gamma() + Beta();
         return (scale, shift);
     }
 
     // [N, K, 1] pooled moments as [N, K].
-    private static MeanVar Squeeze(MeanVar moments) => new(moments.Mean.Squeeze(2), moments.Var.Squeeze(2));
+    private static MeanVar Squeeze(MeanVar moments) => new(moments.Mean.squeeze(2), moments.Var.squeeze(2));
 }

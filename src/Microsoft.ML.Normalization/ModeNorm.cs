@@ -1,6 +1,7 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
@@ -15,79 +16,80 @@ namespace MLNetNormalization.Normalization;
 /// </summary>
 public sealed class ModeNorm : NormalizationLayer
 {
-    private readonly Tensor runningMean, runningMeanSquare;
-
     public ModeNorm(long channels, int modes = 2, double eps = 1e-5, double momentum = 0.1)
         : base("ModeNorm", channels, eps, momentum, defaultAlpha: 0)
     {
         if (modes < 1) throw new ArgumentOutOfRangeException(nameof(modes), modes, "ModeNorm: the number of modes K must be >= 1.");
         Modes = modes;
-        GateWeight = RegisterParameter("gate_weight", Init.Normal(Torch.Zeros([modes, channels]), 1.0 / modes, 0.01));
-        GateBias = RegisterParameter("gate_bias", Torch.Zeros([modes]));
-        runningMean = RegisterRunningStatistic("running_mean", [modes, channels], 0);
-        runningMeanSquare = RegisterRunningStatistic("running_mean_square", [modes, channels], 1);
+        register_parameter("gate_weight", new Parameter(nn.init.normal_(empty(modes, channels), 1.0 / modes, 0.01)));
+        register_parameter("gate_bias", new Parameter(zeros(modes)));
+        RegisterRunningStatistic("running_mean", [modes, channels], 0);
+        RegisterRunningStatistic("running_mean_square", [modes, channels], 1);
     }
 
     public int Modes { get; }
-    public Tensor GateWeight { get; }
-    public Tensor GateBias { get; }
+    /// <summary>W, [K, C] (state_dict "gate_weight").</summary>
+    public Parameter GateWeight => ParameterNamed("gate_weight");
+
+    /// <summary>b, [K] (state_dict "gate_bias").</summary>
+    public Parameter GateBias => ParameterNamed("gate_bias");
 
     public override bool HasRunningStatistics => true;
 
-    public override IEnumerable<Tensor> GatingParameters() => [GateWeight, GateBias];
+    public override IEnumerable<Parameter> GatingParameters() => [GateWeight, GateBias];
 
     // The gates weigh the modes by the example's own channel means, even when the modes' moments are the
     // running ones; only a single mode's gate is 1 whatever the input.
     protected override bool InferenceStatisticsAreFixed(double alpha) => Modes == 1 && alpha == 0;
 
     /// <summary>The gates g[n,k] of a batch, [N, K] float64.</summary>
-    public Tensor Gates(CellMoments cells) => Functional.Softmax(GateLogits(cells), 1).To(ScalarType.Float64);
+    public Tensor Gates(CellMoments cells) => softmax(GateLogits(cells), 1).to(ScalarType.Float64);
 
     // W·m[n,:] + b, [N, K] in the layer's type.
-    private Tensor GateLogits(CellMoments cells) => Functional.Linear(cells.Mean.To(GateWeight.Type), GateWeight, GateBias);
+    private Tensor GateLogits(CellMoments cells) => nn.functional.linear(cells.Mean.to(GateWeight.dtype), GateWeight, GateBias);
 
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         var logits = GateLogits(cells);
-        var gates = Functional.Softmax(logits, 1).To(ScalarType.Float64);
+        var gates = softmax(logits, 1).to(ScalarType.Float64);
         MeanVar perMode;
-        if (IsTraining)
+        if (training)
         {
-            CheckTrainingSetSize(PixelSet.Batch, cells);
+            CheckTrainingSetSize(PixelSet.Batch, cells.Shape);
             // Each mode's weights over the examples, g[n,k] / Σ_n g[n,k], normalized in log space: a mode
             // whose gates are all tiny still pools the examples by their relative weights (seed Alg. 1),
             // where dividing the gates by their ~0 sum would not. Its output share is tiny, but its running
             // moments are what inference uses for the examples that do go to it.
-            var exampleWeights = Functional.Softmax(Functional.LogSoftmax(logits, 1), 0).To(ScalarType.Float64);
+            var exampleWeights = softmax(nn.functional.log_softmax(logits, 1), 0).to(ScalarType.Float64);
             perMode = Pool.Weighted(cells.AsMeanVar, exampleWeights);
             UpdateRunning(perMode);
         }
         else
         {
             perMode = Pool.MixWithRunning(
-                new(cells.Mean.Unsqueeze(1), cells.Var.Unsqueeze(1)), RunningPerMode(), Alpha);
+                new(cells.Mean.unsqueeze(1), cells.Var.unsqueeze(1)), RunningPerMode(), Alpha);
         }
         // Per mode k (rows [K, C] or, with alpha, [N, K, C]): A += g·gamma·s, B += g·gamma·(m - mu)·s.
-        var inverseStd = perMode.Var.Clamp(min: 0).Add(Eps).Rsqrt();
-        var weighted = gates.Unsqueeze(2).Mul(inverseStd);
-        var scale = weighted.Sum([1]).Mul(Gamma());
-        var shift = weighted.Mul(cells.Mean.Unsqueeze(1).Sub(perMode.Mean)).Sum([1]).Mul(Gamma()).Add(Beta());
+        var inverseStd = (perMode.Var.clamp(min: 0) + Eps).rsqrt();
+        var weighted = gates.unsqueeze(2) * inverseStd;
+        var scale = weighted.sum(1) * Gamma();
+        var shift = (weighted * (cells.Mean.unsqueeze(1) - perMode.Mean)).sum(1) * Gamma() + Beta();
         return (scale, shift);
     }
 
     private void UpdateRunning(MeanVar perMode)
     {
-        using var noGrad = Torch.NoGrad();
-        var mean = perMode.Mean.Detach();
-        var meanSquare = perMode.Var.Detach().Add(mean.Square());
-        runningMean.MulInPlace(1 - Momentum).AddInPlace(mean, Momentum);
-        runningMeanSquare.MulInPlace(1 - Momentum).AddInPlace(meanSquare, Momentum);
+        using var noGrad = no_grad();
+        var mean = perMode.Mean.detach();
+        var meanSquare = perMode.Var.detach() + mean.square();
+        BufferNamed("running_mean").mul_(1 - Momentum).add_(mean, Momentum);
+        BufferNamed("running_mean_square").mul_(1 - Momentum).add_(meanSquare, Momentum);
     }
 
     private MeanVar RunningPerMode()
     {
-        var mean = runningMean.Detach();
-        var var = runningMeanSquare.Detach().Sub(mean.Square()).Clamp(min: 0);
-        return new(mean.Unsqueeze(0), var.Unsqueeze(0));
+        var mean = BufferNamed("running_mean").detach();
+        var var = (BufferNamed("running_mean_square").detach() - mean.square()).clamp(min: 0);
+        return new(mean.unsqueeze(0), var.unsqueeze(0));
     }
 }

@@ -1,6 +1,7 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
@@ -18,20 +19,20 @@ public sealed class SwitchableNorm : NormalizationLayer
     public SwitchableNorm(long channels, double eps = 1e-5, double momentum = 0.1)
         : base("SwitchableNorm", channels, eps, momentum, defaultAlpha: 0)
     {
-        MeanLogits = RegisterParameter("mean_logits", Torch.Ones([3]));
-        VarLogits = RegisterParameter("var_logits", Torch.Ones([3]));
+        register_parameter("mean_logits", new Parameter(ones(3)));
+        register_parameter("var_logits", new Parameter(ones(3)));
         running = RegisterRunningMoments(channels);
     }
 
     /// <summary>Logits of the IN, LN and BN means.</summary>
-    public Tensor MeanLogits { get; }
+    public Parameter MeanLogits => ParameterNamed("mean_logits");
 
     /// <summary>Logits of the IN, LN and BN variances.</summary>
-    public Tensor VarLogits { get; }
+    public Parameter VarLogits => ParameterNamed("var_logits");
 
     public override bool HasRunningStatistics => true;
 
-    public override IEnumerable<Tensor> GatingParameters() => [MeanLogits, VarLogits];
+    public override IEnumerable<Parameter> GatingParameters() => [MeanLogits, VarLogits];
 
     // The IN and LN parts are the example's own statistics, whatever alpha weighs the BN part with.
     protected override bool InferenceStatisticsAreFixed(double alpha) => false;
@@ -39,12 +40,12 @@ public sealed class SwitchableNorm : NormalizationLayer
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         // The unbiased IN variance needs two pixels per cell, in training and at inference alike.
-        CheckTrainingSetSize(PixelSet.Instance, cells);
+        CheckTrainingSetSize(PixelSet.Instance, cells.Shape);
         var pixels = cells.PixelsPerCell;
-        var instance = new MeanVar(cells.Mean, cells.Var.Mul(pixels / (double)(pixels - 1)));
+        var instance = new MeanVar(cells.Mean, cells.Var * (pixels / (double)(pixels - 1)));
         var layer = Pool.Equal(instance, 1, keepDim: true);
         MeanVar batch;
-        if (IsTraining)
+        if (training)
         {
             batch = Pool.Equal(instance, 0, keepDim: true);
             running.UpdateAsGiven(batch, Momentum);
@@ -52,15 +53,15 @@ public sealed class SwitchableNorm : NormalizationLayer
         else
         {
             var runningPerChannel = running.AsMeanVar;
-            batch = Pool.MixWithRunning(instance, new(runningPerChannel.Mean.Unsqueeze(0), runningPerChannel.Var.Unsqueeze(0)), Alpha);
+            batch = Pool.MixWithRunning(instance, new(runningPerChannel.Mean.unsqueeze(0), runningPerChannel.Var.unsqueeze(0)), Alpha);
         }
-        var meanWeights = Functional.Softmax(MeanLogits.To(ScalarType.Float64), 0);
-        var varWeights = Functional.Softmax(VarLogits.To(ScalarType.Float64), 0);
+        var meanWeights = softmax(MeanLogits.to(ScalarType.Float64), 0);
+        var varWeights = softmax(VarLogits.to(ScalarType.Float64), 0);
         var mean = Mix(meanWeights, instance.Mean, layer.Mean, batch.Mean);
         var var = Mix(varWeights, instance.Var, layer.Var, batch.Var);
         return AffineFor(cells, new(mean, var));
     }
 
     private static Tensor Mix(Tensor weights, Tensor instance, Tensor layer, Tensor batch) =>
-        instance.Mul(weights.Narrow(0, 0, 1)).Add(layer.Mul(weights.Narrow(0, 1, 1))).Add(batch.Mul(weights.Narrow(0, 2, 1)));
+        instance * weights[0] + layer * weights[1] + batch * weights[2];
 }

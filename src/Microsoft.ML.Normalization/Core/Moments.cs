@@ -1,5 +1,5 @@
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization.Core;
 
@@ -8,29 +8,41 @@ public readonly record struct MeanVar(Tensor Mean, Tensor Var);
 
 /// <summary>
 /// The per-(n, c) moments of a batch: mean and biased variance over each cell's L = H*W pixels,
-/// as [N, C] float64 tables (spec section 1, step 1).
+/// as [N, C] float64 tables (spec section 1, step 1), and the means in the input's own type, which the
+/// output is centred on.
 /// </summary>
 public sealed class CellMoments
 {
-    private CellMoments(Tensor mean, Tensor var, long[] shape)
+    private CellMoments(Tensor mean, Tensor var, Tensor? inputTypeMean, long[] shape)
     {
         Mean = mean;
         Var = var;
+        InputTypeMean = inputTypeMean;
         Shape = shape;
     }
 
+    /// <summary>[N, C] float64 cell means.</summary>
     public Tensor Mean { get; }
+
+    /// <summary>[N, C] float64 biased cell variances.</summary>
     public Tensor Var { get; }
+
+    /// <summary>[N, C] cell means in the input's type, of which <see cref="Mean"/> is the exact float64 value (null for given tables).</summary>
+    private Tensor? InputTypeMean { get; }
+
     public long[] Shape { get; }
     public long N => Shape[0];
     public long C => Shape[1];
     public long PixelsPerCell => Shape[2] * Shape[3];
 
-    /// <summary>A native op giving the small float64 tables: two passes per plane in double on the CPU (in cache), and a one-pass backward.</summary>
+    /// <summary>
+    /// Measures the moments with libtorch's var_mean over each plane (accumulated in double on the CPU), then
+    /// widens them to float64: the tables hold exactly the means the output is centred on.
+    /// </summary>
     public static CellMoments Of(Tensor x)
     {
-        var (mean, var) = Functional.CellMoments(x);
-        return new CellMoments(mean, var, x.Shape);
+        var (var, mean) = torch.var_mean(x, [2, 3], unbiased: false);
+        return new CellMoments(mean.to(ScalarType.Float64), var.to(ScalarType.Float64), mean, x.shape);
     }
 
     /// <summary>
@@ -39,16 +51,27 @@ public sealed class CellMoments
     /// </summary>
     internal static CellMoments FromTables(Tensor mean, Tensor var, long[] inputShape)
     {
-        if (inputShape.Length != 4 || !mean.Shape.SequenceEqual(inputShape[..2]) || !var.Shape.SequenceEqual(inputShape[..2]))
+        if (inputShape.Length != 4 || !mean.shape.SequenceEqual(inputShape[..2]) || !var.shape.SequenceEqual(inputShape[..2]))
             throw new ArgumentException(
-                $"Cell moment tables must be [N, C] of an NCHW input shape; got mean [{string.Join(", ", mean.Shape)}] and var [{string.Join(", ", var.Shape)}] " +
+                $"Cell moment tables must be [N, C] of an NCHW input shape; got mean [{string.Join(", ", mean.shape)}] and var [{string.Join(", ", var.shape)}] " +
                 $"for input [{string.Join(", ", inputShape)}].", nameof(inputShape));
-        if (mean.Type != ScalarType.Float64 || var.Type != ScalarType.Float64)
-            throw new ArgumentException($"Cell moment tables are float64 (got {mean.Type} and {var.Type}); convert them with To(ScalarType.Float64).", nameof(mean));
-        return new CellMoments(mean, var, inputShape);
+        if (mean.dtype != ScalarType.Float64 || var.dtype != ScalarType.Float64)
+            throw new ArgumentException($"Cell moment tables are float64 (got {mean.dtype} and {var.dtype}); convert them with to(ScalarType.Float64).", nameof(mean));
+        return new CellMoments(mean, var, null, inputShape);
     }
 
     public MeanVar AsMeanVar => new(Mean, Var);
+
+    /// <summary>
+    /// y = (x - m)·A + B per cell, for [N, C] float64 tables A and B: centred on the cell's own mean m so that an
+    /// input far from zero (an offset of 1e4 in float32) keeps its precision, which x·A + (B - m·A) would cancel.
+    /// </summary>
+    public Tensor Apply(Tensor x, Tensor scale, Tensor shift)
+    {
+        if (InputTypeMean is null) throw new InvalidOperationException("Given moment tables were not measured on an input; apply the affine to the input they came from.");
+        var cell = new long[] { N, C, 1, 1 };
+        return torch.addcmul(shift.to(x.dtype).view(cell), x - InputTypeMean.view(cell), scale.to(x.dtype).view(cell), 1);
+    }
 }
 
 /// <summary>Pooling of (mean, var) pairs by Chan's combination: exact, and free of E[x²] cancellation.</summary>
@@ -57,9 +80,9 @@ public static class Pool
     /// <summary>Sets of equally many pixels along <paramref name="dim"/>: mean of means, mean of (var + (mean - pooled mean)²).</summary>
     public static MeanVar Equal(MeanVar moments, long dim, bool keepDim = false)
     {
-        var mean = moments.Mean.Mean([dim], keepDim: true);
-        var var = moments.Var.Add(moments.Mean.Sub(mean).Square()).Mean([dim], keepDim: true);
-        return keepDim ? new(mean, var) : new(mean.Squeeze(dim), var.Squeeze(dim));
+        var mean = moments.Mean.mean([dim], keepdim: true);
+        var var = (moments.Var + (moments.Mean - mean).square()).mean([dim], keepdim: true);
+        return keepDim ? new(mean, var) : new(mean.squeeze(dim), var.squeeze(dim));
     }
 
     /// <summary>
@@ -69,11 +92,11 @@ public static class Pool
     /// </summary>
     public static MeanVar Weighted(MeanVar moments, Tensor weights)
     {
-        var normalized = weights.Div(weights.Sum([-2], keepDim: true).Clamp(min: CollapsedWeight));
-        var transposed = normalized.Transpose(-2, -1);
-        var mean = transposed.MatMul(moments.Mean);
-        var spread = moments.Mean.Unsqueeze(-2).Sub(mean.Unsqueeze(-3)).Square().Mul(normalized.Unsqueeze(-1)).Sum([-3]);
-        return new(mean, transposed.MatMul(moments.Var).Add(spread));
+        var normalized = weights / weights.sum([-2], keepdim: true).clamp(min: CollapsedWeight);
+        var transposed = normalized.transpose(-2, -1);
+        var mean = transposed.matmul(moments.Mean);
+        var spread = (moments.Mean.unsqueeze(-2) - mean.unsqueeze(-3)).square().mul(normalized.unsqueeze(-1)).sum([-3]);
+        return new(mean, transposed.matmul(moments.Var) + spread);
     }
 
     /// <summary>Below this total weight a set counts as empty.</summary>
@@ -89,9 +112,8 @@ public static class Pool
     {
         if (alpha == 0) return running;
         if (alpha == 1) return example;
-        var mean = example.Mean.Mul(alpha).Add(running.Mean, 1 - alpha);
-        var var = example.Var.Mul(alpha).Add(running.Var, 1 - alpha)
-            .Add(example.Mean.Sub(running.Mean).Square(), alpha * (1 - alpha));
+        var mean = example.Mean * alpha + running.Mean * (1 - alpha);
+        var var = example.Var * alpha + running.Var * (1 - alpha) + (example.Mean - running.Mean).square() * (alpha * (1 - alpha));
         return new(mean, var);
     }
 }

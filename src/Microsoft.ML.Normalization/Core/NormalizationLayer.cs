@@ -1,21 +1,28 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>
 /// What every normalizer shares (spec section 1): per-(n, c) moments of the input, a small float64
 /// statistics algebra done by the layer, then one per-(n, c) affine y = (x - m)·A + B, centred on the
-/// cell's own mean. The base owns the affine parameters gamma ("weight", 1) and beta ("bias", 0), eps,
-/// momentum, the inference example weight alpha, and the input checks.
+/// cell's own mean. A TorchSharp module: the affine parameters gamma ("weight", 1) and beta ("bias", 0) and
+/// the running statistics are registered, so <c>state_dict</c>, <c>to</c>, <c>save</c> and <c>load</c> work.
+/// The base also owns eps, momentum, the inference example weight alpha, and the input checks. BN trains through
+/// libtorch's fused batch_norm (<see cref="FusedForward"/>), which accumulates its statistics in double. GN, LN and IN
+/// do not use libtorch's group_norm: its float32 kernel accumulates in float, and at an offset of 1e4 (spread 1) its
+/// output's cell means were off by up to 1.4e-3 where this layer's are within 1e-3 of float64
+/// (NormalizationNumericsTests).
 /// </summary>
-public abstract class NormalizationLayer : Module
+public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
 {
+    private readonly List<string> runningStatisticNames = [];
     private double alpha;
 
-    protected NormalizationLayer(string layerName, long channels, double eps, double momentum, double defaultAlpha)
+    protected NormalizationLayer(string layerName, long channels, double eps, double momentum, double defaultAlpha) : base(layerName)
     {
         LayerName = layerName;
         if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), channels, $"{layerName}: the channel count must be positive.");
@@ -27,20 +34,34 @@ public abstract class NormalizationLayer : Module
         Momentum = momentum;
         DefaultAlpha = defaultAlpha;
         alpha = defaultAlpha;
-        Weight = RegisterParameter("weight", Torch.Ones([channels]));
-        Bias = RegisterParameter("bias", Torch.Zeros([channels]));
+        register_parameter("weight", new Parameter(ones(channels)));
+        register_parameter("bias", new Parameter(zeros(channels)));
     }
 
     public string LayerName { get; }
+
+    /// <summary>C, the channel count of the NCHW input.</summary>
     public long Channels { get; }
+
+    /// <summary>Added to every variance before the square root (PyTorch's eps; default 1e-5).</summary>
     public double Eps { get; }
+
+    /// <summary>Weight of a batch in the running statistics, running = (1 - momentum)·running + momentum·batch (default 0.1).</summary>
     public double Momentum { get; }
 
-    /// <summary>gamma, per channel.</summary>
-    public Tensor Weight { get; }
+    /// <summary>gamma, per channel, [C] (state_dict "weight").</summary>
+    public Parameter Weight => ParameterNamed("weight");
 
-    /// <summary>beta, per channel.</summary>
-    public Tensor Bias { get; }
+    /// <summary>beta, per channel, [C] (state_dict "bias").</summary>
+    public Parameter Bias => ParameterNamed("bias");
+
+    /// <summary>A parameter this layer registered, by its state_dict name (looked up on each use: <c>to</c> and <c>load</c> replace the tensors).</summary>
+    protected Parameter ParameterNamed(string name) =>
+        get_parameter(name) ?? throw new InvalidOperationException($"{LayerName} has no parameter '{name}'.");
+
+    /// <summary>A buffer this layer registered, by its state_dict name.</summary>
+    protected Tensor BufferNamed(string name) =>
+        get_buffer(name) ?? throw new InvalidOperationException($"{LayerName} has no buffer '{name}'.");
 
     /// <summary>The layer's own default alpha (spec: 0 for batch statistics, 1 for per-example ones, 1/B_g for BGN).</summary>
     public double DefaultAlpha { get; }
@@ -49,6 +70,7 @@ public abstract class NormalizationLayer : Module
     /// Inference example weight in [0, 1]: how much an example's own statistics count against the
     /// running ones at inference. Settable after training; it changes nothing in training.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value outside [0, 1].</exception>
     public double Alpha
     {
         get => alpha;
@@ -80,9 +102,9 @@ public abstract class NormalizationLayer : Module
                                       [NotNullWhen(false)] out string? whyNot)
     {
         (scale, shift, whyNot) = (null, null, null);
-        if (IsTraining)
+        if (training)
         {
-            whyNot = $"{LayerName} is in training mode, where it normalizes with each batch's statistics; call Eval() first (folding is for inference).";
+            whyNot = $"{LayerName} is in training mode, where it normalizes with each batch's statistics; call eval() first (folding is for inference).";
             return false;
         }
         if (!InferenceStatisticsAreFixed(Alpha))
@@ -93,31 +115,83 @@ public abstract class NormalizationLayer : Module
                 : $"{LayerName}'s statistics depend on the input, so its output is not a fixed per-channel affine.";
             return false;
         }
-        using var noGrad = Torch.NoGrad();
-        // With statistics (mu, var) that ignore the input, A = gamma/sqrt(var + eps) and B = (m - mu)·A + beta,
-        // so y = (x - m)·A + B = x·A + (beta - mu·A) for every cell mean m. The layer's own algebra evaluated on
-        // one example whose cell means are 0 therefore gives the scale A and the shift beta - mu·A exactly,
-        // without a second, per-layer formula that could drift from Forward.
-        var zeros = Torch.Zeros([1, Channels], ScalarType.Float64, Weight.Device);
-        var (cellScale, cellShift) = Affine(CellMoments.FromTables(zeros, zeros, [1, Channels, 1, 1]));
-        scale = cellScale.Reshape(Channels);
-        shift = cellShift.Reshape(Channels);
+        using var noGrad = no_grad();
+        (scale, shift) = FixedInferenceAffine();
         return true;
     }
 
-    /// <summary>Parameters that shape the statistics rather than scale the output (MN gates, SN mixing weights); a trainer may decay them separately.</summary>
-    public virtual IEnumerable<Tensor> GatingParameters() => [];
+    // With statistics (mu, var) that ignore the input, A = gamma/sqrt(var + eps) and B = (m - mu)·A + beta, so
+    // y = (x - m)·A + B = x·A + (beta - mu·A) for every cell mean m. The layer's own algebra evaluated on one example
+    // whose cell means are 0 therefore gives the scale A and the shift beta - mu·A exactly, without a second,
+    // per-layer formula that could drift from forward.
+    private (Tensor Scale, Tensor Shift) FixedInferenceAffine()
+    {
+        using var scope = NewDisposeScope();
+        var zeros = torch.zeros(1, Channels, dtype: ScalarType.Float64, device: Weight.device);
+        var (cellScale, cellShift) = Affine(CellMoments.FromTables(zeros, zeros, [1, Channels, 1, 1]));
+        return (cellScale.reshape(Channels).MoveToOuterDisposeScope(), cellShift.reshape(Channels).MoveToOuterDisposeScope());
+    }
 
-    public sealed override Tensor Forward(Tensor input)
+    /// <summary>Parameters that shape the statistics rather than scale the output (MN gates, SN mixing weights); a trainer may decay them separately.</summary>
+    public virtual IEnumerable<Parameter> GatingParameters() => [];
+
+    /// <summary>Normalizes an NCHW float32 or float64 batch, [N, C, H, W] in and out.</summary>
+    /// <exception cref="ArgumentException">
+    /// Not 4D, a channel count other than <see cref="Channels"/>, not floating point, empty, NaN or infinite values, or
+    /// (in training) a pixel set of a single value.
+    /// </exception>
+    public sealed override Tensor forward(Tensor input)
     {
         CheckInput(input);
+        using var scope = NewDisposeScope();
+        var output = FusedForward(input) ?? (training || !InferenceStatisticsAreFixed(Alpha) ? GeneralForward(input) : FixedAffineForward(input));
+        return output.MoveToOuterDisposeScope();
+    }
+
+    private Tensor GeneralForward(Tensor input)
+    {
         var cells = CellMoments.Of(input);
-        if (!cells.Mean.AllFinite() || !cells.Var.AllFinite())
-            throw new ArgumentException(
-                $"{LayerName}: the input {Describe(input.Shape)} contains NaN or infinite values; check the layers before it " +
-                "(a learning rate that is too high is the usual cause).", nameof(input));
+        CheckFinite(cells.Mean, cells.Var, input.shape);
         var (scale, shift) = Affine(cells);
-        return Functional.CenteredAffine(input, cells.Mean, scale, shift);
+        return cells.Apply(input, scale, shift);
+    }
+
+    // At inference with fixed statistics, y = x·A + S with S ≈ -mu·A. Written as (x - c)·A + (S + c·A) with c = -S/A
+    // rounded to the input's type, x - c is exact for x near the mean and S + c·A is small, so an input far from
+    // zero keeps its precision; and no statistics of the input are measured.
+    private Tensor FixedAffineForward(Tensor input)
+    {
+        CheckFinite(input.sum(ScalarType.Float64), null, input.shape);
+        var (scale, shift) = FixedInferenceAffine();
+        var centre = where(scale != 0, -shift / scale, 0.0).detach().to(input.dtype);
+        var channelShape = new long[] { 1, Channels, 1, 1 };
+        return addcmul((shift + centre.to(ScalarType.Float64) * scale).to(input.dtype).view(channelShape),
+                       input - centre.view(channelShape), scale.to(input.dtype).view(channelShape), 1);
+    }
+
+    /// <summary>
+    /// The output from one of libtorch's fused normalization kernels where it computes exactly this layer's
+    /// statistics in the current mode (and updates the running statistics in training), or null to take the
+    /// general path. The input has passed the shape and type checks.
+    /// </summary>
+    protected virtual Tensor? FusedForward(Tensor input) => null;
+
+    /// <summary>
+    /// BN through libtorch's fused batch_norm in training: given running buffers of the input's type and momentum 1,
+    /// the kernel writes the batch's mean and unbiased variance into them from the same pass that normalizes, and
+    /// those fold into the float64 running statistics. Null (general path) outside training or when the input's type
+    /// differs from the parameters'.
+    /// </summary>
+    protected Tensor? FusedBatchNormTraining(Tensor input, RunningMoments running)
+    {
+        if (!training || input.dtype != Weight.dtype) return null;
+        CheckTrainingSetSize(PixelSet.Batch, input.shape);
+        var batchMean = zeros(Channels, input.dtype, input.device);
+        var batchVar = ones(Channels, input.dtype, input.device);
+        var output = nn.functional.batch_norm(input, batchMean, batchVar, Weight, Bias, training: true, momentum: 1, eps: Eps);
+        CheckFinite(batchMean, batchVar, input.shape);
+        running.UpdateAsGiven(new(batchMean, batchVar), Momentum);
+        return output;
     }
 
     /// <summary>The per-cell affine (A, B) of y = (x - m)·A + B, as [N, C] float64 tables.</summary>
@@ -126,59 +200,98 @@ public abstract class NormalizationLayer : Module
     /// <summary>gamma·(x - mu)/sqrt(var + eps) + beta, written as (x - m)·A + B for per-cell (mu, var).</summary>
     protected (Tensor Scale, Tensor Shift) AffineFor(CellMoments cells, MeanVar normalizing)
     {
-        var scale = Gamma().Mul(normalizing.Var.Clamp(min: 0).Add(Eps).Rsqrt());
-        return (scale, cells.Mean.Sub(normalizing.Mean).Mul(scale).Add(Beta()));
+        var scale = Gamma() * (normalizing.Var.clamp(min: 0) + Eps).rsqrt();
+        return (scale, (cells.Mean - normalizing.Mean) * scale + Beta());
     }
 
     /// <summary>gamma as a [1, C] float64 row.</summary>
-    protected Tensor Gamma() => Weight.To(ScalarType.Float64).Unsqueeze(0);
+    protected Tensor Gamma() => Weight.to(ScalarType.Float64).unsqueeze(0);
 
     /// <summary>beta as a [1, C] float64 row.</summary>
-    protected Tensor Beta() => Bias.To(ScalarType.Float64).Unsqueeze(0);
+    protected Tensor Beta() => Bias.to(ScalarType.Float64).unsqueeze(0);
 
     /// <summary>The affine of a layer that normalizes with one pixel set's statistics (BN, ghost BN, BGN, EN, GN, LN, IN).</summary>
     protected (Tensor Scale, Tensor Shift) SingleSetAffine(PixelSetStatistics statistics, CellMoments cells)
     {
-        if (!IsTraining) return AffineFor(cells, statistics.Inference(cells, Alpha));
-        CheckTrainingSetSize(statistics.Set, cells);
+        if (!training) return AffineFor(cells, statistics.Inference(cells, Alpha));
+        CheckTrainingSetSize(statistics.Set, cells.Shape);
         return AffineFor(cells, statistics.Training(cells, Momentum));
     }
 
     /// <summary>Registers running moments (mean 0, var 1) of the given size as buffers "{prefix}running_mean" and "{prefix}running_var".</summary>
-    protected RunningMoments RegisterRunningMoments(long size, string prefix = "") =>
-        new(RegisterRunningStatistic(prefix + "running_mean", [size], 0), RegisterRunningStatistic(prefix + "running_var", [size], 1));
+    protected RunningMoments RegisterRunningMoments(long size, string prefix = "")
+    {
+        RegisterRunningStatistic(prefix + "running_mean", [size], 0);
+        RegisterRunningStatistic(prefix + "running_var", [size], 1);
+        return new(this, prefix + "running_mean", prefix + "running_var");
+    }
 
     /// <summary>
     /// Registers a running statistic filled with <paramref name="initialValue"/>, kept float64 whatever the layer's
-    /// type, To(ScalarType) included (spec, running statistics, Storage). Inference differences running statistics
+    /// type, <c>to(ScalarType)</c> included (spec, running statistics, Storage). Inference differences running statistics
     /// against large values: x - running mean, E[x²] - E[x]². At an offset of 1e4 a float32 mean is off by ~1e-3
     /// and a float32 E[x²] by ~4, errors those differences keep while cancelling the rest; float64 keeps them at
     /// ~1e-12 and ~1e-8.
     /// </summary>
-    protected Tensor RegisterRunningStatistic(string name, long[] shape, double initialValue) =>
-        RegisterBuffer(name, Torch.Full(shape, initialValue, ScalarType.Float64), keepType: true);
+    protected void RegisterRunningStatistic(string name, long[] shape, double initialValue)
+    {
+        register_buffer(name, full(shape, initialValue, ScalarType.Float64));
+        runningStatisticNames.Add(name);
+    }
+
+    /// <summary>
+    /// Converts and moves as TorchSharp's Module does, except that a type conversion leaves the running statistics
+    /// float64 (they are moved to the new device only).
+    /// </summary>
+    protected override void _toEpilog(ScalarType? dtype, Device? device, bool non_blocking)
+    {
+        if (dtype is null)
+        {
+            base._toEpilog(dtype, device, non_blocking);
+            return;
+        }
+        // The base class converts every floating buffer and disposes the original, so the statistics are copied first.
+        var kept = runningStatisticNames.Select(name => (name, BufferNamed(name).clone().DetachFromDisposeScope())).ToList();
+        base._toEpilog(dtype, device, non_blocking);
+        foreach (var (name, statistic) in kept)
+        {
+            BufferNamed(name).Dispose();
+            ConditionallyRegisterBuffer(name, device is null ? statistic : statistic.to(device, disposeAfter: true).DetachFromDisposeScope());
+        }
+    }
 
     /// <summary>Throws when a pixel set would hold one value (its variance is meaningless).</summary>
-    protected void CheckTrainingSetSize(PixelSet set, CellMoments cells)
+    protected void CheckTrainingSetSize(PixelSet set, long[] shape)
     {
-        if (set.SmallestSetSize(cells.N, cells.C, cells.PixelsPerCell) > 1) return;
+        var (n, c, pixelsPerCell) = (shape[0], shape[1], shape[2] * shape[3]);
+        if (set.SmallestSetSize(n, c, pixelsPerCell) > 1) return;
         throw new ArgumentException(
-            $"{LayerName}: {(IsTraining ? "in training, " : "")}an input of shape {Describe(cells.Shape)} leaves a {set} pixel set with a single value, so its variance is undefined; " +
+            $"{LayerName}: {(training ? "in training, " : "")}an input of shape {Describe(shape)} leaves a {set} pixel set with a single value, so its variance is undefined; " +
             (set.IsBatchDependent ? "train with more examples per batch (or per chunk) or larger feature maps." : "use larger feature maps or a normalizer that pools over more channels or examples."));
+    }
+
+    /// <summary>Throws when statistics measured on the input are NaN or infinite, which only non-finite input values make.</summary>
+    protected void CheckFinite(Tensor statistic, Tensor? other, long[] inputShape)
+    {
+        var finite = isfinite(statistic).all().item<bool>() && (other is null || isfinite(other).all().item<bool>());
+        if (finite) return;
+        throw new ArgumentException(
+            $"{LayerName}: the input {Describe(inputShape)} contains NaN or infinite values; check the layers before it " +
+            "(a learning rate that is too high is the usual cause).", "input");
     }
 
     private void CheckInput(Tensor input)
     {
-        var shape = input.Shape;
+        var shape = input.shape;
         if (shape.Length != 4)
             throw new ArgumentException($"{LayerName}: expected 4D input (got {shape.Length}D input of shape {Describe(shape)}); pass NCHW feature maps.", nameof(input));
         if (shape[1] != Channels)
             throw new ArgumentException(
                 $"{LayerName}: expected input with {Channels} channels (got {shape[1]} in shape {Describe(shape)}); build the layer with the channel count of the layer before it.",
                 nameof(input));
-        if (input.Type is not (ScalarType.Float32 or ScalarType.Float64))
-            throw new ArgumentException($"{LayerName}: expected Float32 or Float64 input (got {input.Type}); convert it with To(ScalarType.Float32).", nameof(input));
-        // Checked here because the moments of an empty cell are NaN, which the finiteness check below would
+        if (input.dtype is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentException($"{LayerName}: expected Float32 or Float64 input (got {input.dtype}); convert it with to(ScalarType.Float32).", nameof(input));
+        // Checked here because the moments of an empty cell are NaN, which the finiteness check would
         // blame on the values; and an empty batch has no pixel set to pool.
         if (shape[0] == 0 || shape[2] == 0 || shape[3] == 0)
             throw new ArgumentException(

@@ -1,4 +1,4 @@
-using MLNetNormalization.TorchBinding;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization.Core;
 
@@ -72,7 +72,7 @@ public sealed class PixelSetStatistics
         var perCell = running!.AsMeanVar;
         var groups = Set.GroupCount(channels);
         if (Kind == RunningStatisticsKind.PerSet || groups == channels)
-            return new(perCell.Mean.Reshape(1, groups), perCell.Var.Reshape(1, groups));
-        return Pool.Equal(new(perCell.Mean.View(1, groups, channels / groups), perCell.Var.View(1, groups, channels / groups)), 2);
+            return new(perCell.Mean.reshape(1, groups), perCell.Var.reshape(1, groups));
+        return Pool.Equal(new(perCell.Mean.view(1, groups, channels / groups), perCell.Var.view(1, groups, channels / groups)), 2);
     }
 }

@@ -1,30 +1,37 @@
-using MLNetNormalization.TorchBinding;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>
-/// A running mean and running variance (buffers saved with the model), updated once per training
-/// step as running = (1 - momentum)·running + momentum·batch, the variance unbiased by the count of
+/// A running mean and running variance (buffers of the owning layer, saved with the model), updated once per
+/// training step as running = (1 - momentum)·running + momentum·batch, the variance unbiased by the count of
 /// values it came from, as PyTorch's BatchNorm2d does. Both are float64 whatever the layer's type: inference
 /// differences the mean against the input (x - mean), which would keep a float32 mean's rounding error
-/// (~1e-3 at an offset of 1e4) while cancelling the offset.
+/// (~1e-3 at an offset of 1e4) while cancelling the offset. The buffers are looked up by name on each use, so
+/// that they follow the layer through <c>to(device)</c> and <c>load</c>.
 /// </summary>
 public sealed class RunningMoments
 {
-    public RunningMoments(Tensor mean, Tensor var)
+    private readonly nn.Module owner;
+
+    internal RunningMoments(nn.Module owner, string meanName, string varName)
     {
-        if (mean.Type != ScalarType.Float64 || var.Type != ScalarType.Float64)
-            throw new ArgumentException(
-                $"Running moments are float64 buffers, so that they do not cancel at inference (got {mean.Type} and {var.Type}).", nameof(mean));
-        Mean = mean;
-        Var = var;
+        this.owner = owner;
+        MeanName = meanName;
+        VarName = varName;
     }
 
-    /// <summary>Mean buffer, initially 0.</summary>
-    public Tensor Mean { get; }
+    /// <summary>The buffers' names in the layer's state_dict ("running_mean", "running_var", or with a prefix).</summary>
+    public string MeanName { get; }
 
-    /// <summary>Variance buffer, initially 1.</summary>
-    public Tensor Var { get; }
+    public string VarName { get; }
+
+    /// <summary>Mean buffer, initially 0, float64.</summary>
+    public Tensor Mean => owner.get_buffer(MeanName)!;
+
+    /// <summary>Variance buffer, initially 1, float64.</summary>
+    public Tensor Var => owner.get_buffer(VarName)!;
 
     /// <summary>
     /// Folds in a batch's biased variance, unbiased by the <paramref name="valuesPerSet"/> values it came from.
@@ -36,21 +43,24 @@ public sealed class RunningMoments
     {
         if (valuesPerSet > 1)
         {
-            UpdateAsGiven(batch with { Var = batch.Var.Mul(valuesPerSet / (double)(valuesPerSet - 1)) }, momentum);
+            UpdateAsGiven(batch with { Var = batch.Var * (valuesPerSet / (double)(valuesPerSet - 1)) }, momentum);
             return;
         }
-        using var noGrad = Torch.NoGrad();
-        Mean.MulInPlace(1 - momentum).AddInPlace(batch.Mean.Reshape(Mean.Shape), momentum);
+        using var noGrad = no_grad();
+        Blend(Mean, batch.Mean, momentum);
     }
 
     /// <summary>Folds in a batch's mean and variance as they are.</summary>
     public void UpdateAsGiven(MeanVar batch, double momentum)
     {
-        using var noGrad = Torch.NoGrad();
-        Mean.MulInPlace(1 - momentum).AddInPlace(batch.Mean.Reshape(Mean.Shape), momentum);
-        Var.MulInPlace(1 - momentum).AddInPlace(batch.Var.Reshape(Var.Shape), momentum);
+        using var noGrad = no_grad();
+        Blend(Mean, batch.Mean, momentum);
+        Blend(Var, batch.Var, momentum);
     }
 
+    private static void Blend(Tensor running, Tensor batch, double momentum) =>
+        running.mul_(1 - momentum).add_(batch.detach().to(running.dtype).reshape(running.shape), momentum);
+
     /// <summary>The buffers as (mean, var) tables, outside autograd.</summary>
-    public MeanVar AsMeanVar => new(Mean.Detach(), Var.Detach());
+    public MeanVar AsMeanVar => new(Mean.detach(), Var.detach());
 }

@@ -1,4 +1,5 @@
-using MLNetNormalization.TorchBinding;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization.Core;
 
@@ -11,7 +12,7 @@ public static class SetPooling
         var groups = set.GroupCount(cells.C);
         var perGroup = groups == cells.C
             ? cells.AsMeanVar
-            : Pool.Equal(new(cells.Mean.View(cells.N, groups, cells.C / groups), cells.Var.View(cells.N, groups, cells.C / groups)), 2);
+            : Pool.Equal(new(cells.Mean.view(cells.N, groups, cells.C / groups), cells.Var.view(cells.N, groups, cells.C / groups)), 2);
         switch (set.Examples)
         {
             case ExampleGrouping.Each:
@@ -21,8 +22,8 @@ public static class SetPooling
             default:
                 var (chunkOf, chunks) = set.ChunksFor(cells.N);
                 if (cells.N == (long)chunks * set.ChunkSize)
-                    return Pool.Equal(new(perGroup.Mean.View(chunks, set.ChunkSize, groups), perGroup.Var.View(chunks, set.ChunkSize, groups)), 1);
-                return Pool.Weighted(perGroup, OneHot(chunkOf, chunks, cells.Mean.Device));
+                    return Pool.Equal(new(perGroup.Mean.view(chunks, set.ChunkSize, groups), perGroup.Var.view(chunks, set.ChunkSize, groups)), 1);
+                return Pool.Weighted(perGroup, OneHot(chunkOf, chunks, cells.Mean.device));
         }
     }
 
@@ -33,14 +34,14 @@ public static class SetPooling
     public static Tensor ToCells(this PixelSet set, Tensor table, CellMoments cells)
     {
         var groups = set.GroupCount(cells.C);
-        var rows = table.Rank == 1 ? table.Unsqueeze(0) : table;
-        if (set.Examples == ExampleGrouping.Chunks && rows.Shape[0] != 1)
+        var rows = table.dim() == 1 ? table.unsqueeze(0) : table;
+        if (set.Examples == ExampleGrouping.Chunks && rows.shape[0] != 1)
             // The index lives where the statistics do (index_select refuses a CPU index for a CUDA tensor).
-            rows = rows.IndexSelect(0, Tensor.FromSpan<long>(set.ChunksFor(cells.N).ChunkOfExample, [cells.N], rows.Device));
-        var perExample = rows.Expand(cells.N, groups);
+            rows = rows.index_select(0, tensor(set.ChunksFor(cells.N).ChunkOfExample, device: rows.device));
+        var perExample = rows.expand(cells.N, groups);
         return groups == cells.C
             ? perExample
-            : perExample.Unsqueeze(2).Expand(cells.N, groups, cells.C / groups).Reshape(cells.N, cells.C);
+            : perExample.unsqueeze(2).expand(cells.N, groups, cells.C / groups).reshape(cells.N, cells.C);
     }
 
     public static MeanVar ToCells(this PixelSet set, MeanVar table, CellMoments cells) =>
@@ -51,6 +52,6 @@ public static class SetPooling
     {
         var values = new double[chunkOf.Length * chunks];
         for (var i = 0; i < chunkOf.Length; i++) values[i * chunks + chunkOf[i]] = 1;
-        return Tensor.FromSpan<double>(values, [chunkOf.Length, chunks], device);
+        return tensor(values, [chunkOf.Length, chunks], device: device);
     }
 }

@@ -1,6 +1,27 @@
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Backbones;
+
+/// <summary>
+/// Builds a user's own backbone for the trainer: a TorchSharp module mapping a batch of standardized images
+/// [N, C, H, W] (float32, C·H·W as <paramref name="input"/> says) to logits [N, <paramref name="classes"/>].
+/// <paramref name="normalization"/> makes the normalization layer the user chose (the trainer's normalizer
+/// option, e.g. "mn:k=2") for a layer of the given channel count; call it once per normalization layer, in
+/// network order, so that a "first layer only" placement gives the first layer the chosen normalizer; or ignore
+/// it to keep your own normalizers. The module is built on the CPU from the global generator (seeded by the
+/// trainer, so the same seed gives the same weights); the trainer moves it to its device. Build it of
+/// <see cref="ConvNorm"/> units (a convolution, then its normalizer) for <see cref="Inference.ModelFolding"/> to
+/// fold the normalizers at inference, and use PyTorch-style names (register_module / fields) so that its
+/// state_dict names are stable: a saved model is loaded by calling the same factory again.
+/// </summary>
+/// <example><code>
+/// BackboneFactory tiny = (input, classes, norm) => nn.Sequential(
+///     new ConvNorm(nn.Conv2d(input.Channels, 16, 3, padding: 1, bias: false), norm(16)), nn.ReLU(),
+///     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, classes));
+/// </code></example>
+public delegate nn.Module<Tensor, Tensor> BackboneFactory(ImageShape input, int classes, Func<long, nn.Module<Tensor, Tensor>> normalization);
 
 /// <summary>Builds the backbones by <see cref="Architecture"/>, and the parts and checks they share.</summary>
 public static class Backbone
@@ -8,16 +29,20 @@ public static class Backbone
     /// <summary>
     /// A new <paramref name="architecture"/> for <paramref name="input"/> images and <paramref name="classes"/>
     /// classes, its normalization layers made by <paramref name="plan"/> ("bn" in every layer when null).
+    /// The module maps [N, C, H, W] float32 images to [N, classes] logits, on the CPU, in training mode.
     /// </summary>
-    public static Module Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan = null) =>
+    /// <exception cref="ArgumentException">When the images are smaller than <see cref="MinimumImageSize"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">When there are no channels, no classes, or no such architecture.</exception>
+    public static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan = null) =>
         Create(architecture, input, classes, (plan ?? new NormalizerPlan()).NewFactory());
 
     /// <summary>
     /// A new <paramref name="architecture"/> whose normalization layers <paramref name="normalization"/> makes,
     /// called with each layer's channel count in network order.
     /// </summary>
-    public static Module Create(Architecture architecture, ImageShape input, int classes, Func<long, Module> normalization)
+    public static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, Func<long, nn.Module<Tensor, Tensor>> normalization)
     {
+        ArgumentNullException.ThrowIfNull(normalization);
         // Checked here for every architecture alike, before any layer is made: the CIFAR ResNets take no
         // image size, so this is where theirs is checked (the other constructors check again for direct use).
         CheckInput(Name(architecture), input, classes, MinimumImageSize(architecture));
@@ -34,6 +59,28 @@ public static class Backbone
             Architecture.ResNet18 => new ResNet18(input, classes, normalization),
             _ => throw UnknownArchitecture(architecture),
         };
+    }
+
+    /// <summary>
+    /// A user's backbone from <paramref name="factory"/>, its normalization layers made by <paramref name="plan"/>
+    /// ("bn" in every layer when null), checked to be a usable classifier: it must have parameters.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">When the factory returns null or a module without parameters.</exception>
+    public static nn.Module<Tensor, Tensor> Create(BackboneFactory factory, ImageShape input, int classes, NormalizerPlan? plan = null)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        if (input.Channels <= 0 || input.Height <= 0 || input.Width <= 0)
+            throw new ArgumentOutOfRangeException(nameof(input), input, $"The images need at least one channel and one pixel; got {input}.");
+        if (classes <= 0)
+            throw new ArgumentOutOfRangeException(nameof(classes), classes, "The classifier needs at least one class.");
+        var model = factory(input, classes, (plan ?? new NormalizerPlan()).NewFactory())
+            ?? throw new InvalidOperationException($"The {nameof(BackboneFactory)} returned null; return a new nn.Module<Tensor, Tensor>.");
+        if (!model.parameters().Any())
+        {
+            model.Dispose();
+            throw new InvalidOperationException($"The {nameof(BackboneFactory)}'s module has no parameters to train; register its layers (fields, or register_module) so that parameters() finds them.");
+        }
+        return model;
     }
 
     /// <summary>The smallest height and width <paramref name="architecture"/> takes (each class documents why).</summary>
@@ -79,10 +126,10 @@ public static class Backbone
     /// layers come out of the factory in network order. The normalizer's beta does what the bias would,
     /// and a bias before a normalizer that subtracts a mean would be removed by it anyway.
     /// </summary>
-    internal static ConvNorm NewConvNorm(long inChannels, long outChannels, long kernelSize, Func<long, Module> normalization,
+    internal static ConvNorm NewConvNorm(long inChannels, long outChannels, long kernelSize, Func<long, nn.Module<Tensor, Tensor>> normalization,
                                          long stride = 1, long padding = 0)
     {
-        var conv = new Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: false);
+        var conv = nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: false);
         return new ConvNorm(conv, normalization(outChannels));
     }
 
@@ -91,10 +138,11 @@ public static class Backbone
     /// followed by a ReLU (through its normalizer), and this keeps activation variances steady with depth
     /// should a normalizer not rescale them (GN or IN over few pixels, or MN's weighted modes).
     /// </summary>
-    internal static void InitializeConvolutions(Module model)
+    internal static void InitializeConvolutions(nn.Module model)
     {
-        foreach (var (_, module) in model.NamedModules())
-            if (module is Conv2d conv) Init.KaimingNormal(conv.Weight);
+        using var noGrad = no_grad();
+        foreach (var (_, module) in model.named_modules())
+            if (module is Conv2d conv) nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanIn, nonlinearity: nn.init.NonlinearityType.ReLU);
     }
 
     /// <summary>
@@ -102,8 +150,9 @@ public static class Backbone
     /// </summary>
     internal static void InitializeHidden(Linear layer)
     {
-        Init.KaimingNormal(layer.Weight);
-        Init.Constant(layer.Bias!, 0);
+        using var noGrad = no_grad();
+        nn.init.kaiming_normal_(layer.weight, mode: nn.init.FanInOut.FanIn, nonlinearity: nn.init.NonlinearityType.ReLU);
+        nn.init.zeros_(layer.bias!);
     }
 
     /// <summary>
@@ -112,7 +161,8 @@ public static class Backbone
     /// </summary>
     internal static void InitializeClassifier(Linear classifier)
     {
-        Init.Normal(classifier.Weight, 0, 0.01);
-        Init.Constant(classifier.Bias!, 0);
+        using var noGrad = no_grad();
+        nn.init.normal_(classifier.weight, 0, 0.01);
+        nn.init.zeros_(classifier.bias!);
     }
 }

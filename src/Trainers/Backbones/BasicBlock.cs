@@ -1,5 +1,5 @@
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Backbones;
 
@@ -16,14 +16,16 @@ internal enum ShortcutKind
 /// <summary>
 /// The basic residual block of He et al. (2016): conv3x3-norm-ReLU-conv3x3-norm plus the shortcut, then
 /// ReLU. The first convolution carries the stride. The shortcut is the identity when the shape stays.
+/// Children "conv1", "conv2" and, for a projection, "shortcut".
 /// </summary>
-internal sealed class BasicBlock : Module
+internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     private readonly ConvNorm conv1, conv2;
-    private readonly ConvNorm? projection;
+    private readonly ConvNorm? shortcut;
     private readonly long stride, inChannels, outChannels;
 
-    public BasicBlock(long inChannels, long outChannels, long stride, ShortcutKind shortcut, Func<long, Module> normalization)
+    public BasicBlock(long inChannels, long outChannels, long stride, ShortcutKind shortcut, Func<long, nn.Module<Tensor, Tensor>> normalization)
+        : base(nameof(BasicBlock))
     {
         if (shortcut == ShortcutKind.ZeroPadding && (outChannels < inChannels || (outChannels - inChannels) % 2 != 0))
             throw new ArgumentException(
@@ -32,29 +34,30 @@ internal sealed class BasicBlock : Module
         this.stride = stride;
         this.inChannels = inChannels;
         this.outChannels = outChannels;
-        conv1 = RegisterModule("conv1", Backbone.NewConvNorm(inChannels, outChannels, 3, normalization, stride, padding: 1));
-        conv2 = RegisterModule("conv2", Backbone.NewConvNorm(outChannels, outChannels, 3, normalization, padding: 1));
+        conv1 = Backbone.NewConvNorm(inChannels, outChannels, 3, normalization, stride, padding: 1);
+        conv2 = Backbone.NewConvNorm(outChannels, outChannels, 3, normalization, padding: 1);
         if (shortcut == ShortcutKind.Projection && ChangesShape)
-            projection = RegisterModule("shortcut", Backbone.NewConvNorm(inChannels, outChannels, 1, normalization, stride));
+            this.shortcut = Backbone.NewConvNorm(inChannels, outChannels, 1, normalization, stride);
+        RegisterComponents();
     }
 
     private bool ChangesShape => stride != 1 || inChannels != outChannels;
 
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        var x = conv1.Forward(input).ReluInPlace();
-        x = conv2.Forward(x);
-        return x.AddInPlace(Shortcut(input)).ReluInPlace();
+        var x = conv1.call(input).relu_();
+        x = conv2.call(x);
+        return x.add_(Shortcut(input)).relu_();
     }
 
     private Tensor Shortcut(Tensor input)
     {
         if (!ChangesShape) return input;
-        if (projection is not null) return projection.Forward(input);
+        if (shortcut is not null) return shortcut.call(input);
         // Option A: a 3x3 convolution with padding 1 and stride s keeps the pixels s·i, which the slices
         // take; the new channels are split equally before and after the old ones.
         var extra = (outChannels - inChannels) / 2;
-        var subsampled = input.Slice(2, 0, long.MaxValue, stride).Slice(3, 0, long.MaxValue, stride);
-        return Functional.Pad(subsampled, [0, 0, 0, 0, extra, extra]);
+        var subsampled = input[.., .., TensorIndex.Slice(null, null, stride), TensorIndex.Slice(null, null, stride)];
+        return nn.functional.pad(subsampled, [0, 0, 0, 0, extra, extra]);
     }
 }

@@ -1,74 +1,88 @@
 using System.Diagnostics.CodeAnalysis;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Backbones;
 
 /// <summary>
-/// A convolution followed by its normalizer ("conv" then "norm"): the unit every backbone is built of,
+/// A convolution followed by its normalizer (children "conv" then "norm"): the unit every backbone is built of,
 /// so that whole-model operations (folding a fixed inference affine into the convolution) find each
-/// normalizer together with the convolution it normalizes.
+/// normalizer together with the convolution it normalizes. Maps [N, C_in, H, W] to the convolution's output
+/// shape [N, C_out, H', W'].
 /// </summary>
-public sealed class ConvNorm : Module
+public sealed class ConvNorm : nn.Module<Tensor, Tensor>
 {
-    public ConvNorm(Conv2d conv, Module norm)
+    private Conv2d conv;
+    private nn.Module<Tensor, Tensor> norm;
+
+    /// <param name="conv">The convolution; this unit owns it from now on.</param>
+    /// <param name="norm">Its normalizer (a <see cref="NormalizationLayer"/>, TorchSharp's <see cref="BatchNorm2d"/>, or any module); owned too.</param>
+    public ConvNorm(Conv2d conv, nn.Module<Tensor, Tensor> norm) : base(nameof(ConvNorm))
     {
-        Conv = RegisterModule("conv", conv);
-        Norm = RegisterModule("norm", norm);
+        this.conv = conv ?? throw new ArgumentNullException(nameof(conv));
+        this.norm = norm ?? throw new ArgumentNullException(nameof(norm));
+        RegisterComponents();
     }
 
-    public Conv2d Conv { get; private set; }
+    /// <summary>The convolution (state_dict prefix "conv.").</summary>
+    public Conv2d Conv => conv;
 
-    public Module Norm { get; private set; }
+    /// <summary>The normalizer (state_dict prefix "norm."); an <see cref="Identity"/> once folded.</summary>
+    public nn.Module<Tensor, Tensor> Norm => norm;
 
-    public override Tensor Forward(Tensor input) => Norm.Forward(Conv.Forward(input));
+    public override Tensor forward(Tensor input) => norm.call(conv.call(input));
 
     /// <summary>
     /// Folds the normalizer into the convolution when it is, in evaluation mode, a fixed per-channel affine
     /// y = z·s[c] + t[c] of the convolution's output z (see <see cref="NormalizationLayer.TryGetInferenceAffine"/>;
-    /// libtorch's <see cref="BatchNorm2d"/> in evaluation mode is one too). "conv" becomes a convolution with
-    /// the same stride, padding, dilation and groups, weight W·s[c] and bias b·s[c] + t[c] (b = 0 where the
-    /// convolution had none), computed in float64 and stored in the convolution's type; "norm" becomes an
-    /// <see cref="Identity"/>. The unit then computes the same function with one pass over the feature maps
-    /// fewer. The replaced convolution and normalizer are disposed (this unit owned them): read anything
-    /// needed from them before folding.
-    /// Folding is for inference only: the folded unit no longer normalizes, so it must not be trained further.
-    /// Returns false, with why not and the unit unchanged, when the normalizer is not a fixed affine.
+    /// TorchSharp's <see cref="BatchNorm2d"/> in evaluation mode is one too). The convolution keeps its stride,
+    /// padding, dilation and groups and gets weight W·s[c] and bias b·s[c] + t[c] (b = 0 where it had none),
+    /// computed in float64 and stored in the convolution's type and device as new parameters (the old weight and
+    /// bias are disposed); "norm" becomes an <see cref="Identity"/> and the old normalizer is disposed (read
+    /// anything needed from it before folding). The unit then computes the same function with one pass over the
+    /// feature maps fewer. Folding is for inference only: the folded unit no longer normalizes, so it must not
+    /// be trained further. Returns false, with why not and the unit unchanged, when the normalizer is not a
+    /// fixed affine.
     /// </summary>
+    /// <exception cref="InvalidOperationException">When the normalizer's channel count is not the convolution's output channels.</exception>
     public bool TryFold([NotNullWhen(false)] out string? whyNot)
     {
-        using var scope = Torch.NewDisposeScope();
-        if (!TryGetInferenceAffine(Norm, out var scale, out var shift, out whyNot)) return false;
-        var outChannels = Conv.Weight.Shape[0];
-        if (scale.Shape[0] != outChannels)
+        using var scope = NewDisposeScope();
+        if (!TryGetInferenceAffine(norm, out var scale, out var shift, out whyNot)) return false;
+        var outChannels = conv.weight.shape[0];
+        if (scale.shape[0] != outChannels)
             throw new InvalidOperationException(
-                $"ConvNorm: the normalizer has {scale.Shape[0]} channels but the convolution gives {outChannels}; build the normalizer with the convolution's output channels.");
+                $"ConvNorm: the normalizer has {scale.shape[0]} channels but the convolution gives {outChannels}; build the normalizer with the convolution's output channels.");
 
-        Conv2d folded;
-        using (Torch.NoGrad())
+        using (no_grad())
         {
-            var type = Conv.Weight.Type;
-            var weight = Conv.Weight.To(ScalarType.Float64).Mul(scale.View(outChannels, 1, 1, 1));
-            var bias = Conv.Bias is null ? shift : Conv.Bias.To(ScalarType.Float64).Mul(scale).Add(shift);
-            folded = Conv2d.FromWeights(weight.To(type), bias.To(type), Conv.Stride, Conv.Padding, Conv.Dilation, Conv.Groups);
+            var type = conv.weight.dtype;
+            var device = conv.weight.device;
+            scale = scale.to(float64, device);
+            shift = shift.to(float64, device);
+            var weight = conv.weight.to(float64).mul(scale.view(outChannels, 1, 1, 1));
+            var bias = conv.bias is null ? shift : conv.bias.to(float64).mul(scale).add(shift);
+            // The setters dispose the old parameters and register the new ones under "weight" and "bias".
+            conv.weight = new Parameter(weight.to(type).contiguous().DetachFromDisposeScope(), requires_grad: true);
+            conv.bias = new Parameter(bias.to(type).contiguous().DetachFromDisposeScope(), requires_grad: true);
         }
-        var identity = new Identity();
-        folded.Train(IsTraining);
-        identity.Train(IsTraining);
+        var identity = nn.Identity();
+        identity.train(training);
 
-        var (oldConv, oldNorm) = (Conv, Norm);
-        ReplaceModule("conv", folded);
-        ReplaceModule("norm", identity);
-        Conv = folded;
-        Norm = identity;
-        oldConv.Dispose();
+        var oldNorm = norm;
+        norm = identity;
+        // Re-registered in the same order, so that named_modules() and state_dict() keep "conv" before "norm".
+        ClearModules();
+        register_module("conv", conv);
+        register_module("norm", norm);
         oldNorm.Dispose();
         return true;
     }
 
     // The normalizer as y = z·scale[c] + shift[c], float64 [C], when it is a fixed per-channel affine.
-    private static bool TryGetInferenceAffine(Module norm, [NotNullWhen(true)] out Tensor? scale, [NotNullWhen(true)] out Tensor? shift,
+    private static bool TryGetInferenceAffine(nn.Module<Tensor, Tensor> norm, [NotNullWhen(true)] out Tensor? scale, [NotNullWhen(true)] out Tensor? shift,
                                               [NotNullWhen(false)] out string? whyNot)
     {
         (scale, shift, whyNot) = (null, null, null);
@@ -76,15 +90,20 @@ public sealed class ConvNorm : Module
         {
             case NormalizationLayer layer:
                 return layer.TryGetInferenceAffine(out scale, out shift, out whyNot);
-            case BatchNorm2d batchNorm when batchNorm.IsTraining:
-                whyNot = "BatchNorm2d is in training mode, where it normalizes with each batch's statistics; call Eval() first (folding is for inference).";
+            case BatchNorm2d batchNorm when batchNorm.training:
+                whyNot = "BatchNorm2d is in training mode, where it normalizes with each batch's statistics; call eval() first (folding is for inference).";
+                return false;
+            case BatchNorm2d batchNorm when batchNorm.running_mean is null || batchNorm.running_var is null:
+                whyNot = "BatchNorm2d keeps no running statistics (track_running_stats: false), so it normalizes with each batch's statistics even in eval mode.";
                 return false;
             case BatchNorm2d batchNorm:
-                // libtorch's eval batch_norm: y = (z - running_mean)·weight/sqrt(running_var + eps) + bias.
-                using (Torch.NoGrad())
+                // libtorch's eval batch_norm: y = (z - running_mean)·weight/sqrt(running_var + eps) + bias, weight 1 and bias 0 when not affine.
+                using (no_grad())
                 {
-                    scale = batchNorm.Weight.To(ScalarType.Float64).Mul(batchNorm.RunningVar.To(ScalarType.Float64).Add(batchNorm.Eps).Rsqrt());
-                    shift = batchNorm.Bias.To(ScalarType.Float64).Sub(batchNorm.RunningMean.To(ScalarType.Float64).Mul(scale));
+                    var inverseStd = batchNorm.running_var!.to(float64).add(batchNorm.eps).rsqrt();
+                    scale = batchNorm.weight is null ? inverseStd : batchNorm.weight.to(float64).mul(inverseStd);
+                    var mean = batchNorm.running_mean!.to(float64).mul(scale);
+                    shift = batchNorm.bias is null ? mean.neg() : batchNorm.bias.to(float64).sub(mean);
                 }
                 return true;
             case Identity:

@@ -1,5 +1,6 @@
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Backbones;
 
@@ -11,9 +12,10 @@ namespace MLNetNormalization.Trainers.Backbones;
 /// dropout is 0.25 rather than the original 0.5 (the paper found that better with BN). The pools round
 /// up, as Caffe's do, so that 32x32 images give the original 16x16 and 8x8 maps. The original network,
 /// with conv biases and no normalizers, has 966,986 parameters for 10 classes (0.97M); here the
-/// 1,418 biases give way to 2·1,418 gammas and betas: 968,404 with BN.
+/// 1,418 biases give way to 2·1,418 gammas and betas: 968,404 with BN. Maps [N, C, H, W] to logits
+/// [N, classes]; children "block1", "block2", "block3".
 /// </summary>
-public sealed class NetworkInNetwork : Module
+public sealed class NetworkInNetwork : nn.Module<Tensor, Tensor>
 {
     /// <summary>
     /// The smallest height and width: each 3x3 pool must fit its input at least once; the convolutions
@@ -26,7 +28,8 @@ public sealed class NetworkInNetwork : Module
     /// <param name="input">Any channel count, at least 6x6 (32x32 in the paper).</param>
     /// <param name="normalization">Builds the normalizer of a layer from its channel count; our "bn" by default.</param>
     /// <param name="dropout">The probability of dropping an activation after each of the first two blocks, in [0, 1).</param>
-    public NetworkInNetwork(ImageShape input, int classes, Func<long, Module>? normalization = null, double dropout = 0.25)
+    public NetworkInNetwork(ImageShape input, int classes, Func<long, nn.Module<Tensor, Tensor>>? normalization = null, double dropout = 0.25)
+        : base(nameof(NetworkInNetwork))
     {
         Backbone.CheckInput(nameof(NetworkInNetwork), input, classes, MinimumImageSize);
         if (!(dropout is >= 0 and < 1))
@@ -34,13 +37,14 @@ public sealed class NetworkInNetwork : Module
         var norm = normalization ?? new NormalizerPlan().NewFactory();
         DropoutProbability = dropout;
 
-        block1 = RegisterModule("block1", MlpConv(input.Channels, 192, 5, 160, 96, norm, lastReLU: true));
-        block2 = RegisterModule("block2", MlpConv(96, 192, 5, 192, 192, norm, lastReLU: true));
+        block1 = MlpConv(input.Channels, 192, 5, 160, 96, norm, lastReLU: true);
+        block2 = MlpConv(96, 192, 5, 192, 192, norm, lastReLU: true);
         // The last 1x1 convolution, which makes the class maps, gets a normalizer too: the MN paper couples
         // "each convolutional layer" with one, and its gamma and beta give each class map the scale and
         // offset the convolution's bias would have. It gets no ReLU: the class maps are averaged into
         // logits, which a ReLU after a normalizer would clip at zero for about half of every class.
-        block3 = RegisterModule("block3", MlpConv(192, 192, 3, 192, classes, norm, lastReLU: false));
+        block3 = MlpConv(192, 192, 3, 192, classes, norm, lastReLU: false);
+        RegisterComponents();
 
         Backbone.InitializeConvolutions(this);
     }
@@ -48,24 +52,24 @@ public sealed class NetworkInNetwork : Module
     /// <summary>The dropout probability after the first two blocks.</summary>
     public double DropoutProbability { get; }
 
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        var x = block1.Forward(input);
-        x = Functional.Dropout(Functional.MaxPool2d(x, (3, 3), (2, 2), ceilMode: true), DropoutProbability, IsTraining);
-        x = block2.Forward(x);
-        x = Functional.Dropout(Functional.AvgPool2d(x, (3, 3), (2, 2), ceilMode: true), DropoutProbability, IsTraining);
-        x = block3.Forward(x);
-        return Functional.AdaptiveAvgPool2d(x, (1, 1)).Flatten(1);
+        var x = block1.call(input);
+        x = nn.functional.dropout(nn.functional.max_pool2d(x, (3, 3), (2, 2), ceil_mode: true), DropoutProbability, training);
+        x = block2.call(x);
+        x = nn.functional.dropout(nn.functional.avg_pool2d(x, (3, 3), (2, 2), ceil_mode: true), DropoutProbability, training);
+        x = block3.call(x);
+        return nn.functional.adaptive_avg_pool2d(x, (1, 1)).flatten(1);
     }
 
     /// <summary>A spatial convolution of <paramref name="kernelSize"/> (padded to keep the size), then two 1x1 convolutions, each normalized and rectified.</summary>
     private static Sequential MlpConv(long inChannels, long channels, long kernelSize, long hidden, long outChannels,
-                                      Func<long, Module> norm, bool lastReLU)
+                                      Func<long, nn.Module<Tensor, Tensor>> norm, bool lastReLU)
     {
-        var block = new Sequential(
-            Backbone.NewConvNorm(inChannels, channels, kernelSize, norm, padding: kernelSize / 2), new ReLU(),
-            Backbone.NewConvNorm(channels, hidden, 1, norm), new ReLU(),
+        var block = nn.Sequential(
+            Backbone.NewConvNorm(inChannels, channels, kernelSize, norm, padding: kernelSize / 2), nn.ReLU(),
+            Backbone.NewConvNorm(channels, hidden, 1, norm), nn.ReLU(),
             Backbone.NewConvNorm(hidden, outChannels, 1, norm));
-        return lastReLU ? block.Append(new ReLU()) : block;
+        return lastReLU ? block.append(nn.ReLU()) : block;
     }
 }

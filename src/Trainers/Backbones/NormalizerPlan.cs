@@ -1,6 +1,5 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.TorchBinding.NN;
 
 namespace MLNetNormalization.Trainers.Backbones;
 
@@ -26,6 +25,7 @@ public sealed class NormalizerPlan
     /// <param name="normalizer">The chosen normalizer; "bn" by default.</param>
     /// <param name="placement">Every layer (default) or only the first.</param>
     /// <param name="otherLayers">The normalizer of the other layers when only the first gets the chosen one; "bn" by default.</param>
+    /// <exception cref="ArgumentException">When a normalizer string is not one of <see cref="NormalizerFactory.ValidForms"/>.</exception>
     public NormalizerPlan(string normalizer = "bn", NormalizerPlacement placement = NormalizerPlacement.EveryLayer, string otherLayers = "bn")
     {
         if (!Enum.IsDefined(placement))
@@ -41,8 +41,11 @@ public sealed class NormalizerPlan
     public NormalizerPlacement Placement { get; }
     public string OtherLayers { get; }
 
-    /// <summary>A factory for one model: its first call makes the first normalization layer, and so on.</summary>
-    public Func<long, Module> NewFactory()
+    /// <summary>
+    /// A factory for one model: its first call makes the first normalization layer, and so on. It returns
+    /// <see cref="NormalizationLayer"/>s, so it also serves where a <c>Func&lt;long, nn.Module&lt;Tensor, Tensor&gt;&gt;</c> is asked for.
+    /// </summary>
+    public Func<long, NormalizationLayer> NewFactory()
     {
         var created = 0;
         return channels => created++ == 0 || Placement == NormalizerPlacement.EveryLayer ? chosen(channels) : others(channels);

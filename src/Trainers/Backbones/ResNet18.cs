@@ -1,5 +1,7 @@
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Backbones;
 
@@ -9,9 +11,9 @@ namespace MLNetNormalization.Trainers.Backbones;
 /// 512 channels (the last three start with stride 2), projection shortcuts (1x1 convolution and
 /// normalizer) where a block changes the shape, global average pooling and a linear classifier. With BN,
 /// 3 input channels and 1000 classes it has 11,689,512 parameters, torchvision's count (whose
-/// convolutions have no bias either).
+/// convolutions have no bias either). Maps [N, C, H, W] to logits [N, classes]; children "stem", "stages", "fc".
 /// </summary>
-public sealed class ResNet18 : Module
+public sealed class ResNet18 : nn.Module<Tensor, Tensor>
 {
     /// <summary>
     /// The smallest height and width: the stem, the pool and three stages each halve the map, 32 down
@@ -21,34 +23,35 @@ public sealed class ResNet18 : Module
 
     private readonly ConvNorm stem;
     private readonly Sequential stages;
-    private readonly Linear classifier;
+    [ComponentName(Name = "fc")] private readonly Linear classifier;
 
     /// <param name="input">Any channel count, at least 32x32 (224x224 on ImageNet).</param>
     /// <param name="normalization">Builds the normalizer of a layer from its channel count; our "bn" by default.</param>
-    public ResNet18(ImageShape input, int classes, Func<long, Module>? normalization = null)
+    public ResNet18(ImageShape input, int classes, Func<long, nn.Module<Tensor, Tensor>>? normalization = null) : base(nameof(ResNet18))
     {
         Backbone.CheckInput(nameof(ResNet18), input, classes, MinimumImageSize);
         var norm = normalization ?? new NormalizerPlan().NewFactory();
 
-        stem = RegisterModule("stem", Backbone.NewConvNorm(input.Channels, 64, 7, norm, stride: 2, padding: 3));
-        stages = RegisterModule("stages", new Sequential());
+        stem = Backbone.NewConvNorm(input.Channels, 64, 7, norm, stride: 2, padding: 3);
+        stages = nn.Sequential();
         long channels = 64;
         foreach (var (width, stride) in new[] { (64L, 1L), (128L, 2L), (256L, 2L), (512L, 2L) })
         {
-            stages.Append(new BasicBlock(channels, width, stride, ShortcutKind.Projection, norm));
-            stages.Append(new BasicBlock(width, width, 1, ShortcutKind.Projection, norm));
+            stages.append(new BasicBlock(channels, width, stride, ShortcutKind.Projection, norm));
+            stages.append(new BasicBlock(width, width, 1, ShortcutKind.Projection, norm));
             channels = width;
         }
-        classifier = RegisterModule("fc", new Linear(channels, classes));
+        classifier = nn.Linear(channels, classes);
+        RegisterComponents();
 
         Backbone.InitializeConvolutions(this);
         Backbone.InitializeClassifier(classifier);
     }
 
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        var x = Functional.MaxPool2d(stem.Forward(input).ReluInPlace(), (3, 3), (2, 2), (1, 1));
-        x = stages.Forward(x);
-        return classifier.Forward(Functional.AdaptiveAvgPool2d(x, (1, 1)).Flatten(1));
+        var x = nn.functional.max_pool2d(stem.call(input).relu_(), (3, 3), (2, 2), (1, 1));
+        x = stages.call(x);
+        return classifier.call(nn.functional.adaptive_avg_pool2d(x, (1, 1)).flatten(1));
     }
 }

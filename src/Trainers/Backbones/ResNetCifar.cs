@@ -1,5 +1,7 @@
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Backbones;
 
@@ -8,9 +10,9 @@ namespace MLNetNormalization.Trainers.Backbones;
 /// blocks with 16, 32 and 64 channels (depth = 6n + 2), parameter-free "option A" shortcuts, global
 /// average pooling and a linear classifier. With BN: ResNet-20 has 269,722 parameters (the paper's
 /// 0.27M), ResNet-32 464,154 (0.46M), ResNet-56 853,018 (0.85M); the convolutions have no bias, so these
-/// are the published counts exactly.
+/// are the published counts exactly. Maps [N, C, H, W] to logits [N, classes]; children "stem", "stages", "fc".
 /// </summary>
-public sealed class ResNetCifar : Module
+public sealed class ResNetCifar : nn.Module<Tensor, Tensor>
 {
     /// <summary>
     /// The smallest height and width: the two stride-2 stages halve a map of at least 2 pixels, ending at
@@ -21,11 +23,12 @@ public sealed class ResNetCifar : Module
 
     private readonly ConvNorm stem;
     private readonly Sequential stages;
-    private readonly Linear classifier;
+    [ComponentName(Name = "fc")] private readonly Linear classifier;
 
     /// <param name="depth">20, 32, 56, ...: any 6n + 2.</param>
-    /// <param name="normalization">Builds the normalizer of a layer from its channel count; libtorch's BatchNorm2d by default.</param>
-    public ResNetCifar(int depth = 20, int inputChannels = 3, int classes = 10, Func<long, Module>? normalization = null)
+    /// <param name="normalization">Builds the normalizer of a layer from its channel count; TorchSharp's <see cref="BatchNorm2d"/> by default.</param>
+    public ResNetCifar(int depth = 20, int inputChannels = 3, int classes = 10, Func<long, nn.Module<Tensor, Tensor>>? normalization = null)
+        : base(nameof(ResNetCifar))
     {
         if (depth < 8 || (depth - 2) % 6 != 0)
             throw new ArgumentOutOfRangeException(nameof(depth), depth, "A CIFAR ResNet's depth is 6n + 2 (20, 32, 44, 56, 110).");
@@ -35,32 +38,32 @@ public sealed class ResNetCifar : Module
             throw new ArgumentOutOfRangeException(nameof(classes), classes, $"ResNet-{depth}: the classifier needs at least one class.");
         // libtorch's own batch norm stays the default here: bench/ResNetBench and bench/NormBench time it
         // as the reference against PyTorch. Backbone.Create passes the plan's normalizers instead.
-        var norm = normalization ?? (channels => new BatchNorm2d(channels));
+        var norm = normalization ?? (channels => nn.BatchNorm2d(channels));
         var blocksPerStage = (depth - 2) / 6;
 
-        stem = RegisterModule("stem", Backbone.NewConvNorm(inputChannels, 16, 3, norm, padding: 1));
-        stages = RegisterModule("stages", new Sequential());
+        stem = Backbone.NewConvNorm(inputChannels, 16, 3, norm, padding: 1);
+        stages = nn.Sequential();
         long channels = 16;
         foreach (var (width, stride) in new[] { (16L, 1L), (32L, 2L), (64L, 2L) })
         {
             for (var b = 0; b < blocksPerStage; b++)
             {
-                stages.Append(new BasicBlock(channels, width, b == 0 ? stride : 1, ShortcutKind.ZeroPadding, norm));
+                stages.append(new BasicBlock(channels, width, b == 0 ? stride : 1, ShortcutKind.ZeroPadding, norm));
                 channels = width;
             }
         }
-        classifier = RegisterModule("fc", new Linear(64, classes));
+        classifier = nn.Linear(64, classes);
+        RegisterComponents();
 
         Backbone.InitializeConvolutions(this);
         // He normal rather than Backbone.InitializeClassifier: this network's initialization from before the
         // other backbones, kept so that the same seed still gives the network bench/results.md was measured with.
-        Init.KaimingNormal(classifier.Weight);
-        Init.Constant(classifier.Bias!, 0);
+        Backbone.InitializeHidden(classifier);
     }
 
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        var x = stages.Forward(stem.Forward(input).ReluInPlace());
-        return classifier.Forward(Functional.AdaptiveAvgPool2d(x, (1, 1)).Flatten(1));
+        var x = stages.call(stem.call(input).relu_());
+        return classifier.call(nn.functional.adaptive_avg_pool2d(x, (1, 1)).flatten(1));
     }
 }

@@ -1,5 +1,6 @@
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Backbones;
 
@@ -10,8 +11,9 @@ namespace MLNetNormalization.Trainers.Backbones;
 /// average pool to 1x1 before the classifier lets images larger than 32x32 through. With BN and 10
 /// classes: 9,228,362 (VGG-11), 9,413,066 (VGG-13) and 14,724,042 (VGG-16) parameters; the usual CIFAR
 /// implementations, which keep the conv biases before BN, have 9,231,114, 9,416,010 and 14,728,266.
+/// Maps [N, C, H, W] to logits [N, classes]; children "features" and "classifier".
 /// </summary>
-public sealed class Vgg : Module
+public sealed class Vgg : nn.Module<Tensor, Tensor>
 {
     /// <summary>The smallest height and width: five 2x2 max-pools halve 32 down to 1.</summary>
     public const int MinimumImageSize = 32;
@@ -30,7 +32,7 @@ public sealed class Vgg : Module
     /// <param name="depth">11, 13 or 16 (configurations A, B and D).</param>
     /// <param name="input">Any channel count, at least 32x32.</param>
     /// <param name="normalization">Builds the normalizer of a layer from its channel count; our "bn" by default.</param>
-    public Vgg(int depth, ImageShape input, int classes, Func<long, Module>? normalization = null)
+    public Vgg(int depth, ImageShape input, int classes, Func<long, nn.Module<Tensor, Tensor>>? normalization = null) : base(nameof(Vgg))
     {
         if (!Configurations.TryGetValue(depth, out var groups))
             throw new ArgumentOutOfRangeException(nameof(depth), depth, $"VGG comes in depths {string.Join(", ", Configurations.Keys)}.");
@@ -38,18 +40,19 @@ public sealed class Vgg : Module
         var norm = normalization ?? new NormalizerPlan().NewFactory();
         Depth = depth;
 
-        features = RegisterModule("features", new Sequential());
+        features = nn.Sequential();
         long channels = input.Channels;
         foreach (var group in groups)
         {
             foreach (var width in group)
             {
-                features.Append(Backbone.NewConvNorm(channels, width, 3, norm, padding: 1)).Append(new ReLU());
+                features.append(Backbone.NewConvNorm(channels, width, 3, norm, padding: 1)).append(nn.ReLU());
                 channels = width;
             }
-            features.Append(new MaxPool2d(2));
+            features.append(nn.MaxPool2d(2));
         }
-        classifier = RegisterModule("classifier", new Linear(channels, classes));
+        classifier = nn.Linear(channels, classes);
+        RegisterComponents();
 
         Backbone.InitializeConvolutions(this);
         Backbone.InitializeClassifier(classifier);
@@ -58,6 +61,6 @@ public sealed class Vgg : Module
     /// <summary>11, 13 or 16.</summary>
     public int Depth { get; }
 
-    public override Tensor Forward(Tensor input) =>
-        classifier.Forward(Functional.AdaptiveAvgPool2d(features.Forward(input), (1, 1)).Flatten(1));
+    public override Tensor forward(Tensor input) =>
+        classifier.call(nn.functional.adaptive_avg_pool2d(features.call(input), (1, 1)).flatten(1));
 }

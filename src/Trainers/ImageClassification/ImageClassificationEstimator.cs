@@ -7,7 +7,8 @@ using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization;
 
@@ -102,8 +103,8 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
 
         // The data are used as the pipeline made them: mean 0 and std 1 leave them as they are.
         var training = resolved.Training with { PixelMean = [0.0], PixelStd = [1.0] };
-        Torch.ManualSeed(training.Seed);
-        var model = Backbone.Create(resolved.Architecture, shape, classes, resolved.Plan).To(resolved.Device);
+        manual_seed(unchecked((long)training.Seed));
+        var model = Backbone.Create(resolved.Architecture, shape, classes, resolved.Plan).to(resolved.Device);
         try
         {
             using var channel = _host.Start("Training");
@@ -120,7 +121,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
                 if (((ICancelable)_host).IsCanceled) cancellation.Cancel();
                 cancellation.Token.ThrowIfCancellationRequested();
             }, cancellation.Token);
-            model.Eval();
+            model.eval();
             if (resolved.InferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(model, alpha);
             return new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, kind, shape, labelKeys,
                 new(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),

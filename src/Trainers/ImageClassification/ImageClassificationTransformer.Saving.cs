@@ -5,9 +5,8 @@ using MLNetNormalization;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
-using MLNetNormalization.TorchBinding.Serialization;
+using TorchSharp;
+using static TorchSharp.torch;
 
 // ml.Model.Load reads the loader assembly's name from the model and finds this class through this attribute, so a
 // fresh process loads a saved pipeline with no registration call.
@@ -21,7 +20,8 @@ namespace MLNetNormalization;
 /// chain gets): the header ML.NET writes (model signature "MLNNORMC", version, loader signature and this assembly's
 /// name), then one JSON string with what rebuilds the network (architecture, normalizer plan, input shape, the label's
 /// classes with their key values, the column names, the inference alpha, the device), and the stream
-/// <c>Weights.bin</c> with the network's parameters and running statistics bit for bit (docs/model-file-format.md).
+/// <c>Weights.bin</c> with the network's parameters and running statistics bit for bit, as TorchSharp's
+/// <c>Module.save</c> writes its <c>state_dict</c> (docs/model-file-format.md).
 /// A loaded model is rebuilt, given the saved weights, put in eval mode and given the saved alpha, so on the same
 /// device it computes exactly what the saved one did.
 /// </summary>
@@ -30,10 +30,14 @@ public sealed partial class ImageClassificationTransformer
     internal const string LoaderSignature = "ImageClassifierWithNorm";
     private const string WeightsStream = "Weights.bin";
 
+    // 0x00010001: Weights.bin in our own tensor file format (before TorchSharp); 0x00010002: TorchSharp's Module.save format.
+    // Files of 0x00010001 pass ML.NET's version check so that Create refuses them with a message of its own.
+    private const uint TorchSharpWeightsVersion = 0x00010002;
+
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNNORMC",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: TorchSharpWeightsVersion,
+        verReadableCur: TorchSharpWeightsVersion,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(ImageClassificationTransformer).Assembly.FullName);
@@ -53,12 +57,13 @@ public sealed partial class ImageClassificationTransformer
         ctx.Writer.Write(JsonSerializer.Serialize(new SavedClassifier(
             Architecture.ToString(), Plan.Normalizer, Plan.Placement.ToString(), Plan.OtherLayers,
             FeatureKind.ToString(), Shape.Channels, Shape.Height, Shape.Width, count, keyValueType, names,
-            Columns, InferenceAlpha, Device.Type.ToString())));
+            Columns, InferenceAlpha, (Device.type == DeviceType.CUDA ? ComputeDevice.Cuda : ComputeDevice.Cpu).ToString())));
         // Under the forward-pass lock, as Dispose takes it: the weights are never read from a freed network.
         lock (_model)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            ctx.SaveBinaryStream(WeightsStream, writer => TensorFile.Save(writer.BaseStream, _model.State()));
+            // The writer is ML.NET's (save(BinaryWriter) leaves it open); save(Stream) would close the zip entry under it.
+            ctx.SaveBinaryStream(WeightsStream, writer => _model.save(writer));
         }
     }
 
@@ -66,6 +71,8 @@ public sealed partial class ImageClassificationTransformer
     internal static ImageClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ctx.CheckAtModel(GetVersionInfo());
+        if (ctx.Header.ModelVerWritten < TorchSharpWeightsVersion)
+            throw Damaged(ctx, $"it was saved by a version before the port to TorchSharp (model version 0x{ctx.Header.ModelVerWritten:X8}), whose weights file this version does not read");
         SavedClassifier saved;
         try
         {
@@ -82,8 +89,8 @@ public sealed partial class ImageClassificationTransformer
             throw Damaged(ctx, $"the normalizer placement '{saved.Placement}' is not one this build knows");
         if (!Enum.TryParse<FeatureKind>(saved.Features, out var featureKind) || !Enum.IsDefined(featureKind))
             throw Damaged(ctx, $"the features kind '{saved.Features}' is not one this build knows ({string.Join(", ", Enum.GetNames<FeatureKind>())})");
-        if (!Enum.TryParse<DeviceType>(saved.Device, out var deviceType) || !Enum.IsDefined(deviceType))
-            throw Damaged(ctx, $"the device '{saved.Device}' is not one this build knows");
+        if (!Enum.TryParse<ComputeDevice>(saved.Device, out var savedDevice) || savedDevice is not (ComputeDevice.Cpu or ComputeDevice.Cuda))
+            throw Damaged(ctx, $"the device '{saved.Device}' is not one this build knows ({ComputeDevice.Cpu}, {ComputeDevice.Cuda})");
         if (saved.Channels < 1 || saved.Height < 1 || saved.Width < 1)
             throw Damaged(ctx, $"the image shape {saved.Channels}x{saved.Height}x{saved.Width}");
         if (saved.InferenceAlpha is { } alpha && !(alpha is >= 0 and <= 1))
@@ -104,9 +111,9 @@ public sealed partial class ImageClassificationTransformer
         }
 
         // A model saved where CUDA was used still loads where it is not: the same weights, on the CPU.
-        var device = deviceType == DeviceType.Cuda && Torch.IsCudaAvailable ? TorchBinding.Device.Cuda(0) : TorchBinding.Device.Cpu;
+        var device = savedDevice == ComputeDevice.Cuda && cuda.is_available() ? torch.device(DeviceType.CUDA, 0) : CPU;
         var shape = new ImageShape(saved.Channels, saved.Height, saved.Width);
-        Module model;
+        nn.Module<Tensor, Tensor> model;
         try
         {
             model = Rebuild(architecture, plan, shape, classes.Count, device);
@@ -117,22 +124,8 @@ public sealed partial class ImageClassificationTransformer
         }
         try
         {
-            Dictionary<string, Tensor>? state = null;
-            if (!ctx.TryLoadBinaryStream(WeightsStream, reader => state = TensorFile.Load(reader.BaseStream, $"{ctx.Directory}/{WeightsStream}")))
+            if (!ctx.TryLoadBinaryStream(WeightsStream, reader => LoadWeights(ctx, model, reader)))
                 throw Damaged(ctx, $"the stream {WeightsStream} with the weights is missing");
-            try
-            {
-                model.LoadState(state!);
-            }
-            catch (InvalidDataException e)
-            {
-                // The description and the weights each read well but do not describe the same network.
-                throw Damaged(ctx, $"its weights do not fit the network its description gives: {e.Message}", e);
-            }
-            finally
-            {
-                foreach (var tensor in state!.Values) tensor.Dispose();
-            }
             if (saved.InferenceAlpha is { } inferenceAlpha) NormalizationModel.SetInferenceAlpha(model, inferenceAlpha);
             return new ImageClassificationTransformer(model, architecture, plan, featureKind, shape, classes, columns, saved.InferenceAlpha, device);
         }
@@ -141,6 +134,31 @@ public sealed partial class ImageClassificationTransformer
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads <see cref="WeightsStream"/> into the rebuilt network with TorchSharp's <c>Module.load</c>: the same names,
+    /// element types and shapes as the network's <c>state_dict</c>, in any order, and nothing after them.
+    /// </summary>
+    private static void LoadWeights(ModelLoadContext ctx, nn.Module<Tensor, Tensor> model, BinaryReader reader)
+    {
+        var entry = $"{ctx.Directory}/{WeightsStream}";
+        try
+        {
+            // The reader is ML.NET's: load(BinaryReader) leaves it open, as TryLoadBinaryStream expects.
+            model.load(reader, strict: true);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw Damaged(ctx, $"{entry} is truncated: it ends inside the weights ({e.Message})", e);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException or IOException or NotImplementedException)
+        {
+            // TorchSharp's ArgumentException for a name, element type, shape or count that the network lacks; the others for bytes that are no state_dict at all.
+            throw Damaged(ctx, $"its weights do not fit the network its description gives: {e.Message}", e);
+        }
+        if (reader.BaseStream.ReadByte() != -1)
+            throw Damaged(ctx, $"{entry} has bytes after the weights of the network its description gives");
     }
 
     private static InvalidDataException Damaged(ModelLoadContext ctx, string what, Exception? inner = null) => new(

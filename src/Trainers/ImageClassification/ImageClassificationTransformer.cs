@@ -3,8 +3,9 @@ using Microsoft.ML.Data;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization;
 
@@ -28,16 +29,16 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     /// <summary>Rows a cursor scores per forward pass: enough to use the hardware, few enough to stay lazy.</summary>
     internal const int BatchSize = 64;
 
-    private readonly Module _model;
+    private readonly nn.Module<Tensor, Tensor> _model;
     private bool _disposed;
 
     /// <param name="model">Trained, on <paramref name="device"/>; the transformer owns it and puts it in eval mode.</param>
-    internal ImageClassificationTransformer(Module model, Architecture architecture, NormalizerPlan plan, FeatureKind featureKind, ImageShape shape,
+    internal ImageClassificationTransformer(nn.Module<Tensor, Tensor> model, Architecture architecture, NormalizerPlan plan, FeatureKind featureKind, ImageShape shape,
         LabelKeyValues labelKeys, ColumnNames columns, double? inferenceAlpha, Device device)
     {
         FeatureKind = featureKind;
         _model = model;
-        _model.Eval();
+        _model.eval();
         Architecture = architecture;
         Plan = plan;
         Shape = shape;
@@ -127,7 +128,11 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
         var copy = Rebuild(Architecture, Plan, Shape, ClassCount, Device);
         try
         {
-            lock (_model) copy.LoadState(_model.State().ToDictionary(s => s.Name, s => s.Value));
+            lock (_model)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                copy.load_state_dict(_model.state_dict());
+            }
             NormalizationModel.SetInferenceAlpha(copy, alpha);
             return new ImageClassificationTransformer(copy, Architecture, Plan, FeatureKind, Shape, LabelKeys, Columns, alpha, Device);
         }
@@ -142,16 +147,26 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     /// A backbone of this architecture and plan with fresh weights, on <paramref name="device"/>. The global random
     /// generator is left as it was, so rebuilding a model does not change what a later seeded draw gives.
     /// </summary>
-    internal static Module Rebuild(Architecture architecture, NormalizerPlan plan, ImageShape shape, int classCount, Device device)
+    internal static nn.Module<Tensor, Tensor> Rebuild(Architecture architecture, NormalizerPlan plan, ImageShape shape, int classCount, Device device)
     {
-        using var rngState = Torch.GetRngState();
+        using var rngState = get_rng_state();
         try
         {
-            return Backbone.Create(architecture, shape, classCount, plan).To(device);
+            return Backbone.Create(architecture, shape, classCount, plan).to(device);
         }
         finally
         {
-            Torch.SetRngState(rngState);
+            set_rng_state(rngState);
+        }
+    }
+
+    /// <summary>The network's <c>state_dict</c>, in its order: the network's own tensors, not copies (read them, never dispose them).</summary>
+    internal Dictionary<string, Tensor> State()
+    {
+        lock (_model)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _model.state_dict();
         }
     }
 
@@ -173,10 +188,12 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
         lock (_model)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            using var noGrad = Torch.NoGrad();
-            using var scope = Torch.NewDisposeScope();
-            var input = Tensor.FromSpan(images, [count, Shape.Channels, Shape.Height, Shape.Width], Device);
-            return Functional.Softmax(_model.Forward(input), 1).To(ScalarType.Float32, TorchBinding.Device.Cpu).ToArray<float>();
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var input = empty([count, Shape.Channels, Shape.Height, Shape.Width], ScalarType.Float32);
+            images.CopyTo(MemoryMarshal.Cast<byte, float>(input.bytes));
+            var probabilities = nn.functional.softmax(_model.forward(input.to(Device)), 1);
+            return probabilities.to(ScalarType.Float32, CPU).data<float>().ToArray();
         }
     }
 

@@ -4,8 +4,8 @@ using MLNetNormalization.Trainers;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization;
 
@@ -127,7 +127,12 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>Early stopping on the validation data; needs validation data. Default null (train every epoch).</summary>
     public EarlyStoppingOptions? EarlyStopping { get; set; }
 
-    /// <summary>Where to train. Default <see cref="ComputeDevice.Auto"/>.</summary>
+    /// <summary>
+    /// Where to train and predict. Default <see cref="ComputeDevice.Auto"/> (the first CUDA GPU when
+    /// <c>torch.cuda.is_available()</c>, else the CPU). <see cref="ComputeDevice.Cuda"/> where TorchSharp has no CUDA
+    /// device is refused by Fit before any data are read, with an <see cref="ArgumentException"/> naming the package to
+    /// reference instead of TorchSharp-cpu: TorchSharp-cuda-linux or TorchSharp-cuda-windows.
+    /// </summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
 
     /// <summary>Seed of initialization, data order, augmentation and dropout. Default null: drawn from the MLContext's seed when the trainer is made.</summary>
@@ -200,8 +205,16 @@ public sealed class ImageClassifierWithNormOptions
             if (value is < 1) throw Invalid(option, $"must be >= 1, got {value}.");
         if (!Enum.IsDefined(Device))
             throw Invalid(nameof(Device), $"{Device} is not one of {string.Join(", ", Enum.GetNames<ComputeDevice>())}.");
-        if (Device == ComputeDevice.Cuda && !Torch.IsCudaAvailable)
-            throw Invalid(nameof(Device), "Cuda was asked for, but this libtorch has no CUDA device; use Auto or Cpu, or build the shim against a CUDA libtorch (README).");
+        torch.Device device;
+        try
+        {
+            device = TrainingDevice.Resolve(Device);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Cuda where TorchSharp has none: the message names the package to add (TorchSharp-cuda-linux or -windows).
+            throw Invalid(nameof(Device), e.Message, e);
+        }
 
         var training = new TrainingOptions
         {
@@ -222,7 +235,6 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), MessageOf(e), e);
         }
         CheckEveryLayer(plan, input, classes);
-        var device = Device == ComputeDevice.Cpu || !Torch.IsCudaAvailable ? TorchBinding.Device.Cpu : TorchBinding.Device.Cuda(0);
         return new ResolvedClassifierOptions(Architecture, plan, training, InferenceAlpha, device);
     }
 
@@ -231,13 +243,13 @@ public sealed class ImageClassifierWithNormOptions
     private void CheckEveryLayer(NormalizerPlan plan, ImageShape input, int classes)
     {
         var channels = new List<long>();
-        using var rngState = Torch.GetRngState();
+        using var rngState = get_rng_state();
         try
         {
             using var shape = Backbone.Create(Architecture, input, classes, c =>
             {
                 channels.Add(c);
-                return new Identity();
+                return nn.Identity();
             });
         }
         catch (ArgumentException e)
@@ -246,7 +258,7 @@ public sealed class ImageClassifierWithNormOptions
         }
         finally
         {
-            Torch.SetRngState(rngState);
+            set_rng_state(rngState);
         }
         var factory = plan.NewFactory();
         for (var i = 0; i < channels.Count; i++)

@@ -1,6 +1,6 @@
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization;
 

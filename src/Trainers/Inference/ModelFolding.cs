@@ -1,6 +1,7 @@
 using MLNetNormalization.Normalization.Core;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using TorchSharp.Modules;
 
 namespace MLNetNormalization.Trainers.Inference;
 
@@ -30,17 +31,19 @@ public static class ModelFolding
     /// normalizer folds; reports each normalization layer it did not fold with the reason (its statistics
     /// depend on the input, alpha &gt; 0, or it is not the "norm" of a ConvNorm unit, so there is no convolution
     /// to fold it into). Folding is for inference only: the folded model has lost its normalizers, so it must
-    /// not be trained further (train the unfolded model, then fold a copy for deployment).
+    /// not be trained further (train the unfolded model, then fold a copy for deployment). Normalizers are
+    /// <see cref="NormalizationLayer"/>s and TorchSharp's <see cref="BatchNorm2d"/>.
     /// </summary>
-    public static FoldingReport Fold(Module model)
+    /// <exception cref="ArgumentNullException">When <paramref name="model"/> is null.</exception>
+    public static FoldingReport Fold(torch.nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.Eval();
+        model.eval();
         var folded = new List<string>();
         var notFolded = new List<UnfoldedLayer>();
         // Listed before folding: folding replaces children, which would invalidate a live enumeration.
-        var modules = model.NamedModules().ToList();
-        var unitNorms = new HashSet<Module>(modules.Select(m => m.Module).OfType<ConvNorm>().Select(u => u.Norm), ReferenceEqualityComparer.Instance);
+        var modules = model.named_modules().ToList();
+        var unitNorms = new HashSet<torch.nn.Module>(modules.Select(m => m.module).OfType<ConvNorm>().Select(u => u.Norm), ReferenceEqualityComparer.Instance);
         foreach (var (name, module) in modules)
         {
             if (module is ConvNorm unit)

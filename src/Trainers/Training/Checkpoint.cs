@@ -1,10 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
-using MLNetNormalization.TorchBinding.Optim;
-using MLNetNormalization.TorchBinding.Serialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Training;
 
@@ -31,26 +30,91 @@ internal sealed record TrainingPosition
 }
 
 /// <summary>
-/// A training checkpoint in one tensor file (written to a temporary file and renamed, so a crash mid-write
-/// leaves the previous checkpoint intact): the model's parameters and buffers ("model.*"), the optimizer's
-/// momentum buffers ("optimizer.{group}.{parameter}"), the global generator's state and the position as JSON.
+/// A training checkpoint in one file, written to a temporary file and renamed, so that a crash mid-write leaves the
+/// previous checkpoint intact. Layout (a <see cref="BinaryWriter"/> stream): a format line, a JSON header (the
+/// position, and the name, type and sizes of every tensor), then the tensors in header order, each in TorchSharp's
+/// own tensor format (<c>Tensor.Save</c>). The tensors: the model's state_dict ("model.*"), SGD's momentum buffers
+/// ("optimizer.{group}.{parameter}", in the optimizer's group and parameter order) and the CPU generator's state
+/// ("rng_state"). Tensors are written contiguous and on the CPU, whatever their layout and device in training.
 /// </summary>
 internal static class Checkpoint
 {
-    private const string ModelPrefix = "model.", OptimizerPrefix = "optimizer.", RngStateName = "rng_state", PositionName = "position.json";
+    private const string Format = "MLNetNormalization training checkpoint, TorchSharp, version 1";
+    private const string ModelPrefix = "model.", OptimizerPrefix = "optimizer.", RngStateName = "rng_state";
 
-    public static void Save(string path, Module model, SGD optimizer, TrainingPosition position)
+    private sealed record TensorEntry(string Name, ScalarType Type, long[] Shape);
+
+    private sealed record Header(TrainingPosition Position, List<TensorEntry> Tensors);
+
+    public static void Save(string path, nn.Module model, SGD optimizer, TrainingPosition position)
     {
-        using var scope = Torch.NewDisposeScope();
-        var entries = model.State().Select(s => (ModelPrefix + s.Name, s.Value)).ToList();
-        for (var g = 0; g < optimizer.Groups.Count; g++)
-            for (var p = 0; p < optimizer.Groups[g].Parameters.Count; p++)
-                if (optimizer.MomentumBuffer(g, p) is { } buffer)
-                    entries.Add(($"{OptimizerPrefix}{g}.{p}", buffer));
-        entries.Add((RngStateName, Torch.GetRngState()));
-        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(position));
-        entries.Add((PositionName, Tensor.FromArray(json, json.Length)));
-        TensorFile.Save(path, entries);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var tensors = model.state_dict().Select(s => (ModelPrefix + s.Key, s.Value)).ToList();
+        var states = optimizer.state_dict().State;
+        var index = 0;
+        var groups = optimizer.ParamGroups.Cast<ParamGroup>().ToList();
+        for (var g = 0; g < groups.Count; g++)
+            foreach (var _ in groups[g].Parameters)
+            {
+                if (states[index] is SGD.State { momentum_buffer: { } buffer })
+                    tensors.Add(($"{OptimizerPrefix}{g}.{index - FirstIndex(groups, g)}", buffer));
+                index++;
+            }
+        tensors.Add((RngStateName, random.get_rng_state()));
+        WriteTensors(path, position, tensors);
+    }
+
+    /// <summary>Writes <paramref name="tensors"/> (and the position) atomically to <paramref name="path"/>.</summary>
+    internal static void WriteTensors(string path, TrainingPosition? position, IReadOnlyList<(string Name, Tensor Value)> tensors)
+    {
+        using var scope = NewDisposeScope();
+        var cpu = tensors.Select(t => (t.Name, Value: t.Value.detach().to(CPU).contiguous())).ToList();
+        var header = new Header(position ?? new TrainingPosition(), cpu.Select(t => new TensorEntry(t.Name, t.Value.dtype, t.Value.shape)).ToList());
+        var temporary = path + ".tmp";
+        using (var stream = File.Create(temporary))
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        {
+            writer.Write(Format);
+            writer.Write(JsonSerializer.Serialize(header));
+            foreach (var (_, value) in cpu) value.Save(writer);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Every tensor of a checkpoint file by name (on the CPU; the caller disposes them), and its position.</summary>
+    internal static (TrainingPosition Position, Dictionary<string, Tensor> Tensors) ReadTensors(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        string format;
+        Header header;
+        try
+        {
+            format = reader.ReadString();
+            if (format != Format) throw new InvalidDataException($"{path} is not a training checkpoint of this version (it starts with \"{format[..Math.Min(format.Length, 80)]}\").");
+            header = JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException($"{path}: the checkpoint header is empty.");
+        }
+        catch (Exception e) when (e is EndOfStreamException or JsonException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{path} is not a training checkpoint, or it is truncated: {e.Message}", e);
+        }
+        var tensors = new Dictionary<string, Tensor>();
+        try
+        {
+            foreach (var entry in header.Tensors)
+            {
+                var tensor = empty(entry.Shape, entry.Type).DetachFromDisposeScope();
+                tensors.Add(entry.Name, tensor);
+                tensor.Load(reader);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+            throw new InvalidDataException($"{path}: the checkpoint's tensors cannot be read (truncated or damaged): {e.Message}", e);
+        }
+        return (header.Position, tensors);
     }
 
     /// <summary>
@@ -58,35 +122,46 @@ internal static class Checkpoint
     /// <paramref name="verify"/> sees the position first and may throw to refuse the checkpoint, which then
     /// changes nothing.
     /// </summary>
-    public static TrainingPosition Load(string path, Module model, SGD optimizer, Action<TrainingPosition> verify)
+    public static TrainingPosition Load(string path, nn.Module model, SGD optimizer, Action<TrainingPosition> verify)
     {
-        var tensors = TensorFile.Load(path);
+        var (position, tensors) = ReadTensors(path);
         try
         {
-            if (!tensors.TryGetValue(PositionName, out var positionBytes) || !tensors.TryGetValue(RngStateName, out var rngState))
-                throw new InvalidDataException($"{path} is a tensor file but not a training checkpoint (no {PositionName} or {RngStateName}).");
-            var position = JsonSerializer.Deserialize<TrainingPosition>(positionBytes.ToArray<byte>())
-                ?? throw new InvalidDataException($"{path}: the training position is empty.");
+            if (!tensors.TryGetValue(RngStateName, out var rngState))
+                throw new InvalidDataException($"{path} is not a training checkpoint (no {RngStateName}).");
             verify(position);
             var modelState = tensors.Where(t => t.Key.StartsWith(ModelPrefix, StringComparison.Ordinal))
                 .ToDictionary(t => t.Key[ModelPrefix.Length..], t => t.Value);
             try
             {
-                model.LoadState(modelState);
+                CopyState(modelState, model);
             }
             catch (InvalidDataException e)
             {
                 throw new InvalidDataException($"{path} was written for another model: {e.Message}", e);
             }
-            for (var g = 0; g < optimizer.Groups.Count; g++)
-                for (var p = 0; p < optimizer.Groups[g].Parameters.Count; p++)
-                    if (tensors.TryGetValue($"{OptimizerPrefix}{g}.{p}", out var buffer))
+            var states = optimizer.state_dict().State;
+            var groups = optimizer.ParamGroups.Cast<ParamGroup>().ToList();
+            var index = 0;
+            for (var g = 0; g < groups.Count; g++)
+            {
+                var p = 0;
+                foreach (var parameter in groups[g].Parameters)
+                {
+                    if (states[index] is SGD.State state && tensors.TryGetValue($"{OptimizerPrefix}{g}.{p}", out var buffer))
                     {
-                        // Files load on the CPU; the buffer must live where its parameter does (a GPU, say).
-                        using var onDevice = buffer.To(optimizer.Groups[g].Parameters[p].Device);
-                        optimizer.SetMomentumBuffer(g, p, onDevice);
+                        // Files load on the CPU; the buffer must live where its parameter does (a GPU, say), and be laid out as it is.
+                        using var noGrad = no_grad();
+                        var onDevice = empty_like(parameter).DetachFromDisposeScope();
+                        onDevice.copy_(buffer);
+                        state.momentum_buffer?.Dispose();
+                        state.momentum_buffer = onDevice;
                     }
-            Torch.SetRngState(rngState);
+                    index++;
+                    p++;
+                }
+            }
+            random.set_rng_state(rngState);
             return position;
         }
         finally
@@ -94,4 +169,26 @@ internal static class Checkpoint
             foreach (var tensor in tensors.Values) tensor.Dispose();
         }
     }
+
+    /// <summary>
+    /// Copies <paramref name="state"/> into <paramref name="model"/>'s parameters and buffers by state_dict name, values
+    /// only (each keeps its device, type and layout). Every name must match both ways, with the same sizes.
+    /// </summary>
+    /// <exception cref="InvalidDataException">When the names or sizes differ; nothing is copied then.</exception>
+    internal static void CopyState(IReadOnlyDictionary<string, Tensor> state, nn.Module model)
+    {
+        var target = model.state_dict();
+        var missing = target.Keys.Except(state.Keys).ToList();
+        var extra = state.Keys.Except(target.Keys).ToList();
+        var mismatched = target.Where(t => state.TryGetValue(t.Key, out var s) && !s.shape.SequenceEqual(t.Value.shape))
+            .Select(t => $"{t.Key} [{string.Join(", ", state[t.Key].shape)}] for [{string.Join(", ", t.Value.shape)}]").ToList();
+        if (missing.Count + extra.Count + mismatched.Count > 0)
+            throw new InvalidDataException(
+                (missing.Count > 0 ? $"missing {string.Join(", ", missing)}; " : "") + (extra.Count > 0 ? $"unexpected {string.Join(", ", extra)}; " : "") +
+                (mismatched.Count > 0 ? $"other sizes: {string.Join(", ", mismatched)}; " : "") + "build the same model to load this state.");
+        using var noGrad = no_grad();
+        foreach (var (name, tensor) in target) tensor.copy_(state[name]);
+    }
+
+    private static int FirstIndex(List<ParamGroup> groups, int group) => groups.Take(group).Sum(g => g.Parameters.Count());
 }

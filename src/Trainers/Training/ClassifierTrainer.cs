@@ -3,9 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
-using MLNetNormalization.TorchBinding.Optim;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Training;
 
@@ -13,7 +13,9 @@ namespace MLNetNormalization.Trainers.Training;
 /// Trains an image classifier the way the papers did (SGD with momentum, step schedules, crop-and-flip
 /// augmentation) with what .NET users expect around it: validation each epoch, early stopping, the best
 /// model kept, checkpoints that survive a kill and resume to the same weights, progress and cancellation.
-/// With the same seed and thread count, training on the CPU gives bit-identical weights.
+/// With the same seed and thread count, training on the CPU gives bit-identical weights. Built on TorchSharp:
+/// <c>torch.optim.SGD</c> with one parameter group per role (see <see cref="NormalizationModel.SplitParameters"/>),
+/// <c>torch.optim.lr_scheduler.LambdaLR</c> following <see cref="LearningRatePlan"/>, one dispose scope per step.
 /// </summary>
 public sealed class ClassifierTrainer
 {
@@ -31,11 +33,17 @@ public sealed class ClassifierTrainer
     public TrainingOptions Options { get; }
 
     /// <summary>
-    /// Trains <paramref name="model"/> (on the device its parameters are on) and returns what happened.
-    /// <paramref name="progress"/> is called on this thread. Cancelling stops at the next step boundary,
-    /// writes a checkpoint when there is a workspace, and throws <see cref="OperationCanceledException"/>.
+    /// Trains <paramref name="model"/> (on the device its parameters are on: move it with <c>model.to(device)</c>
+    /// first) and returns what happened. The model maps [N, C, H, W] float32 images (the data's shape) to
+    /// [N, classes] logits; any TorchSharp module does, the backbones of <see cref="Backbones.Backbone"/> or a
+    /// user's own. <paramref name="progress"/> is called on this thread. Cancelling stops at the next step
+    /// boundary, writes a checkpoint when there is a workspace, and throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    public TrainingResult Train(Module model, ILabeledImageSource train, ILabeledImageSource? validation = null,
+    /// <exception cref="ArgumentException">When the data do not fit (shapes, classes, too few examples) or the model has no parameters.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// When the model is on a CUDA device TorchSharp cannot use, the workspace's checkpoint belongs to another run, or training diverges.
+    /// </exception>
+    public TrainingResult Train(nn.Module<Tensor, Tensor> model, ILabeledImageSource train, ILabeledImageSource? validation = null,
                                 Action<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         CheckData(model, train, validation);
@@ -47,7 +55,8 @@ public sealed class ClassifierTrainer
             throw new ArgumentException($"The training data has {train.Count} example(s); a training step needs at least 2.", nameof(train));
         // Made before anything is loaded or seeded, since it may refuse the options (a milestone within the warm-up).
         var schedule = LearningRatePlan.Create(options, stepsPerEpoch);
-        var device = model.Parameters().First().Device;
+        var device = model.parameters().First().device;
+        TrainingDevice.EnsureAvailable(device);
 
         using var optimizer = CreateOptimizer(model);
         var checkpointPath = options.WorkspacePath is null ? null : Path.Combine(options.WorkspacePath, CheckpointFileName);
@@ -65,36 +74,41 @@ public sealed class ClassifierTrainer
         }
         else
         {
-            Torch.ManualSeed((ulong)BatchAssembler.MixSeed(options.Seed, DropoutStream, 0));
+            torch.manual_seed(BatchAssembler.MixSeed(options.Seed, DropoutStream, 0));
             position = new TrainingPosition { Fingerprint = fingerprint };
         }
 
-        var scheduler = new LearningRateScheduler(optimizer, schedule, position.GlobalStep);
+        // LambdaLR sets every group's rate to its initial rate · Factor(step); constructed at last_epoch = GlobalStep - 1,
+        // it applies the factor of the next step, GlobalStep, at once, so a resumed run continues the schedule.
+        foreach (var group in optimizer.ParamGroups) group.InitialLearningRate = options.LearningRate;
+        var scheduler = optim.lr_scheduler.LambdaLR(optimizer, schedule.Factor, last_epoch: position.GlobalStep - 1);
         var clock = Stopwatch.StartNew();
         var stepsThisProcess = 0;
         var totalSteps = options.Epochs * stepsPerEpoch;
         var bestState = validation is not null && bestPath is not null && position.BestEpoch is not null && File.Exists(bestPath)
-            ? TorchBinding.Serialization.TensorFile.Load(bestPath)
+            ? LoadModelFile(bestPath, model)
             : null;
 
+        ValidationMetrics? finalValidation;
+        var layout = options.ChannelsLast ? MemoryFormat.UseConvolutionLayout(model, channelsLast: true) : null;
         try
         {
             while (position.Epoch < options.Epochs && !position.StoppedEarly)
             {
-                model.Train();
+                model.train();
                 var epoch = position.Epoch;
                 var (lossSum, correct, seen) = (position.EpochLossSum, position.EpochCorrect, position.EpochSeen);
                 // The rate of the epoch's last step so far: an epoch resumed after its last step (cancelled while
                 // being validated) takes no step, and the scheduler already holds the next epoch's rate.
                 var learningRate = position.NextBatch > 0
-                    ? optimizer.Groups[0].InitialLearningRate * schedule.Factor(position.GlobalStep - 1)
-                    : optimizer.Groups[0].LearningRate;
+                    ? options.LearningRate * schedule.Factor(position.GlobalStep - 1)
+                    : optimizer.ParamGroups.First().LearningRate;
                 foreach (var batch in assembler.Training(epoch, position.NextBatch, cancellation))
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    learningRate = optimizer.Groups[0].LearningRate;
+                    learningRate = optimizer.ParamGroups.First().LearningRate;
                     var (loss, hits) = Step(model, optimizer, epoch, batch, train.Shape, device);
-                    scheduler.Step();
+                    scheduler.step();
                     lossSum += loss * batch.Count;
                     correct += hits;
                     seen += batch.Count;
@@ -129,7 +143,7 @@ public sealed class ClassifierTrainer
                         position = position with { BestEpoch = epoch + 1, BestMetric = metric, EpochsWithoutImprovement = 0 };
                         DisposeState(bestState);
                         bestState = CopyState(model);
-                        if (bestPath is not null) model.Save(bestPath);
+                        if (bestPath is not null) SaveModelFile(bestPath, model);
                     }
                     else
                     {
@@ -142,7 +156,9 @@ public sealed class ClassifierTrainer
                 progress?.Invoke(Report(TrainingPhase.EpochEnd, position, stepsPerEpoch, summary.TrainingLoss, summary.TrainingAccuracy,
                     learningRate, clock, stepsThisProcess, totalSteps, validationMetrics));
             }
-            if (options.RestoreBestModel && bestState is not null) model.LoadState(bestState);
+            if (options.RestoreBestModel && bestState is not null) Checkpoint.CopyState(bestState, model);
+            // In the layout the epochs were validated in, so that the best epoch's metrics come out again bit for bit.
+            finalValidation = validation is null ? null : Evaluate(model, validation, cancellation);
         }
         catch (OperationCanceledException) when (checkpointPath is not null)
         {
@@ -151,11 +167,12 @@ public sealed class ClassifierTrainer
         }
         finally
         {
-            // Also when training throws (cancelled, diverged): the best-model copy is not left to the finalizer.
+            // Also when training throws (cancelled, diverged): the best-model copy is not left to the finalizer,
+            // and the caller gets the weights back in the layout they had.
             DisposeState(bestState);
+            layout?.Dispose();
         }
 
-        var finalValidation = validation is null ? null : Evaluate(model, validation, cancellation);
         return new TrainingResult(position.History, position.BestEpoch, finalValidation, position.StoppedEarly, resumedFrom);
     }
 
@@ -163,47 +180,60 @@ public sealed class ClassifierTrainer
     /// The validation metrics (accuracy, log loss) of <paramref name="model"/> (in eval mode, batch by batch) on
     /// <paramref name="data"/>, standardized with these options' pixel statistics.
     /// </summary>
-    public ValidationMetrics Evaluate(Module model, ILabeledImageSource data, CancellationToken cancellation = default)
+    public ValidationMetrics Evaluate(nn.Module<Tensor, Tensor> model, ILabeledImageSource data, CancellationToken cancellation = default)
     {
         var assembler = new BatchAssembler(data, Options.BatchSize, Options.PixelMean, Options.PixelStd, prefetch: Options.PrefetchBatches);
-        return ModelEvaluation.Evaluate(model, assembler.InOrder(cancellation), data.Shape, data.ClassNames);
+        // The weights in the layout training used (and validated in), put back as they were afterwards.
+        using var layout = Options.ChannelsLast ? MemoryFormat.UseConvolutionLayout(model, channelsLast: true) : null;
+        return ModelEvaluation.Evaluate(model, assembler.InOrder(cancellation), data.Shape, data.ClassNames, Options.ChannelsLast);
+    }
+
+    /// <summary>
+    /// A batch's images as a [N, C, H, W] float32 tensor on <paramref name="device"/>, channels-last when asked
+    /// (the caller's dispose scope owns it).
+    /// </summary>
+    internal static Tensor ImagesTensor(ImageBatch batch, ImageShape shape, Device device, bool channelsLast)
+    {
+        var images = tensor(batch.Images, [batch.Count, shape.Channels, shape.Height, shape.Width], float32, device);
+        return channelsLast ? MemoryFormat.ToChannelsLast(images) : images;
     }
 
     // One SGD step in its own dispose scope, so the step's tensors are freed when it ends.
-    private (double Loss, long Correct) Step(Module model, SGD optimizer, int epoch, ImageBatch batch, ImageShape shape, Device device)
+    private (double Loss, long Correct) Step(nn.Module<Tensor, Tensor> model, SGD optimizer, int epoch, ImageBatch batch, ImageShape shape, Device device)
     {
-        using var scope = Torch.NewDisposeScope();
-        var images = Tensor.FromSpan<float>(batch.Images, [batch.Count, shape.Channels, shape.Height, shape.Width], device);
-        var labels = Tensor.FromSpan<long>(batch.Labels, [batch.Count], device);
-        optimizer.ZeroGrad();
-        var logits = model.Forward(images);
-        var loss = Functional.CrossEntropy(logits, labels, labelSmoothing: Options.LabelSmoothing);
-        var lossValue = loss.Item<float>();
+        using var scope = NewDisposeScope();
+        var images = ImagesTensor(batch, shape, device, Options.ChannelsLast);
+        var labels = tensor(batch.Labels, [batch.Count], int64, device);
+        optimizer.zero_grad();
+        var logits = model.call(images);
+        var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: Options.LabelSmoothing);
+        var lossValue = loss.item<float>();
         if (!float.IsFinite(lossValue))
             throw new InvalidOperationException(
                 $"The training loss became {lossValue} at batch {batch.Index + 1} of epoch {epoch + 1}: training diverged. Start afresh " +
                 $"({nameof(TrainingOptions.Resume)} = false or a new {nameof(TrainingOptions.WorkspacePath)}) with a lower {nameof(TrainingOptions.LearningRate)} " +
-                $"(the rate was {optimizer.Groups[0].LearningRate}) or some warm-up; the checkpoints written so far are intact but lead to the same divergence.");
-        loss.Backward();
-        optimizer.Step();
-        return (lossValue, logits.ArgMax(1).Eq(labels).Sum().Item<long>());
+                $"(the rate was {optimizer.ParamGroups.First().LearningRate}) or some warm-up; the checkpoints written so far are intact but lead to the same divergence.");
+        loss.backward();
+        optimizer.step();
+        return (lossValue, logits.argmax(1).eq(labels).sum().item<long>());
     }
 
     // Weight decay by role (seed "four things" 3.3): conv/linear weights, gamma/beta, gates; empty groups are left out.
-    private SGD CreateOptimizer(Module model)
+    private SGD CreateOptimizer(nn.Module model)
     {
         var roles = NormalizationModel.SplitParameters(model);
         var groups = new[] { (roles.Weights, Options.WeightDecay), (roles.NormalizationAffine, Options.NormWeightDecay), (roles.Gating, Options.GateWeightDecay) }
             .Where(g => g.Item1.Count > 0)
-            .Select(g => new ParameterGroup(g.Item1, Options.LearningRate, Options.Momentum, weightDecay: g.Item2, nesterov: Options.Nesterov));
-        return new SGD(groups);
+            .Select(g => new SGD.ParamGroup(g.Item1, lr: Options.LearningRate, momentum: Options.Momentum, weight_decay: g.Item2, nesterov: Options.Nesterov))
+            .ToList();
+        return optim.SGD(groups, Options.LearningRate, Options.Momentum, nesterov: Options.Nesterov);
     }
 
-    private static void CheckData(Module model, ILabeledImageSource train, ILabeledImageSource? validation)
+    private static void CheckData(nn.Module model, ILabeledImageSource train, ILabeledImageSource? validation)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
-        if (!model.Parameters().Any()) throw new ArgumentException("The model has no parameters to train.", nameof(model));
+        if (!model.parameters().Any()) throw new ArgumentException("The model has no parameters to train.", nameof(model));
         if (validation is null) return;
         if (validation.Shape != train.Shape)
             throw new ArgumentException($"The validation images are {validation.Shape} but the training images are {train.Shape}; resize them to the same shape.", nameof(validation));
@@ -224,7 +254,7 @@ public sealed class ClassifierTrainer
     }
 
     // What must not change between a run and its resumption: the options that shape training, and the data and model shapes.
-    private JsonObject Fingerprint(Module model, ILabeledImageSource train, ILabeledImageSource? validation)
+    private JsonObject Fingerprint(nn.Module model, ILabeledImageSource train, ILabeledImageSource? validation)
     {
         var options = (JsonObject)JsonSerializer.SerializeToNode(Options)!;
         foreach (var free in new[] { nameof(TrainingOptions.WorkspacePath), nameof(TrainingOptions.Resume), nameof(TrainingOptions.ProgressEverySteps),
@@ -234,7 +264,7 @@ public sealed class ClassifierTrainer
         options["ValidationExamples"] = validation?.Count;
         options["ImageShape"] = train.Shape.ToString();
         options["Classes"] = string.Join("|", train.ClassNames);
-        options["Model"] = string.Join(";", model.State().Select(s => $"{s.Name}[{string.Join(",", s.Value.Shape)}]"));
+        options["Model"] = string.Join(";", model.state_dict().Select(s => $"{s.Key}[{string.Join(",", s.Value.shape)}]"));
         return options;
     }
 
@@ -250,12 +280,71 @@ public sealed class ClassifierTrainer
                 $"Use the same options and data to resume, or another {nameof(TrainingOptions.WorkspacePath)} (or {nameof(TrainingOptions.Resume)} = false) to start afresh.");
     }
 
-    private static Dictionary<string, Tensor> CopyState(Module model)
+    private static Dictionary<string, Tensor> CopyState(nn.Module model)
     {
-        // The scope frees the intermediate Detach() results; the clones leave it.
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
-        return model.State().ToDictionary(s => s.Name, s => s.Value.Detach().Clone().DetachFromDisposeScope());
+        // The scope frees the intermediate detach() results; the clones leave it.
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return model.state_dict().ToDictionary(s => s.Key, s => s.Value.detach().clone().DetachFromDisposeScope());
+    }
+
+    /// <summary>
+    /// Writes the model's state_dict in TorchSharp's <c>Module.save</c> format (so <c>model.load(path)</c> reads it),
+    /// contiguous whatever the training layout, to a temporary file renamed into place.
+    /// </summary>
+    internal static void SaveModelFile(string path, nn.Module model)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var state = model.state_dict().ToDictionary(s => s.Key, s => s.Value.detach().contiguous());
+        var temporary = path + ".tmp";
+        using (var stream = File.Create(temporary))
+        using (var writer = new BinaryWriter(stream))
+            nn.Module.save_state_dict(writer, state);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// A file of <see cref="SaveModelFile"/> (or TorchSharp's <c>Module.save</c>) as tensors by state_dict name, on
+    /// the CPU (the caller disposes them); checked against <paramref name="model"/>'s names and sizes.
+    /// </summary>
+    /// <exception cref="InvalidDataException">When the file is not such a file, or was written for another model.</exception>
+    internal static Dictionary<string, Tensor> LoadModelFile(string path, nn.Module model)
+    {
+        var state = ReadModelFile(path);
+        var expected = model.state_dict();
+        var differences = expected.Keys.Except(state.Keys).Concat(state.Keys.Except(expected.Keys))
+            .Concat(expected.Where(e => state.TryGetValue(e.Key, out var t) && !t.shape.SequenceEqual(e.Value.shape)).Select(e => e.Key)).ToList();
+        if (differences.Count == 0) return state;
+        DisposeState(state);
+        throw new InvalidDataException($"{path} was written for another model (these tensors differ: {string.Join(", ", differences)}).");
+    }
+
+    /// <summary>
+    /// A file in TorchSharp's <c>Module.save</c> format (a LEB128 count, then name and tensor pairs) as tensors by
+    /// name, on the CPU, without a model to load it into (the caller disposes them).
+    /// </summary>
+    /// <exception cref="InvalidDataException">When the file is not such a file, or is damaged.</exception>
+    internal static Dictionary<string, Tensor> ReadModelFile(string path)
+    {
+        var state = new Dictionary<string, Tensor>();
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream);
+            var count = reader.Read7BitEncodedInt64();
+            for (long i = 0; i < count; i++)
+            {
+                var name = reader.ReadString();
+                state[name] = TensorExtensionMethods.Load(reader).DetachFromDisposeScope();
+            }
+            return state;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            DisposeState(state);
+            throw new InvalidDataException($"{path} is not a model file of TorchSharp's Module.save format, or it is damaged: {e.Message}", e);
+        }
     }
 
     private static void DisposeState(Dictionary<string, Tensor>? state)

@@ -1,5 +1,3 @@
-using MLNetNormalization.TorchBinding.Optim;
-
 namespace MLNetNormalization.Trainers.Training;
 
 /// <summary>Turns the options' epoch-based schedule into the per-step schedule the optimizer follows.</summary>
@@ -13,6 +11,8 @@ public static class LearningRatePlan
     /// The schedule over steps: linear warm-up over WarmupEpochs, then the chosen decay. MultiStep milestones
     /// count epochs from the start of training; Step and Cosine start counting after warm-up.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="stepsPerEpoch"/> is below 1.</exception>
+    /// <exception cref="ArgumentException">When a MultiStep milestone falls within the warm-up.</exception>
     public static LearningRateSchedule Create(TrainingOptions options, int stepsPerEpoch)
     {
         if (stepsPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "An epoch has at least one step.");
@@ -26,7 +26,7 @@ public static class LearningRatePlan
             LearningRateScheduleKind.Cosine => new CosineSchedule(Math.Max(1, totalSteps - warmupSteps)),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Schedule, "Unknown schedule."),
         };
-        if (warmupSteps == 0) return decay ?? new StepSchedule(int.MaxValue, 1);
+        if (warmupSteps == 0) return decay ?? new StepSchedule(int.MaxValue, 1.0);
         return new WarmupSchedule(warmupSteps, decay);
     }
 

@@ -1,5 +1,5 @@
-using MLNetNormalization.TorchBinding;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNetNormalization.Trainers.Training;
 
@@ -8,32 +8,37 @@ public static class ModelEvaluation
 {
     /// <summary>
     /// The <see cref="ValidationMetrics"/> of <paramref name="model"/>'s softmax probabilities on <paramref name="batches"/>
-    /// (standardized images of <paramref name="shape"/> and their labels), computed batch by batch on the device the
-    /// model's parameters are on. The model runs in eval mode and is put back in the mode it was in.
+    /// (standardized images of <paramref name="shape"/> and their labels), computed batch by batch, each in its own dispose
+    /// scope, on the device the model's parameters are on. The model runs in eval mode and is put back in the mode it was in.
     /// </summary>
+    /// <param name="model">Maps [N, C, H, W] float32 images to [N, classes] logits.</param>
     /// <param name="classNames">The classes of the data; their count is the width of the model's output.</param>
-    /// <exception cref="ArgumentException">When the model's outputs are not finite.</exception>
+    /// <param name="channelsLast">Lay each batch out channels-last (see <see cref="TrainingOptions.ChannelsLast"/>).</param>
+    /// <exception cref="ArgumentException">When the model's outputs are not finite, or the model has no parameters.</exception>
     /// <exception cref="InvalidOperationException">When <paramref name="batches"/> hold no example.</exception>
-    public static ValidationMetrics Evaluate(Module model, IEnumerable<ImageBatch> batches, ImageShape shape, IReadOnlyList<string> classNames)
+    public static ValidationMetrics Evaluate(nn.Module<Tensor, Tensor> model, IEnumerable<ImageBatch> batches, ImageShape shape, IReadOnlyList<string> classNames,
+                                            bool channelsLast = false)
     {
-        var wasTraining = model.IsTraining;
-        model.Eval();
-        var device = model.Parameters().First().Device;
+        ArgumentNullException.ThrowIfNull(model);
+        var wasTraining = model.training;
+        var device = model.parameters().FirstOrDefault()?.device
+            ?? throw new ArgumentException("The model has no parameters, so there is no device to evaluate it on.", nameof(model));
+        model.eval();
         var metrics = new ValidationMetricsAccumulator(classNames.Count);
         try
         {
-            using var noGrad = Torch.NoGrad();
+            using var noGrad = no_grad();
             foreach (var batch in batches)
             {
-                using var scope = Torch.NewDisposeScope();
-                var images = Tensor.FromSpan<float>(batch.Images, [batch.Count, shape.Channels, shape.Height, shape.Width], device);
-                var probabilities = Functional.Softmax(model.Forward(images), 1).To(ScalarType.Float32, Device.Cpu).ToArray<float>();
+                using var scope = NewDisposeScope();
+                var images = ClassifierTrainer.ImagesTensor(batch, shape, device, channelsLast);
+                var probabilities = nn.functional.softmax(model.call(images), 1).to(float32, CPU).data<float>().ToArray();
                 metrics.Add(probabilities, batch.Labels);
             }
         }
         finally
         {
-            model.Train(wasTraining);
+            model.train(wasTraining);
         }
         return metrics.ToMetrics();
     }

@@ -1,6 +1,5 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -16,31 +15,31 @@ public class BatchGroupNormTests
     [InlineData(6)]
     public void OneExamplePerGroupIsGroupNorm(int groups)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(41);
         using var layer = WithRandomAffine(InFloat64(new BatchGroupNorm(6, groups, examplesPerGroup: 1)), generator);
         AssertMatchesOracle(layer, RandomInput(generator, [5, 6, 3, 3], scale: 2, offset: 1),
-            (x, gamma, beta) => Functional.GroupNorm(x, groups, gamma, beta), Tolerance, Tolerance);
+            (x, gamma, beta) => nn.functional.group_norm(x, groups, gamma, beta), Tolerance, Tolerance);
     }
 
     [Fact]
     public void OneGroupPerChannelOverTheWholeBatchIsBatchNorm()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(42);
         using var layer = WithRandomAffine(InFloat64(new BatchGroupNorm(4, groups: 4, examplesPerGroup: 5)), generator);
-        var runningMean = Torch.Zeros([4], ScalarType.Float64);
-        var runningVar = Torch.Ones([4], ScalarType.Float64);
+        var runningMean = zeros([4], ScalarType.Float64);
+        var runningVar = ones([4], ScalarType.Float64);
         AssertMatchesOracle(layer, RandomInput(generator, [5, 4, 3, 3], scale: 2, offset: 1),
-            (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true), Tolerance, Tolerance);
+            (x, gamma, beta) => nn.functional.batch_norm(x, runningMean, runningVar, gamma, beta, training: true), Tolerance, Tolerance);
         AssertClose(runningMean, layer.Running.Mean, Tolerance, Tolerance);
         AssertClose(runningVar, layer.Running.Var, Tolerance, Tolerance);
 
         // Eval with alpha = 0 is then BN's eval.
-        layer.Eval();
+        layer.eval();
         layer.Alpha = 0;
         var input = RandomInput(generator, [3, 4, 3, 3]);
-        AssertClose(Functional.BatchNorm(input, runningMean, runningVar, layer.Weight, layer.Bias), layer.Forward(input), Tolerance, Tolerance);
+        AssertClose(nn.functional.batch_norm(input, runningMean, runningVar, layer.Weight, layer.Bias), layer.forward(input), Tolerance, Tolerance);
     }
 
     [Theory]
@@ -49,12 +48,12 @@ public class BatchGroupNormTests
     [InlineData(6, 1, 2)]                 // one group: all channels of two examples
     public void TrainingMatchesTheFloat64Reference(int n, int groups, int examplesPerGroup)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(43);
         using var layer = WithRandomAffine(InFloat64(new BatchGroupNorm(4, groups, examplesPerGroup)), generator);
         var input = RandomInput(generator, [n, 4, 3, 3], scale: 2, offset: 1)
-            .Add(Torch.Arange(0, n).To(ScalarType.Float64).View(n, 1, 1, 1));   // chunks differ, so chunking errors show
-        var y = layer.Forward(input);
+            .add(arange(0, n).to(ScalarType.Float64).view(n, 1, 1, 1));   // chunks differ, so chunking errors show
+        var y = layer.forward(input);
 
         var reference = new PixelSetReference(TestData.Values(input), n, 4, 3, 3);
         var chunks = PixelSetReference.Chunks(n, examplesPerGroup, singleJoins: false);

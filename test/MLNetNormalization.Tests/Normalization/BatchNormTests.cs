@@ -1,6 +1,5 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -15,16 +14,16 @@ public class BatchNormTests
     [InlineData(ScalarType.Float64, 1e-10)]
     public void TrainingMatchesLibtorchBatchNormForwardAndGradients(ScalarType type, double tolerance)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(11);
         using var layer = WithRandomAffine(new BatchNorm(4), generator);
-        layer.To(type);
+        layer.to(type);
         var input = RandomInput(generator, Shape, scale: 3, offset: 2, type: type);
-        var runningMean = Torch.Zeros([4], type);
-        var runningVar = Torch.Ones([4], type);
+        var runningMean = zeros([4], type);
+        var runningVar = ones([4], type);
 
         AssertMatchesOracle(layer, input,
-            (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true),
+            (x, gamma, beta) => nn.functional.batch_norm(x, runningMean, runningVar, gamma, beta, training: true),
             tolerance, tolerance);
 
         AssertClose(runningMean, layer.Running.Mean, tolerance, tolerance);
@@ -36,28 +35,28 @@ public class BatchNormTests
     [InlineData(ScalarType.Float64, 1e-10)]
     public void EvalAfterTrainingStepsUsesTheSameRunningStatisticsAsLibtorch(ScalarType type, double tolerance)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(12);
         const double momentum = 0.3;
         using var layer = WithRandomAffine(new BatchNorm(4, momentum: momentum), generator);
-        layer.To(type);
-        var runningMean = Torch.Zeros([4], type);
-        var runningVar = Torch.Ones([4], type);
+        layer.to(type);
+        var runningMean = zeros([4], type);
+        var runningVar = ones([4], type);
         for (var step = 0; step < 4; step++)
         {
             var batch = RandomInput(generator, Shape, scale: 1 + step, offset: step - 1, type: type);
-            layer.Forward(batch);
-            Functional.BatchNorm(batch, runningMean, runningVar, training: true, momentum: momentum);
+            layer.forward(batch);
+            nn.functional.batch_norm(batch, runningMean, runningVar, training: true, momentum: momentum);
             AssertClose(runningMean, layer.Running.Mean, tolerance, tolerance);
             AssertClose(runningVar, layer.Running.Var, tolerance, tolerance);
         }
 
-        layer.Eval();
+        layer.eval();
         Assert.Equal(0, layer.Alpha);
         var input = RandomInput(generator, Shape, scale: 2, offset: 1, type: type);
-        var before = layer.Running.Var.Clone();
+        var before = layer.Running.Var.clone();
         AssertMatchesOracle(layer, input,
-            (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: false),
+            (x, gamma, beta) => nn.functional.batch_norm(x, runningMean, runningVar, gamma, beta, training: false),
             tolerance, tolerance);
         AssertIdentical(before, layer.Running.Var);   // eval leaves the running statistics alone
     }
@@ -67,14 +66,14 @@ public class BatchNormTests
     [InlineData(0.75)]
     public void EvalWithExampleWeightFollowsTheSpecFormula(double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(13);
         using var layer = WithRandomAffine(InFloat64(new BatchNorm(4)), generator);
         TrainSteps(layer, generator, Shape);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         var input = RandomInput(generator, Shape, scale: 3, offset: -2);
-        var y = layer.Forward(input);
+        var y = layer.forward(input);
 
         var reference = new PixelSetReference(TestData.Values(input), 5, 4, 3, 4);
         var (cellMean, cellVar) = reference.CellStatistics(reference.Instance);
@@ -98,8 +97,8 @@ public class BatchNormTests
         Assert.Equal(1e-5, layer.Eps);
         Assert.Equal(0.1, layer.Momentum);
         Assert.True(layer.HasRunningStatistics);
-        Assert.Equal(["weight", "bias"], layer.NamedParameters().Select(p => p.Name));
-        Assert.Equal(["running_mean", "running_var"], layer.NamedBuffers().Select(b => b.Name));
+        Assert.Equal(["weight", "bias"], layer.named_parameters().Select(p => p.name));
+        Assert.Equal(["running_mean", "running_var"], layer.named_buffers().Select(b => b.name));
         Assert.Equal([1.0, 1, 1], TestData.Values(layer.Weight));
         Assert.Equal([0.0, 0, 0], TestData.Values(layer.Bias));
         Assert.Equal([0.0, 0, 0], TestData.Values(layer.Running.Mean));

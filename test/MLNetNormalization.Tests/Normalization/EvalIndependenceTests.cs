@@ -21,22 +21,22 @@ public class EvalIndependenceTests
     [MemberData(nameof(Cases))]
     public void EvalOutputOfAnExampleIgnoresTheRestOfTheBatch(string name, double? alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(111);
         using var layer = WithRandomAffine(LayerCatalog.Build(name), generator);
         TrainSteps(layer, generator, [6, 4, 3, 3]);
-        layer.Eval();
+        layer.eval();
         if (alpha is { } value) layer.Alpha = value;
 
         var batch = RandomInput(generator, [5, 4, 3, 3], scale: 2, offset: 1, type: ScalarType.Float32);
         var companions = RandomInput(generator, [2, 4, 3, 3], scale: 7, offset: -4, type: ScalarType.Float32);
-        var batchOutput = layer.Forward(batch);
+        var batchOutput = layer.forward(batch);
         for (var i = 0; i < 5; i++)
         {
-            var example = batch.Narrow(0, i, 1);
-            AssertClose(batchOutput.Narrow(0, i, 1), layer.Forward(example), 1e-6, 1e-6);
-            var withOthers = layer.Forward(Torch.Cat([companions, example], 0));
-            AssertClose(batchOutput.Narrow(0, i, 1), withOthers.Narrow(0, 2, 1), 1e-6, 1e-6);
+            var example = batch.narrow(0, i, 1);
+            AssertClose(batchOutput.narrow(0, i, 1), layer.forward(example), 1e-6, 1e-6);
+            var withOthers = layer.forward(cat([companions, example], 0));
+            AssertClose(batchOutput.narrow(0, i, 1), withOthers.narrow(0, 2, 1), 1e-6, 1e-6);
         }
     }
 }

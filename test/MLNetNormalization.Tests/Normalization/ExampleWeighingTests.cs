@@ -1,7 +1,6 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -28,14 +27,14 @@ public class ExampleWeighingTests
     [MemberData(nameof(LayersAndAlphas))]
     public void EvalStatisticsFollowTheSpecFormula(string name, double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(31);
         using var layer = WithRandomAffine(InFloat64(LayerCatalog.Build(name)), generator);
         TrainSteps(layer, generator, TrainingShape);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         var input = RandomInput(generator, [3, 4, 3, 3], scale: 3, offset: -1);
-        var y = layer.Forward(input);
+        var y = layer.forward(input);
 
         var reference = new PixelSetReference(TestData.Values(input), 3, 4, 3, 3);
         double[] mean, var;
@@ -65,37 +64,37 @@ public class ExampleWeighingTests
     [InlineData("bgn")]
     public void AlphaOneGivesThePerExampleTrainingOutput(string name)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(32);
         using var layer = WithRandomAffine(InFloat64(LayerCatalog.Build(name)), generator);
         TrainSteps(layer, generator, TrainingShape);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = 1;
         var input = RandomInput(generator, [4, 4, 3, 3], scale: 2, offset: 3);
-        var evalOutput = layer.Forward(input);
+        var evalOutput = layer.forward(input);
         // BGN with one example per group is GN; the others are their own training behaviour.
         var groups = name == "bgn" ? 2 : LayerCatalog.Groups(name);
-        var expected = Functional.GroupNorm(input, groups, layer.Weight, layer.Bias);
+        var expected = nn.functional.group_norm(input, groups, layer.Weight, layer.Bias);
         AssertClose(expected, evalOutput, 1e-10, 1e-10);
         if (name != "bgn")
         {
-            layer.Train();
-            AssertClose(layer.Forward(input), evalOutput, 1e-12, 1e-12);
+            layer.train();
+            AssertClose(layer.forward(input), evalOutput, 1e-12, 1e-12);
         }
     }
 
     [Fact]
     public void AlphaZeroOnBatchNormIsLibtorchsEval()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(33);
         using var layer = WithRandomAffine(InFloat64(new BatchNorm(4)), generator);
         TrainSteps(layer, generator, TrainingShape);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = 0;
         var input = RandomInput(generator, [3, 4, 3, 3], scale: 3);
-        var expected = Functional.BatchNorm(input, layer.Running.Mean, layer.Running.Var, layer.Weight, layer.Bias, training: false);
-        AssertClose(expected, layer.Forward(input), 1e-12, 1e-12);
+        var expected = nn.functional.batch_norm(input, layer.Running.Mean, layer.Running.Var, layer.Weight, layer.Bias, training: false);
+        AssertClose(expected, layer.forward(input), 1e-12, 1e-12);
     }
 
     [Theory]
@@ -127,13 +126,13 @@ public class ExampleWeighingTests
     [Fact]
     public void AlphaChangesNothingInTraining()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(34);
         using var weighted = InFloat64(new BatchNorm(4));
         using var plain = InFloat64(new BatchNorm(4));
         weighted.Alpha = 0.6;
         var input = RandomInput(generator, TrainingShape);
-        AssertIdentical(plain.Forward(input), weighted.Forward(input));
+        AssertIdentical(plain.forward(input), weighted.forward(input));
         AssertIdentical(plain.Running.Var, weighted.Running.Var);
     }
 

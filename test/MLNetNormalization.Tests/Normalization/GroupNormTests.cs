@@ -1,5 +1,4 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.TorchBinding.NN;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -14,27 +13,27 @@ public class GroupNormTests
     [InlineData(3, ScalarType.Float32, 1e-5)]
     public void TrainingMatchesLibtorchGroupNorm(int groups, ScalarType type, double tolerance)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(51);
         using var layer = WithRandomAffine(new GroupNorm(6, groups), generator);
-        layer.To(type);
+        layer.to(type);
         AssertMatchesOracle(layer, RandomInput(generator, [4, 6, 3, 4], scale: 3, offset: 2, type: type),
-            (x, gamma, beta) => Functional.GroupNorm(x, groups, gamma, beta), tolerance, tolerance);
+            (x, gamma, beta) => nn.functional.group_norm(x, groups, gamma, beta), tolerance, tolerance);
     }
 
     [Fact]
     public void RunningMomentsArePerChannelFromTheWholeBatchAsBatchNorm()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(52);
         using var layer = InFloat64(new GroupNorm(6, 2));
-        var runningMean = Torch.Zeros([6], ScalarType.Float64);
-        var runningVar = Torch.Ones([6], ScalarType.Float64);
+        var runningMean = zeros([6], ScalarType.Float64);
+        var runningVar = ones([6], ScalarType.Float64);
         for (var step = 0; step < 3; step++)
         {
             var batch = RandomInput(generator, [4, 6, 3, 3], scale: 1 + step, offset: step);
-            layer.Forward(batch);
-            Functional.BatchNorm(batch, runningMean, runningVar, training: true);
+            layer.forward(batch);
+            nn.functional.batch_norm(batch, runningMean, runningVar, training: true);
         }
         AssertClose(runningMean, layer.Running.Mean, 1e-12, 1e-12);
         AssertClose(runningVar, layer.Running.Var, 1e-12, 1e-12);
@@ -43,14 +42,14 @@ public class GroupNormTests
     [Fact]
     public void EvalWithDefaultAlphaIsTheTrainingComputation()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(53);
         using var layer = WithRandomAffine(InFloat64(new GroupNorm(6, 3)), generator);
         TrainSteps(layer, generator, [4, 6, 3, 3]);
-        layer.Eval();
-        var before = layer.Running.Mean.Clone();
+        layer.eval();
+        var before = layer.Running.Mean.clone();
         var input = RandomInput(generator, [2, 6, 3, 3], scale: 2);
-        AssertClose(Functional.GroupNorm(input, 3, layer.Weight, layer.Bias), layer.Forward(input), 1e-10, 1e-10);
+        AssertClose(nn.functional.group_norm(input, 3, layer.Weight, layer.Bias), layer.forward(input), 1e-10, 1e-10);
         AssertIdentical(before, layer.Running.Mean);
     }
 }

@@ -1,7 +1,6 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -18,31 +17,31 @@ public class HeterologousNormTests
     [Fact]
     public void BatchMeanWithPerChannelExtendedStdIsBatchNorm()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(91);
         using var layer = WithRandomAffine(InFloat64(new HeterologousNorm(4, PixelSet.Batch, PixelSet.Extended(4))), generator);
-        var runningMean = Torch.Zeros([4], ScalarType.Float64);
-        var runningVar = Torch.Ones([4], ScalarType.Float64);
+        var runningMean = zeros([4], ScalarType.Float64);
+        var runningVar = ones([4], ScalarType.Float64);
         AssertMatchesOracle(layer, RandomInput(generator, [5, 4, 3, 3], scale: 2, offset: 1),
-            (x, gamma, beta) => Functional.BatchNorm(x, runningMean, runningVar, gamma, beta, training: true), Tolerance, Tolerance);
+            (x, gamma, beta) => nn.functional.batch_norm(x, runningMean, runningVar, gamma, beta, training: true), Tolerance, Tolerance);
         AssertClose(runningMean, Buffer(layer, "mean_set_running_mean"), Tolerance, Tolerance);
         AssertClose(runningVar, Buffer(layer, "std_set_running_var"), Tolerance, Tolerance);
 
-        layer.Eval();
+        layer.eval();
         var input = RandomInput(generator, [3, 4, 3, 3]);
-        AssertClose(Functional.BatchNorm(input, runningMean, runningVar, layer.Weight, layer.Bias), layer.Forward(input), Tolerance, Tolerance);
+        AssertClose(nn.functional.batch_norm(input, runningMean, runningVar, layer.Weight, layer.Bias), layer.forward(input), Tolerance, Tolerance);
     }
 
     [Fact]
     public void GroupMeanWithTheSameGroupStdIsGroupNorm()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(92);
         using var layer = WithRandomAffine(InFloat64(new HeterologousNorm(16, PixelSet.Group(8), PixelSet.Group(8))), generator);
         Assert.False(layer.HasRunningStatistics);
-        Assert.Empty(layer.NamedBuffers());
+        Assert.Empty(layer.named_buffers());
         AssertMatchesOracle(layer, RandomInput(generator, [3, 16, 3, 3], scale: 2, offset: 1),
-            (x, gamma, beta) => Functional.GroupNorm(x, 8, gamma, beta), Tolerance, Tolerance);
+            (x, gamma, beta) => nn.functional.group_norm(x, 8, gamma, beta), Tolerance, Tolerance);
     }
 
     [Fact]
@@ -52,9 +51,9 @@ public class HeterologousNormTests
         Assert.Equal(PixelSet.Batch, layer.MeanSet);
         Assert.Equal(PixelSet.Extended(1), layer.StdSet);
         Assert.Equal(["mean_set_running_mean", "mean_set_running_var", "std_set_running_mean", "std_set_running_var"],
-            layer.NamedBuffers().Select(b => b.Name));
-        Assert.Equal([4L], Buffer(layer, "mean_set_running_mean").Shape);
-        Assert.Equal([1L], Buffer(layer, "std_set_running_var").Shape);
+            layer.named_buffers().Select(b => b.name));
+        Assert.Equal([4L], Buffer(layer, "mean_set_running_mean").shape);
+        Assert.Equal([1L], Buffer(layer, "std_set_running_var").shape);
     }
 
     [Theory]
@@ -67,7 +66,7 @@ public class HeterologousNormTests
     [InlineData("bn", "bn")]
     public void TrainingRunningStatisticsAndEvalMatchTheFloat64Reference(string meanName, string stdName)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(93);
         const int n = 5, c = 4;
         var (meanSet, meanSize) = Set(meanName);
@@ -86,7 +85,7 @@ public class HeterologousNormTests
             var batch = RandomInput(generator, [n, c, 3, 3], scale: 1 + step, offset: step, channelSpread: 1.5);
             var reference = new PixelSetReference(TestData.Values(batch), n, c, 3, 3);
             var expected = reference.NormalizeHeterologous(ReferenceSet(reference, meanName), ReferenceSet(reference, stdName), gamma, beta);
-            Expect.Close(expected, layer.Forward(batch), Tolerance, Tolerance);
+            Expect.Close(expected, layer.forward(batch), Tolerance, Tolerance);
             foreach (var (prefix, name) in new[] { ("mean_set_", meanName), ("std_set_", stdName) })
             {
                 if (!IsBatchSet(name)) continue;
@@ -96,10 +95,10 @@ public class HeterologousNormTests
             }
         }
         Assert.Equal(IsBatchSet(meanName) || IsBatchSet(stdName), layer.HasRunningStatistics);
-        Assert.Equal((IsBatchSet(meanName) ? 2 : 0) + (IsBatchSet(stdName) ? 2 : 0), layer.NamedBuffers().Count());
+        Assert.Equal((IsBatchSet(meanName) ? 2 : 0) + (IsBatchSet(stdName) ? 2 : 0), layer.named_buffers().Count());
 
         // Eval (alpha 0): a batch set's running statistics, indexed by its set id, or the example's own statistics.
-        layer.Eval();
+        layer.eval();
         var input = RandomInput(generator, [2, c, 3, 3], scale: 2, offset: -1, channelSpread: 1.5);
         var evalReference = new PixelSetReference(TestData.Values(input), 2, c, 3, 3);
         var cellMean = IsBatchSet(meanName)
@@ -108,7 +107,7 @@ public class HeterologousNormTests
         var cellVar = IsBatchSet(stdName)
             ? Spread(evalReference, ReferenceSet(evalReference, stdName), running["std_set_"].Var)
             : evalReference.CellStatistics(ReferenceSet(evalReference, stdName)).Var;
-        Expect.Close(evalReference.Normalize(cellMean, cellVar, gamma, beta), layer.Forward(input), Tolerance, Tolerance);
+        Expect.Close(evalReference.Normalize(cellMean, cellVar, gamma, beta), layer.forward(input), Tolerance, Tolerance);
     }
 
     private static bool IsBatchSet(string name) => name == "bn" || name.StartsWith("en", StringComparison.Ordinal);

@@ -1,6 +1,5 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -127,14 +126,16 @@ public class ModeGroupNormTests
     {
         var layer = InFloat64(new ModeGroupNorm(channels, modes, gateWeighted, Eps, Momentum));
         WithRandomAffine(layer, generator);
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         // Scales of both signs, so that channels with different means lean to different modes.
-        Assign(layer.GateScale, TestData.Values(Torch.Randn([modes], generator, ScalarType.Float64).Mul(1.5)));
-        Assign(layer.GateShift, TestData.Values(Torch.Randn([modes], generator, ScalarType.Float64).Mul(0.5)));
+        Assign(layer.GateScale, TestData.Values(randn([modes], ScalarType.Float64, generator: generator).mul(1.5)));
+        Assign(layer.GateShift, TestData.Values(randn([modes], ScalarType.Float64, generator: generator).mul(0.5)));
         return layer;
     }
 
     private static double[] Values(Tensor tensor) => TestData.Values(tensor);
+
+    private static bool AllFinite(Tensor tensor) => tensor.isfinite().all().item<bool>();
 
     [Theory]
     [InlineData(2, false)]
@@ -143,7 +144,7 @@ public class ModeGroupNormTests
     [InlineData(3, true)]
     public void TrainingMatchesTheReferenceAndKeepsPerChannelRunningMoments(int modes, bool gateWeighted)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(200 + (ulong)(modes * 2) + (gateWeighted ? 1UL : 0));
         using var layer = Layer(modes, gateWeighted, generator);
         var (a, b, gamma, beta) = (Values(layer.GateScale), Values(layer.GateShift), Values(layer.Weight), Values(layer.Bias));
@@ -154,7 +155,7 @@ public class ModeGroupNormTests
             var reference = new Reference(Values(input), Shape, modes);
             var gates = reference.Gates(a, b).Cast<double>().ToArray();
             Assert.True(gates.Max() - gates.Min() > 0.2, "the gates should differ between channels and modes");
-            Expect.Close(reference.Output(a, b, gamma, beta, gateWeighted), layer.Forward(input), 1e-10, 1e-10, Shape);
+            Expect.Close(reference.Output(a, b, gamma, beta, gateWeighted), layer.forward(input), 1e-10, 1e-10, Shape);
             reference.UpdateRunning(runningMean, runningVar);
         }
         Expect.Close(runningMean, Buffer(layer, "running_mean"), 1e-12, 1e-10);
@@ -166,7 +167,7 @@ public class ModeGroupNormTests
     [InlineData(true)]
     public void OneModeEqualsGroupNormOfOneGroupAndLayerNormWithPerChannelAffine(bool gateWeighted)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(210);
         using var layer = Layer(1, gateWeighted, generator);
         var input = RandomInput(generator, Shape, scale: 2, offset: 3);
@@ -175,17 +176,17 @@ public class ModeGroupNormTests
         var beta = Leaf(layer.Bias);
 
         var x = Leaf(input);
-        var y = layer.Forward(x);
-        y.Mul(weights).Sum().Backward();
+        var y = layer.forward(x);
+        y.mul(weights).sum().backward();
         var groupInput = Leaf(input);
-        var groupNorm = Functional.GroupNorm(groupInput, 1, gamma, beta, Eps);
-        groupNorm.Mul(weights).Sum().Backward();
+        var groupNorm = nn.functional.group_norm(groupInput, 1, gamma, beta, Eps);
+        groupNorm.mul(weights).sum().backward();
 
         AssertClose(groupNorm, y, 1e-10, 1e-10);
-        AssertClose(groupInput.Grad!, x.Grad!, 1e-10, 1e-10);
-        AssertClose(gamma.Grad!, layer.Weight.Grad!, 1e-10, 1e-10);
-        AssertClose(beta.Grad!, layer.Bias.Grad!, 1e-10, 1e-10);
-        var layerNorm = Functional.LayerNorm(input, [4, 2, 3], eps: Eps).Mul(gamma.Detach().View(1, 4, 1, 1)).Add(beta.Detach().View(1, 4, 1, 1));
+        AssertClose(groupInput.grad!, x.grad!, 1e-10, 1e-10);
+        AssertClose(gamma.grad!, layer.Weight.grad!, 1e-10, 1e-10);
+        AssertClose(beta.grad!, layer.Bias.grad!, 1e-10, 1e-10);
+        var layerNorm = nn.functional.layer_norm(input, [4, 2, 3], eps: Eps).mul(gamma.detach().view(1, 4, 1, 1)).add(beta.detach().view(1, 4, 1, 1));
         AssertClose(layerNorm, y, 1e-10, 1e-10);
     }
 
@@ -194,15 +195,15 @@ public class ModeGroupNormTests
     [InlineData(3, true)]
     public void TrainingAndEvaluationAgreeAtTheDefaultAlpha(int modes, bool gateWeighted)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(220);
         using var layer = Layer(modes, gateWeighted, generator);
         Assert.Equal(1, layer.Alpha);
         TrainSteps(layer, generator, Shape);
         var input = RandomInput(generator, Shape, scale: 2, offset: -1);
-        var training = layer.Forward(input);
-        layer.Eval();
-        AssertClose(training, layer.Forward(input), 1e-13, 1e-13);
+        var training = layer.forward(input);
+        layer.eval();
+        AssertClose(training, layer.forward(input), 1e-13, 1e-13);
     }
 
     [Theory]
@@ -211,11 +212,11 @@ public class ModeGroupNormTests
     [InlineData(2, true, 0.6)]
     public void EvaluationWithExampleWeighingMatchesTheReference(int modes, bool gateWeighted, double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(225);
         using var layer = Layer(modes, gateWeighted, generator);
         TrainSteps(layer, generator, Shape, steps: 4);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         var input = RandomInput(generator, Shape, scale: 1.5, offset: 2, channelSpread: 1);
         var reference = new Reference(Values(input), Shape, modes);
@@ -223,7 +224,7 @@ public class ModeGroupNormTests
         var statistics = reference.MixWithRunning(reference.ModeStatistics(gates), gates,
             Values(Buffer(layer, "running_mean")), Values(Buffer(layer, "running_var")), alpha);
         Expect.Close(reference.Output(gates, statistics, Values(layer.Weight), Values(layer.Bias), gateWeighted),
-                     layer.Forward(input), 1e-10, 1e-10, Shape);
+                     layer.forward(input), 1e-10, 1e-10, Shape);
     }
 
     [Theory]
@@ -233,12 +234,12 @@ public class ModeGroupNormTests
     [InlineData(2, true, false, 0.3)]
     public void GradientsMatchFiniteDifferences(int modes, bool gateWeighted, bool training, double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(230 + (ulong)(modes * 4) + (gateWeighted ? 1UL : 0) + (training ? 2UL : 0));
         long[] shape = [2, 4, 2, 2];
         using var layer = Layer(modes, gateWeighted, generator);
         TrainSteps(layer, generator, shape);
-        layer.Train(training);
+        layer.train(training);
         layer.Alpha = alpha;
         AssertLayerGradientsMatch(layer, RandomInput(generator, shape, scale: 1.5, offset: 0.5, channelSpread: 1),
                                   ["weight", "bias", "gate_scale", "gate_shift"]);
@@ -251,10 +252,10 @@ public class ModeGroupNormTests
     [InlineData(true, ScalarType.Float32)]
     public void CollapsedModesStayFiniteAndKeepTheirPooledStatistics(bool gateWeighted, ScalarType type)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(240);
         using var layer = Layer(3, gateWeighted, generator);
-        layer.To(type);
+        layer.to(type);
         // Every channel goes to mode 0. With gates that do not depend on the channel, each mode pools all the
         // channels alike (however small its weights are), so each mode's statistics are the example's: MGN = LN.
         Assign(layer.GateScale, 0, 0, 0);
@@ -262,65 +263,65 @@ public class ModeGroupNormTests
         var input = RandomInput(generator, Shape, scale: 2, offset: 1, type: type);
         var weights = RandomInput(generator, Shape, type: type);
         var x = Leaf(input);
-        var y = layer.Forward(x);
-        y.Mul(weights).Sum().Backward();
-        Assert.True(y.AllFinite() && x.Grad!.AllFinite());
-        foreach (var (name, parameter) in layer.NamedParameters())
-            Assert.True(parameter.Grad!.AllFinite(), $"the gradient of {name} has NaN or infinite values");
+        var y = layer.forward(x);
+        y.mul(weights).sum().backward();
+        Assert.True(AllFinite(y) && AllFinite(x.grad!));
+        foreach (var (name, parameter) in layer.named_parameters())
+            Assert.True(AllFinite(parameter.grad!), $"the gradient of {name} has NaN or infinite values");
         var tolerance = type == ScalarType.Float64 ? 1e-10 : 1e-4;
-        AssertClose(Functional.GroupNorm(input, 1, layer.Weight.Detach(), layer.Bias.Detach(), Eps), y, tolerance, tolerance);
+        AssertClose(nn.functional.group_norm(input, 1, layer.Weight.detach(), layer.Bias.detach(), Eps), y, tolerance, tolerance);
 
         // Gates that depend on the channel, one mode almost empty (weights ~e^-60): the float64 reference.
         Assign(layer.GateScale, 20, -20, 0);
         Assign(layer.GateShift, 0, 0, -40);
         var reference = new Reference(Values(input), Shape, 3);
         var expected = reference.Output(Values(layer.GateScale), Values(layer.GateShift), Values(layer.Weight), Values(layer.Bias), gateWeighted);
-        Expect.Close(expected, layer.Forward(input), tolerance, tolerance, Shape);
+        Expect.Close(expected, layer.forward(input), tolerance, tolerance, Shape);
     }
 
     [Fact]
     public void EvaluationWithExampleWeighingDoesNotDependOnTheRestOfTheBatch()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(250);
         using var layer = Layer(2, false, generator);
         TrainSteps(layer, generator, Shape);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = 0.3;
         var batch = RandomInput(generator, Shape, scale: 2, offset: 1);
         var others = RandomInput(generator, Shape, scale: 4, offset: -2);
-        var alone = layer.Forward(batch.Narrow(0, 1, 1));
-        AssertClose(alone, layer.Forward(batch).Narrow(0, 1, 1), 1e-12, 1e-12);
-        AssertClose(alone, layer.Forward(Torch.Cat([others, batch.Narrow(0, 1, 1)])).Narrow(0, 3, 1), 1e-12, 1e-12);
+        var alone = layer.forward(batch.narrow(0, 1, 1));
+        AssertClose(alone, layer.forward(batch).narrow(0, 1, 1), 1e-12, 1e-12);
+        AssertClose(alone, layer.forward(cat([others, batch.narrow(0, 1, 1)])).narrow(0, 3, 1), 1e-12, 1e-12);
     }
 
     [Fact]
     public void TrainingOnOneExampleOfOnePixelKeepsTheRunningMomentsFinite()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(260);
         using var layer = Layer(2, false, generator);
         // Per example the set holds C = 4 values, so this batch is valid for MGN; its per-channel batch
         // variance rests on one value each, which must not turn the running variance into NaN.
-        var output = layer.Forward(RandomInput(generator, [1, 4, 1, 1]));
-        Assert.True(output.AllFinite());
-        Assert.True(Buffer(layer, "running_mean").AllFinite());
-        Assert.True(Buffer(layer, "running_var").AllFinite());
+        var output = layer.forward(RandomInput(generator, [1, 4, 1, 1]));
+        Assert.True(AllFinite(output));
+        Assert.True(AllFinite(Buffer(layer, "running_mean")));
+        Assert.True(AllFinite(Buffer(layer, "running_var")));
     }
 
     [Fact]
     public void BadInputIsAClearError()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(270);
         using var layer = Layer(2, false, generator);
         using var oneChannel = Layer(2, false, generator, channels: 1);
-        var single = Assert.Throws<ArgumentException>(() => oneChannel.Forward(RandomInput(generator, [2, 1, 1, 1])));
+        var single = Assert.Throws<ArgumentException>(() => oneChannel.forward(RandomInput(generator, [2, 1, 1, 1])));
         Assert.Contains("ModeGroupNorm", single.Message);
         Assert.Contains("[2, 1, 1, 1]", single.Message);
-        var channels = Assert.Throws<ArgumentException>(() => layer.Forward(RandomInput(generator, [2, 3, 2, 2])));
+        var channels = Assert.Throws<ArgumentException>(() => layer.forward(RandomInput(generator, [2, 3, 2, 2])));
         Assert.Contains("4 channels", channels.Message);
-        var rank = Assert.Throws<ArgumentException>(() => layer.Forward(Torch.Zeros([2, 4], ScalarType.Float64)));
+        var rank = Assert.Throws<ArgumentException>(() => layer.forward(zeros([2, 4], ScalarType.Float64)));
         Assert.Contains("ModeGroupNorm", rank.Message);
         Assert.Contains("4D", rank.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ModeGroupNorm(4, modes: 0));

@@ -1,6 +1,5 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -188,9 +187,9 @@ public class ModeNormTests
     {
         var layer = InFloat64(new ModeNorm(channels, modes, Eps, Momentum));
         WithRandomAffine(layer, generator);
-        using var scope = Torch.NewDisposeScope();
-        Assign(layer.GateWeight, TestData.Values(Torch.Randn([modes, channels], generator, ScalarType.Float64)));
-        Assign(layer.GateBias, TestData.Values(Torch.Randn([modes], generator, ScalarType.Float64).Mul(0.5)));
+        using var scope = NewDisposeScope();
+        Assign(layer.GateWeight, TestData.Values(randn([modes, channels], ScalarType.Float64, generator: generator)));
+        Assign(layer.GateBias, TestData.Values(randn([modes], ScalarType.Float64, generator: generator).mul(0.5)));
         return layer;
     }
 
@@ -198,17 +197,19 @@ public class ModeNormTests
 
     private static double[] Values(Tensor tensor) => TestData.Values(tensor);
 
+    private static bool AllFinite(Tensor tensor) => tensor.isfinite().all().item<bool>();
+
     private static double[] Row(double[,] table) => table.Cast<double>().ToArray();
 
     [Fact]
     public void OneModeInTrainingEqualsLibtorchBatchNormWithGradients()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(101);
         foreach (var type in new[] { ScalarType.Float64, ScalarType.Float32 })
         {
             using var layer = WithRandomAffine(new ModeNorm(3, modes: 1, Eps, Momentum), generator);
-            layer.To(type);
+            layer.to(type);
             // One mode's gate is 1 whatever its logit; set anyway, so that nothing rests on the global generator.
             Assign(layer.GateWeight, 0.5, -0.25, 1);
             Assign(layer.GateBias, 0.3);
@@ -218,17 +219,17 @@ public class ModeNormTests
             var beta = Leaf(layer.Bias);
 
             var x1 = Leaf(input);
-            var y1 = layer.Forward(x1);
-            y1.Mul(weights).Sum().Backward();
+            var y1 = layer.forward(x1);
+            y1.mul(weights).sum().backward();
             var x2 = Leaf(input);
-            var y2 = Functional.BatchNorm(x2, null, null, gamma, beta, training: true, eps: Eps);
-            y2.Mul(weights).Sum().Backward();
+            var y2 = nn.functional.batch_norm(x2, null, null, gamma, beta, training: true, eps: Eps);
+            y2.mul(weights).sum().backward();
 
             var tolerance = type == ScalarType.Float64 ? 1e-10 : 1e-4;
             AssertClose(y2, y1, tolerance, tolerance);
-            AssertClose(x2.Grad!, x1.Grad!, tolerance, tolerance);
-            AssertClose(gamma.Grad!, layer.Weight.Grad!, tolerance, tolerance);
-            AssertClose(beta.Grad!, layer.Bias.Grad!, tolerance, tolerance);
+            AssertClose(x2.grad!, x1.grad!, tolerance, tolerance);
+            AssertClose(gamma.grad!, layer.Weight.grad!, tolerance, tolerance);
+            AssertClose(beta.grad!, layer.Bias.grad!, tolerance, tolerance);
         }
     }
 
@@ -237,7 +238,7 @@ public class ModeNormTests
     [InlineData(3)]
     public void TrainingMatchesTheReferenceAndRunningMomentsFollowTheGateWeightedBatch(int modes)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(110 + (ulong)modes);
         using var layer = Layer(modes, generator);
         var reference = ReferenceFor(Shape, modes);
@@ -250,7 +251,7 @@ public class ModeNormTests
             var gates = reference.Gates(x, w, b);
             Assert.True(Row(gates).Min() > 0.02, "the gates should be spread over the modes, so that every mode is tested");
             var expected = reference.Train(x, w, b, gamma, beta);
-            Expect.Close(expected, layer.Forward(input), 1e-10, 1e-10, Shape);
+            Expect.Close(expected, layer.forward(input), 1e-10, 1e-10, Shape);
         }
         Expect.Close(Row(reference.RunningMean), Buffer(layer, "running_mean"), 1e-12, 1e-10, [modes, 3]);
         Expect.Close(Row(reference.RunningMeanSquare), Buffer(layer, "running_mean_square"), 1e-12, 1e-10, [modes, 3]);
@@ -259,14 +260,14 @@ public class ModeNormTests
     [Fact]
     public void Float32TrainingMatchesTheReference()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(115);
         using var layer = Layer(2, generator);
-        layer.To(ScalarType.Float32);
+        layer.to(ScalarType.Float32);
         var reference = ReferenceFor(Shape, 2);
         var input = RandomInput(generator, Shape, scale: 2, offset: 1, type: ScalarType.Float32);
         var expected = reference.Train(Values(input), Values(layer.GateWeight), Values(layer.GateBias), Values(layer.Weight), Values(layer.Bias));
-        Expect.Close(expected, layer.Forward(input), 1e-4, 1e-4, Shape);
+        Expect.Close(expected, layer.forward(input), 1e-4, 1e-4, Shape);
         Expect.Close(Row(reference.RunningMeanSquare), Buffer(layer, "running_mean_square"), 1e-5, 1e-5);
     }
 
@@ -278,7 +279,7 @@ public class ModeNormTests
     [InlineData(2, 1.0)]
     public void EvaluationMatchesTheReferenceWithRunningMomentsAndExampleWeighing(int modes, double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(120 + (ulong)modes);
         using var layer = Layer(modes, generator);
         var reference = ReferenceFor(Shape, modes);
@@ -287,17 +288,17 @@ public class ModeNormTests
         {
             var batch = RandomInput(generator, Shape, scale: 2, offset: 1 + step);
             reference.Train(Values(batch), w, b, gamma, beta);
-            layer.Forward(batch);
+            layer.forward(batch);
         }
         // E[x²] - E[x]² must be positive here, or the clamp would hide a wrong E[x²].
         Assert.True(Row(reference.RunningMeanSquare).Zip(Row(reference.RunningMean), (s, m) => s - m * m).Min() > 0.1);
 
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         var runningBefore = Values(Buffer(layer, "running_mean"));
         var input = RandomInput(generator, Shape, scale: 1.5, offset: 2);
         var expected = reference.Evaluate(Values(input), w, b, gamma, beta, alpha);
-        Expect.Close(expected, layer.Forward(input), 1e-10, 1e-10, Shape);
+        Expect.Close(expected, layer.forward(input), 1e-10, 1e-10, Shape);
         Expect.Close(runningBefore, Buffer(layer, "running_mean"), 0);
     }
 
@@ -306,7 +307,7 @@ public class ModeNormTests
     [InlineData(0.5)]
     public void RunningVarianceIsClampedAtZeroAtInference(double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(125);
         using var layer = Layer(2, generator);
         // E[x²] < E[x]² can only come from rounding or a loaded state; the variance must then be 0, not negative.
@@ -319,12 +320,12 @@ public class ModeNormTests
             reference.RunningMean[j / 3, j % 3] = runningMean[j];
             reference.RunningMeanSquare[j / 3, j % 3] = runningMeanSquare[j];
         }
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         var input = RandomInput(generator, Shape);
         var expected = reference.Evaluate(Values(input), Values(layer.GateWeight), Values(layer.GateBias), Values(layer.Weight), Values(layer.Bias), alpha);
-        var actual = layer.Forward(input);
-        Assert.True(actual.AllFinite());
+        var actual = layer.forward(input);
+        Assert.True(AllFinite(actual));
         Expect.Close(expected, actual, 1e-9, 1e-10, Shape);
     }
 
@@ -335,12 +336,12 @@ public class ModeNormTests
     [InlineData(3, false, 0.4)]
     public void GradientsMatchFiniteDifferences(int modes, bool training, double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(130 + (ulong)modes);
         long[] shape = [4, 3, 2, 2];
         using var layer = Layer(modes, generator);
         TrainSteps(layer, generator, shape);
-        layer.Train(training);
+        layer.train(training);
         layer.Alpha = alpha;
         AssertLayerGradientsMatch(layer, RandomInput(generator, shape, scale: 1.5, offset: 0.5),
                                   ["weight", "bias", "gate_weight", "gate_bias"]);
@@ -349,7 +350,7 @@ public class ModeNormTests
     [Fact]
     public void AModeWithATinyWeightSumStillPoolsItsExamplesByTheirWeights()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(135);
         using var layer = Layer(2, generator);
         // Mode 1 gets weights of about e^-30 per example, a sum far below 1e-12 yet well defined: its
@@ -360,7 +361,7 @@ public class ModeNormTests
         var gates = reference.Gates(Values(input), Values(layer.GateWeight), Values(layer.GateBias));
         Assert.InRange(Enumerable.Range(0, 5).Sum(n => gates[n, 1]), 1e-20, 1e-12);
         var expected = reference.Train(Values(input), Values(layer.GateWeight), Values(layer.GateBias), Values(layer.Weight), Values(layer.Bias));
-        Expect.Close(expected, layer.Forward(input), 1e-10, 1e-10, Shape);
+        Expect.Close(expected, layer.forward(input), 1e-10, 1e-10, Shape);
         Expect.Close(Row(reference.RunningMean), Buffer(layer, "running_mean"), 1e-12, 1e-10);
         Expect.Close(Row(reference.RunningMeanSquare), Buffer(layer, "running_mean_square"), 1e-12, 1e-10);
     }
@@ -372,10 +373,10 @@ public class ModeNormTests
     [InlineData(ScalarType.Float64, 3)]
     public void CollapsedModesStayFiniteAndLeaveBatchNorm(ScalarType type, int modes)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(140);
         using var layer = WithRandomAffine(new ModeNorm(3, modes, Eps, Momentum), generator);
-        layer.To(type);
+        layer.to(type);
         // Every example goes to mode 0: the other modes get a weight sum of ~0 (exactly 0 in float32).
         Assign(layer.GateWeight, new double[3 * modes]);
         Assign(layer.GateBias, [100, .. Enumerable.Repeat(-100.0, modes - 1)]);
@@ -383,32 +384,32 @@ public class ModeNormTests
         var weights = RandomInput(generator, Shape, type: type);
 
         var x = Leaf(input);
-        var y = layer.Forward(x);
-        y.Mul(weights).Sum().Backward();
+        var y = layer.forward(x);
+        y.mul(weights).sum().backward();
         var gamma = Leaf(layer.Weight);
         var beta = Leaf(layer.Bias);
         var bnInput = Leaf(input);
-        var expected = Functional.BatchNorm(bnInput, null, null, gamma, beta, training: true, eps: Eps);
-        expected.Mul(weights).Sum().Backward();
+        var expected = nn.functional.batch_norm(bnInput, null, null, gamma, beta, training: true, eps: Eps);
+        expected.mul(weights).sum().backward();
 
         var tolerance = type == ScalarType.Float64 ? 1e-10 : 1e-4;
         AssertClose(expected, y, tolerance, tolerance);
-        AssertClose(bnInput.Grad!, x.Grad!, tolerance, tolerance);
-        foreach (var (name, parameter) in layer.NamedParameters())
-            Assert.True(parameter.Grad!.AllFinite(), $"the gradient of {name} has NaN or infinite values");
-        Assert.True(Buffer(layer, "running_mean").AllFinite());
-        Assert.True(Buffer(layer, "running_mean_square").AllFinite());
+        AssertClose(bnInput.grad!, x.grad!, tolerance, tolerance);
+        foreach (var (name, parameter) in layer.named_parameters())
+            Assert.True(AllFinite(parameter.grad!), $"the gradient of {name} has NaN or infinite values");
+        Assert.True(AllFinite(Buffer(layer, "running_mean")));
+        Assert.True(AllFinite(Buffer(layer, "running_mean_square")));
 
         // The collapsed modes' running moments decay towards 0 (var 0); inference must stay finite too.
         TrainSteps(layer, generator, Shape, steps: 5);
-        layer.Eval();
+        layer.eval();
         foreach (var alpha in new[] { 0.0, 0.5 })
         {
             layer.Alpha = alpha;
             var evalInput = Leaf(input);
-            var evalOutput = layer.Forward(evalInput);
-            evalOutput.Mul(weights).Sum().Backward();
-            Assert.True(evalOutput.AllFinite() && evalInput.Grad!.AllFinite(), $"inference at alpha {alpha} is not finite");
+            var evalOutput = layer.forward(evalInput);
+            evalOutput.mul(weights).sum().backward();
+            Assert.True(AllFinite(evalOutput) && AllFinite(evalInput.grad!), $"inference at alpha {alpha} is not finite");
         }
     }
 
@@ -417,31 +418,31 @@ public class ModeNormTests
     [InlineData(0.4)]
     public void EvaluationOfAnExampleDoesNotDependOnTheRestOfTheBatch(double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(150);
         using var layer = Layer(3, generator);
         TrainSteps(layer, generator, Shape);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         var batch = RandomInput(generator, Shape, scale: 2, offset: 1);
         var others = RandomInput(generator, Shape, scale: 5, offset: -3);
-        var alone = layer.Forward(batch.Narrow(0, 2, 1));
-        AssertClose(alone, layer.Forward(batch).Narrow(0, 2, 1), 1e-12, 1e-12);
-        var mixed = Torch.Cat([others.Narrow(0, 0, 3), batch.Narrow(0, 2, 1), others.Narrow(0, 3, 2)]);
-        AssertClose(alone, layer.Forward(mixed).Narrow(0, 3, 1), 1e-12, 1e-12);
+        var alone = layer.forward(batch.narrow(0, 2, 1));
+        AssertClose(alone, layer.forward(batch).narrow(0, 2, 1), 1e-12, 1e-12);
+        var mixed = cat([others.narrow(0, 0, 3), batch.narrow(0, 2, 1), others.narrow(0, 3, 2)]);
+        AssertClose(alone, layer.forward(mixed).narrow(0, 3, 1), 1e-12, 1e-12);
     }
 
     [Fact]
     public void TrainingOnASingleValuePerChannelIsAClearError()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(160);
         using var layer = Layer(2, generator);
-        var error = Assert.Throws<ArgumentException>(() => layer.Forward(RandomInput(generator, [1, 3, 1, 1])));
+        var error = Assert.Throws<ArgumentException>(() => layer.forward(RandomInput(generator, [1, 3, 1, 1])));
         Assert.Contains("ModeNorm", error.Message);
         Assert.Contains("[1, 3, 1, 1]", error.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ModeNorm(3, modes: 0));
-        var wrongChannels = Assert.Throws<ArgumentException>(() => layer.Forward(RandomInput(generator, [2, 4, 2, 2])));
+        var wrongChannels = Assert.Throws<ArgumentException>(() => layer.forward(RandomInput(generator, [2, 4, 2, 2])));
         Assert.Contains("ModeNorm", wrongChannels.Message);
     }
 }

@@ -1,5 +1,6 @@
+using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -9,12 +10,26 @@ public class NormalizationCoreTests
 {
     private const double Tight = 1e-12;
 
+    private static bool AllFinite(Tensor tensor) => tensor.isfinite().all().item<bool>();
+
+    /// <summary>A module that owns two buffers, "mean" and "var", as a layer owns its running moments.</summary>
+    private sealed class MomentBuffers : nn.Module
+    {
+        public MomentBuffers(Tensor mean, Tensor var) : base(nameof(MomentBuffers))
+        {
+            register_buffer("mean", mean);
+            register_buffer("var", var);
+        }
+
+        public RunningMoments Running => new(this, "mean", "var");
+    }
+
     // ----- Pool -----
 
     [Fact]
     public void EqualPoolingOfSetMomentsIsTheMomentOfTheirUnion()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         // 5 sets of 7 values each, in 3 independent columns: per set mean and biased var, then pooled.
         const int sets = 5, size = 7, columns = 3;
         var raw = TestData.Uniform(151, sets * size * columns, -3, 5).Select((v, i) => v + 10 * (i / (size * columns))).ToArray();
@@ -42,14 +57,14 @@ public class NormalizationCoreTests
         Expect.Close(expectedVar, pooled.Var, Tight, Tight, [columns]);
 
         var kept = Pool.Equal(new(TestData.Float64(mean, sets, columns), TestData.Float64(var, sets, columns)), 0, keepDim: true);
-        Assert.Equal([1L, columns], kept.Mean.Shape);
+        Assert.Equal([1L, columns], kept.Mean.shape);
         Expect.Close(expectedVar, kept.Var, Tight, Tight);
     }
 
     [Fact]
     public void WeightedPoolingMatchesAHandComputation()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         // Two independent batches of [R = 4, D = 3] moments pooled into K = 2 sets by [4, 2] weights.
         const int batches = 2, rows = 4, columns = 3, sets = 2;
         var mean = TestData.Uniform(152, batches * rows * columns, -2, 3);
@@ -57,7 +72,7 @@ public class NormalizationCoreTests
         var weights = TestData.Uniform(154, batches * rows * sets, 0, 1);
         var pooled = Pool.Weighted(new(TestData.Float64(mean, batches, rows, columns), TestData.Float64(var, batches, rows, columns)),
                                    TestData.Float64(weights, batches, rows, sets));
-        Assert.Equal([batches, sets, columns], pooled.Mean.Shape);
+        Assert.Equal([batches, sets, columns], pooled.Mean.shape);
 
         var expectedMean = new double[batches * sets * columns];
         var expectedVar = new double[batches * sets * columns];
@@ -82,24 +97,24 @@ public class NormalizationCoreTests
     [Fact]
     public void WeightedPoolingOfAnEmptySetStaysFinite()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         var mean = TestData.Float64([1, 2, 3, 4, 5, 6], 3, 2);
         var var = TestData.Float64([0.5, 1, 1.5, 2, 2.5, 3], 3, 2);
         // Set 0 takes rows 0 and 2 equally; set 1's weights sum to zero (a collapsed mode).
         var pooled = Pool.Weighted(new(mean, var), TestData.Float64([1, 0, 0, 0, 1, 0], 3, 2));
-        Assert.True(pooled.Mean.AllFinite());
-        Assert.True(pooled.Var.AllFinite());
-        Expect.Close([3, 4], pooled.Mean.Narrow(0, 0, 1), Tight);
-        Expect.Close([1.5 + 4, 2 + 4], pooled.Var.Narrow(0, 0, 1), Tight);   // mean of the two vars + spread of the means, (±2)²
+        Assert.True(AllFinite(pooled.Mean));
+        Assert.True(AllFinite(pooled.Var));
+        Expect.Close([3, 4], pooled.Mean.narrow(0, 0, 1), Tight);
+        Expect.Close([1.5 + 4, 2 + 4], pooled.Var.narrow(0, 0, 1), Tight);   // mean of the two vars + spread of the means, (±2)²
         // Tiny but non-zero weights still normalize exactly.
         var tiny = Pool.Weighted(new(mean, var), TestData.Float64([1e-9, 0, 0, 0, 1e-9, 0], 3, 2));
-        Expect.Close([3, 4], tiny.Mean.Narrow(0, 0, 1), Tight);
+        Expect.Close([3, 4], tiny.Mean.narrow(0, 0, 1), Tight);
     }
 
     [Fact]
     public void MixingWithRunningMomentsFollowsTheSecondMomentFormula()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         double[] m = [1.5, -2, 100], v = [0.5, 2, 3], rm = [1, 0.5, 99], rv = [1, 1.5, 4];
         var example = new MeanVar(TestData.Float64(m, 3), TestData.Float64(v, 3));
         var running = new MeanVar(TestData.Float64(rm, 3), TestData.Float64(rv, 3));
@@ -229,10 +244,10 @@ public class NormalizationCoreTests
     [MemberData(nameof(PoolingCases))]
     public void PooledSetStatisticsSpreadOverTheCellsMatchTheReference(string name, int n)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(155);
         var input = RandomInput(generator, [n, 4, 2, 3], scale: 2, offset: 1, channelSpread: 1)
-            .Add(Torch.Arange(0, n).To(ScalarType.Float64).View(n, 1, 1, 1));
+            .add(arange(0, n).to(ScalarType.Float64).view(n, 1, 1, 1));
         var reference = new PixelSetReference(TestData.Values(input), n, 4, 2, 3);
         var (set, setOf) = name switch
         {
@@ -256,12 +271,12 @@ public class NormalizationCoreTests
     [Fact]
     public void CellMomentsAreFloat64MeansAndBiasedVariancesPerCell()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(156);
         var input = RandomInput(generator, [3, 2, 4, 5], scale: 2, offset: 3, type: ScalarType.Float32);
         var cells = CellMoments.Of(input);
-        Assert.Equal(ScalarType.Float64, cells.Mean.Type);
-        Assert.Equal(ScalarType.Float64, cells.Var.Type);
+        Assert.Equal(ScalarType.Float64, cells.Mean.dtype);
+        Assert.Equal(ScalarType.Float64, cells.Var.dtype);
         Assert.Equal(20, cells.PixelsPerCell);
         var reference = new PixelSetReference(TestData.Values(input), 3, 2, 4, 5);
         var (mean, var) = reference.CellStatistics(reference.Instance);
@@ -272,8 +287,9 @@ public class NormalizationCoreTests
     [Fact]
     public void RunningMomentsFoldInTheUnbiasedVarianceWithMomentum()
     {
-        using var scope = Torch.NewDisposeScope();
-        var running = new RunningMoments(TestData.Float64([1, 2], 2), TestData.Float64([3, 4], 2));
+        using var scope = NewDisposeScope();
+        using var owner = new MomentBuffers(TestData.Float64([1, 2], 2), TestData.Float64([3, 4], 2));
+        var running = owner.Running;
         running.Update(new(TestData.Float64([5, 6], 1, 2), TestData.Float64([0.5, 1], 1, 2)), valuesPerSet: 5, momentum: 0.25);
         Expect.Close([0.75 * 1 + 0.25 * 5, 0.75 * 2 + 0.25 * 6], running.Mean, Tight);
         Expect.Close([0.75 * 3 + 0.25 * 0.5 * 5 / 4, 0.75 * 4 + 0.25 * 1 * 5 / 4], running.Var, Tight);
@@ -285,39 +301,39 @@ public class NormalizationCoreTests
     [MemberData(nameof(LayerCatalog.All), MemberType = typeof(LayerCatalog))]
     public void NonContiguousInputGivesTheSameOutputAndGradientAsContiguousInput(string name)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(157);
         using var layer = WithRandomAffine(InFloat64(LayerCatalog.Build(name)), generator);
         // Channels-last memory seen as NCHW: a permuted, non-contiguous view of a leaf.
-        var channelsLast = Leaf(Torch.Randn([4, 3, 5, 4], generator, ScalarType.Float64).Mul(2).Add(1));
-        var view = channelsLast.Permute(0, 3, 1, 2);
-        Assert.False(view.IsContiguous);
-        var contiguous = Leaf(view.Detach().Contiguous());
-        Assert.True(contiguous.IsContiguous);
+        var channelsLast = Leaf(randn([4, 3, 5, 4], ScalarType.Float64, generator: generator).mul(2).add(1));
+        var view = channelsLast.permute(0, 3, 1, 2);
+        Assert.False(view.is_contiguous());
+        var contiguous = Leaf(view.detach().contiguous());
+        Assert.True(contiguous.is_contiguous());
         var weights = RandomInput(generator, [4, 4, 3, 5]);
 
-        var expected = layer.Forward(contiguous);
-        var actual = layer.Forward(view);
+        var expected = layer.forward(contiguous);
+        var actual = layer.forward(view);
         AssertClose(expected, actual, 1e-12, 1e-12);
-        expected.Mul(weights).Sum().Backward();
-        actual.Mul(weights).Sum().Backward();
-        AssertClose(contiguous.Grad!, channelsLast.Grad!.Permute(0, 3, 1, 2), 1e-12, 1e-12);
+        expected.mul(weights).sum().backward();
+        actual.mul(weights).sum().backward();
+        AssertClose(contiguous.grad!, channelsLast.grad!.permute(0, 3, 1, 2), 1e-12, 1e-12);
     }
 
     [Fact]
     public void RunningStatisticsStayOutOfAutograd()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(158);
         foreach (var name in LayerCatalog.Names)
         {
             using var layer = LayerCatalog.Build(name);
             var x = Leaf(RandomInput(generator, [4, 4, 3, 3], type: ScalarType.Float32));
-            layer.Forward(x).Sum().Backward();
-            foreach (var (buffer, value) in layer.NamedBuffers())
+            layer.forward(x).sum().backward();
+            foreach (var (buffer, value) in layer.named_buffers())
             {
-                Assert.False(value.RequiresGrad, $"{name}: {buffer} requires grad");
-                Assert.True(value.IsLeaf, $"{name}: {buffer} is part of a graph");
+                Assert.False(value.requires_grad, $"{name}: {buffer} requires grad");
+                Assert.True(value.is_leaf, $"{name}: {buffer} is part of a graph");
             }
         }
     }
@@ -325,9 +341,17 @@ public class NormalizationCoreTests
     [Fact]
     public void SetStatisticsRejectInconsistentRunningMoments()
     {
-        using var scope = Torch.NewDisposeScope();
-        var running = new RunningMoments(Torch.Zeros([4], ScalarType.Float64), Torch.Ones([4], ScalarType.Float64));
-        Assert.Contains("float64", Assert.Throws<ArgumentException>(() => new RunningMoments(Torch.Zeros([4]), Torch.Ones([4]))).Message);
+        using var scope = NewDisposeScope();
+        using var owner = new MomentBuffers(zeros([4], ScalarType.Float64), ones([4], ScalarType.Float64));
+        var running = owner.Running;
+        // Running moments are float64 buffers whatever the layer's type (spec, running statistics, Storage): RunningMoments
+        // now reads its owner's buffers by name, so what keeps them float64 is the layer, through to(ScalarType) as well.
+        using var float32Layer = new BatchNorm(4);
+        float32Layer.to(ScalarType.Float64);
+        float32Layer.to(ScalarType.Float32);
+        Assert.Equal(ScalarType.Float32, float32Layer.Weight.dtype);
+        Assert.Equal(ScalarType.Float64, float32Layer.Running.Mean.dtype);
+        Assert.Equal(ScalarType.Float64, float32Layer.Running.Var.dtype);
         Assert.Throws<ArgumentException>(() => new PixelSetStatistics(PixelSet.Batch, RunningStatisticsKind.None, running));
         Assert.Throws<ArgumentException>(() => new PixelSetStatistics(PixelSet.Batch, RunningStatisticsKind.PerSet, null));
         Assert.Throws<ArgumentException>(() => new PixelSetStatistics(PixelSet.Group(2), RunningStatisticsKind.PerSet, running));

@@ -16,7 +16,7 @@ public class NormalizationGradientTests
     [MemberData(nameof(LayerCatalog.All), MemberType = typeof(LayerCatalog))]
     public void TrainingGradientsMatchFiniteDifferences(string name)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(101);
         using var layer = WithRandomAffine(InFloat64(LayerCatalog.Build(name)), generator);
         AssertLayerGradientsMatch(layer, RandomInput(generator, [4, 4, 3, 3], scale: 2, offset: 1), Affine);
@@ -37,11 +37,11 @@ public class NormalizationGradientTests
     [MemberData(nameof(EvalCases))]
     public void EvalGradientsMatchFiniteDifferences(string name, double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(102);
         using var layer = WithRandomAffine(InFloat64(LayerCatalog.Build(name)), generator);
         TrainSteps(layer, generator, [4, 4, 3, 3]);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         AssertLayerGradientsMatch(layer, RandomInput(generator, [2, 4, 3, 3], scale: 2, offset: 2), Affine);   // eval is per example: two suffice
     }
@@ -55,13 +55,13 @@ public class NormalizationGradientTests
     [MemberData(nameof(HeterologousPairs))]
     public void HeterologousPairGradientsMatchFiniteDifferences(string meanName, string stdName)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(103);
         using var layer = WithRandomAffine(InFloat64(new HeterologousNorm(4, Parse(meanName), Parse(stdName))), generator);
         var input = RandomInput(generator, [4, 4, 3, 3], scale: 2, offset: 1, channelSpread: 1.5);
         AssertLayerGradientsMatch(layer, input, Affine);
         if (!layer.HasRunningStatistics) return;
-        layer.Eval();
+        layer.eval();
         layer.Alpha = 0.3;
         AssertLayerGradientsMatch(layer, input, Affine);
     }
@@ -71,7 +71,7 @@ public class NormalizationGradientTests
     [InlineData(5, 3)]   // chunks 3 and 2
     public void GhostWithUnevenChunksGradientsMatchFiniteDifferences(int n, int ghostSize)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(104);
         using var layer = WithRandomAffine(InFloat64(new GhostBatchNorm(4, ghostSize)), generator);
         AssertLayerGradientsMatch(layer, RandomInput(generator, [n, 4, 2, 3], scale: 2, offset: 1), Affine);
@@ -80,7 +80,7 @@ public class NormalizationGradientTests
     [Fact]
     public void BatchGroupWithARemainderChunkGradientsMatchFiniteDifferences()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(105);
         using var layer = WithRandomAffine(InFloat64(new BatchGroupNorm(4, groups: 2, examplesPerGroup: 2)), generator);
         AssertLayerGradientsMatch(layer, RandomInput(generator, [5, 4, 2, 3], scale: 2, offset: 1), Affine);

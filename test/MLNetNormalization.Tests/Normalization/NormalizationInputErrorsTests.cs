@@ -17,12 +17,12 @@ public class NormalizationInputErrorsTests
     [MemberData(nameof(LayersAndNames))]
     public void WrongRankNamesTheLayerTheShapeAndTheExpectedLayout(string name, string layerName)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var layer = LayerCatalog.Build(name);
         Assert.Equal(layerName, layer.LayerName);
-        var error = Assert.Throws<ArgumentException>(() => layer.Forward(Torch.Ones([4, 3, 3])));
+        var error = Assert.Throws<ArgumentException>(() => layer.forward(ones([4, 3, 3])));
         AssertMentions(error, layerName, "[4, 3, 3]", "3D", "NCHW");
-        error = Assert.Throws<ArgumentException>(() => layer.Forward(Torch.Ones([2, 4, 3, 3, 1])));
+        error = Assert.Throws<ArgumentException>(() => layer.forward(ones([2, 4, 3, 3, 1])));
         AssertMentions(error, layerName, "[2, 4, 3, 3, 1]", "5D", "NCHW");
     }
 
@@ -30,9 +30,9 @@ public class NormalizationInputErrorsTests
     [MemberData(nameof(LayersAndNames))]
     public void ChannelMismatchNamesTheLayerTheShapeAndBothCounts(string name, string layerName)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var layer = LayerCatalog.Build(name);
-        var error = Assert.Throws<ArgumentException>(() => layer.Forward(Torch.Ones([2, 6, 3, 3])));
+        var error = Assert.Throws<ArgumentException>(() => layer.forward(ones([2, 6, 3, 3])));
         AssertMentions(error, layerName, "[2, 6, 3, 3]", "4 channels", "got 6", "channel count of the layer before");
     }
 
@@ -40,9 +40,9 @@ public class NormalizationInputErrorsTests
     [MemberData(nameof(LayersAndNames))]
     public void NonFloatingInputIsRejected(string name, string layerName)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var layer = LayerCatalog.Build(name);
-        var error = Assert.Throws<ArgumentException>(() => layer.Forward(Torch.Ones([2, 4, 3, 3]).To(ScalarType.Int64)));
+        var error = Assert.Throws<ArgumentException>(() => layer.forward(ones([2, 4, 3, 3]).to(ScalarType.Int64)));
         AssertMentions(error, layerName, "Int64", "Float32");
     }
 
@@ -104,7 +104,7 @@ public class NormalizationInputErrorsTests
     [MemberData(nameof(SingleValueSets))]
     public void TrainingOnASetOfOneValueNamesTheLayerTheShapeAndAFix(string name, long[] shape, string fix)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(131);
         using NormalizationLayer layer = name switch
         {
@@ -118,48 +118,48 @@ public class NormalizationInputErrorsTests
             _ => new HeterologousNorm(4, PixelSet.Batch, PixelSet.Instance),
         };
         var input = RandomInput(generator, shape, type: ScalarType.Float32);
-        var error = Assert.Throws<ArgumentException>(() => layer.Forward(input));
+        var error = Assert.Throws<ArgumentException>(() => layer.forward(input));
         AssertMentions(error, layer.LayerName, Describe(shape), "single value", fix);
 
         // In eval the same input is fine: running statistics (or alpha) take over.
-        layer.Eval();
-        Assert.True(layer.Forward(input).AllFinite());
+        layer.eval();
+        Assert.True(layer.forward(input).isfinite().all().item<bool>());
     }
 
     [Theory]
     [MemberData(nameof(LayersAndNames))]
     public void NonFiniteInputNamesTheLayerAndTheShape(string name, string layerName)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(132);
         using var layer = LayerCatalog.Build(name);
         foreach (var bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
         {
             var input = RandomInput(generator, [4, 4, 3, 3], type: ScalarType.Float32);
-            using (Torch.NoGrad()) input.Narrow(0, 2, 1).Narrow(1, 1, 1).Narrow(2, 0, 1).Narrow(3, 2, 1).Fill(bad);
-            layer.Train();
-            var error = Assert.Throws<ArgumentException>(() => layer.Forward(input));
+            using (no_grad()) input.narrow(0, 2, 1).narrow(1, 1, 1).narrow(2, 0, 1).narrow(3, 2, 1).fill_(bad);
+            layer.train();
+            var error = Assert.Throws<ArgumentException>(() => layer.forward(input));
             AssertMentions(error, layerName, "[4, 4, 3, 3]", "NaN or infinite");
-            layer.Eval();
-            error = Assert.Throws<ArgumentException>(() => layer.Forward(input));
+            layer.eval();
+            error = Assert.Throws<ArgumentException>(() => layer.forward(input));
             AssertMentions(error, layerName, "[4, 4, 3, 3]", "NaN or infinite");
         }
         // Nothing was folded into the running statistics.
-        foreach (var (_, buffer) in layer.NamedBuffers()) Assert.True(buffer.AllFinite());
+        foreach (var (_, buffer) in layer.named_buffers()) Assert.True(buffer.isfinite().all().item<bool>());
     }
 
     [Theory]
     [MemberData(nameof(LayersAndNames))]
     public void EmptyInputIsRejectedAsSuch(string name, string layerName)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var layer = LayerCatalog.Build(name);
         foreach (var training in new[] { true, false })
         {
-            layer.Train(training);
+            layer.train(training);
             foreach (long[] shape in new long[][] { [2, 4, 0, 3], [2, 4, 3, 0], [0, 4, 3, 3] })
             {
-                var error = Assert.Throws<ArgumentException>(() => layer.Forward(Torch.Ones(shape)));
+                var error = Assert.Throws<ArgumentException>(() => layer.forward(ones(shape)));
                 AssertMentions(error, layerName, Describe(shape), "empty", "at least one example");
                 Assert.DoesNotContain("NaN", error.Message);
             }

@@ -1,4 +1,4 @@
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using Xunit.Abstractions;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
@@ -18,31 +18,31 @@ public class NormalizationNumericsTests(ITestOutputHelper output)
     [MemberData(nameof(LayerCatalog.All), MemberType = typeof(LayerCatalog))]
     public void TrainingStatisticsAndInputGradientsAreAccurateAtALargeOffset(string name)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(121);
         using var single = LayerCatalog.Build(name);
         using var reference = InFloat64(LayerCatalog.Build(name));
         var x32 = RandomInput(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
-        var x64 = x32.To(ScalarType.Float64);
+        var x64 = x32.to(ScalarType.Float64);
         var weights = RandomInput(generator, Shape, channelSpread: 0);
 
         var leaf32 = Leaf(x32);
         var leaf64 = Leaf(x64);
-        var y32 = single.Forward(leaf32);
-        var y64 = reference.Forward(leaf64);
+        var y32 = single.forward(leaf32);
+        var y64 = reference.forward(leaf64);
         AssertSameCellStatistics(y64, y32);
         if (name != "hn") AssertStandardizedOverOwnSets(name, x64, y32);
 
-        y32.Mul(weights.To(ScalarType.Float32)).Sum().Backward();
-        y64.Mul(weights).Sum().Backward();
-        AssertRelativelyClose(leaf64.Grad!, leaf32.Grad!, 1e-3, "input gradient");
+        y32.mul(weights.to(ScalarType.Float32)).sum().backward();
+        y64.mul(weights).sum().backward();
+        AssertRelativelyClose(leaf64.grad!, leaf32.grad!, 1e-3, "input gradient");
     }
 
     [Theory]
     [MemberData(nameof(LayerCatalog.All), MemberType = typeof(LayerCatalog))]
     public void EvalStatisticsAreAccurateAtALargeOffset(string name)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(122);
         using var single = LayerCatalog.Build(name);
         using var reference = InFloat64(LayerCatalog.Build(name));
@@ -50,13 +50,13 @@ public class NormalizationNumericsTests(ITestOutputHelper output)
         for (var step = 0; step < 3; step++)
         {
             var batch = RandomInput(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
-            single.Forward(batch);
-            reference.Forward(batch.To(ScalarType.Float64));
+            single.forward(batch);
+            reference.forward(batch.to(ScalarType.Float64));
         }
-        single.Eval();
-        reference.Eval();
+        single.eval();
+        reference.eval();
         var x32 = RandomInput(generator, Shape, offset: Offset, type: ScalarType.Float32, channelSpread: 0.25);
-        AssertSameCellStatistics(reference.Forward(x32.To(ScalarType.Float64)), single.Forward(x32));
+        AssertSameCellStatistics(reference.forward(x32.to(ScalarType.Float64)), single.forward(x32));
     }
 
     // Per (n, c) cell, the output's standard deviation (which is sqrt(v)/sqrt(var + eps): the variance

@@ -1,6 +1,5 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Normalization;
 
@@ -14,24 +13,24 @@ internal static class NormalizationTestSupport
     public static Tensor RandomInput(Generator generator, long[] shape, double scale = 1, double offset = 0,
                               ScalarType type = ScalarType.Float64, double channelSpread = 0.5)
     {
-        var channelOffsets = Torch.Arange(0, shape[1]).To(type).Mul(channelSpread).View(1, shape[1], 1, 1);
-        return Torch.Randn(shape, generator, type).Mul(scale).Add(offset).Add(channelOffsets);
+        var channelOffsets = arange(0, shape[1]).to(type).mul(channelSpread).view(1, shape[1], 1, 1);
+        return randn(shape, type, generator: generator).mul(scale).add(offset).add(channelOffsets);
     }
 
     /// <summary>Converts the layer's parameters and buffers to float64 and returns it, for float64 oracles and gradchecks.</summary>
-    public static T InFloat64<T>(T layer) where T : Module
+    public static T InFloat64<T>(T layer) where T : nn.Module
     {
-        layer.To(ScalarType.Float64);
+        layer.to(ScalarType.Float64);
         return layer;
     }
 
     /// <summary>gamma ≈ 1 + 0.5·N(0,1), beta ≈ 0.5·N(0,1), so that an error in the affine shows.</summary>
     public static T WithRandomAffine<T>(T layer, Generator generator) where T : NormalizationLayer
     {
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
-        layer.Weight.CopyFrom(Torch.Randn([layer.Channels], generator, ScalarType.Float64).Mul(0.5).Add(1));
-        layer.Bias.CopyFrom(Torch.Randn([layer.Channels], generator, ScalarType.Float64).Mul(0.5));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        layer.Weight.copy_(randn([layer.Channels], ScalarType.Float64, generator: generator).mul(0.5).add(1));
+        layer.Bias.copy_(randn([layer.Channels], ScalarType.Float64, generator: generator).mul(0.5));
         return layer;
     }
 
@@ -39,33 +38,33 @@ internal static class NormalizationTestSupport
     public static void TrainSteps(NormalizationLayer layer, Generator generator, long[] shape, int steps = 3,
                                   double scale = 2, double offset = 1)
     {
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
-        layer.Train();
-        var type = layer.Weight.Type;
-        for (var i = 0; i < steps; i++) layer.Forward(RandomInput(generator, shape, scale, offset + i, type));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        layer.train();
+        var type = layer.Weight.dtype;
+        for (var i = 0; i < steps; i++) layer.forward(RandomInput(generator, shape, scale, offset + i, type));
     }
 
     /// <summary>Asserts equal shapes and |actual - expected| &lt;= absolute + relative·|expected| element-wise.</summary>
     public static void AssertClose(Tensor expected, Tensor actual, double absolute, double relative = 0)
     {
-        Assert.Equal(expected.Shape, actual.Shape);
-        Expect.Close(TestData.Values(expected), TestData.Values(actual), absolute, relative);
+        Assert.Equal(expected.shape, actual.shape);
+        Expect.Close(TestData.Values(expected), (IReadOnlyList<double>)TestData.Values(actual), absolute, relative);
     }
 
     /// <summary>Asserts bit-identical tensors (same type, shape and bytes).</summary>
     public static void AssertIdentical(Tensor expected, Tensor actual)
     {
-        Assert.Equal(expected.Type, actual.Type);
-        Assert.Equal(expected.Shape, actual.Shape);
+        Assert.Equal(expected.dtype, actual.dtype);
+        Assert.Equal(expected.shape, actual.shape);
         Assert.Equal(TestData.RawBytes(expected), TestData.RawBytes(actual));
     }
 
     /// <summary>A leaf copy of <paramref name="tensor"/> that requires grad.</summary>
     public static Tensor Leaf(Tensor tensor)
     {
-        var leaf = tensor.Detach().Clone();
-        leaf.RequiresGrad = true;
+        var leaf = tensor.detach().clone();
+        leaf.requires_grad = true;
         return leaf;
     }
 
@@ -78,33 +77,33 @@ internal static class NormalizationTestSupport
     public static void AssertMatchesOracle(NormalizationLayer layer, Tensor input, Func<Tensor, Tensor, Tensor, Tensor> oracle,
                                            double absolute, double relative, ulong seed = 7)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(seed);
-        Assert.Null(layer.Weight.Grad);
+        Assert.Null(layer.Weight.grad);
         var x = Leaf(input);
         var oracleX = Leaf(input);
         var gamma = Leaf(layer.Weight);
         var beta = Leaf(layer.Bias);
-        var y = layer.Forward(x);
+        var y = layer.forward(x);
         var expected = oracle(oracleX, gamma, beta);
         AssertClose(expected, y, absolute, relative);
-        var weights = Torch.Randn(y.Shape, generator, y.Type);
-        y.Mul(weights).Sum().Backward();
-        expected.Mul(weights).Sum().Backward();
-        AssertClose(oracleX.Grad!, x.Grad!, absolute, relative);
-        AssertClose(gamma.Grad!, layer.Weight.Grad!, absolute, relative);
-        AssertClose(beta.Grad!, layer.Bias.Grad!, absolute, relative);
+        var weights = randn(y.shape, y.dtype, generator: generator);
+        y.mul(weights).sum().backward();
+        expected.mul(weights).sum().backward();
+        AssertClose(oracleX.grad!, x.grad!, absolute, relative);
+        AssertClose(gamma.grad!, layer.Weight.grad!, absolute, relative);
+        AssertClose(beta.grad!, layer.Bias.grad!, absolute, relative);
     }
 
     /// <summary>A buffer of the layer by name ("running_mean", "std_set_running_var", ...).</summary>
-    public static Tensor Buffer(Module layer, string name) => layer.NamedBuffers().Single(b => b.Name == name).Buffer;
+    public static Tensor Buffer(nn.Module layer, string name) => layer.named_buffers().Single(b => b.name == name).buffer;
 
     /// <summary>Sets a parameter or buffer to <paramref name="values"/> (row-major) in place, outside autograd.</summary>
     public static void Assign(Tensor target, params double[] values)
     {
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
-        target.CopyFrom(TestData.Float64(values, target.Shape));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        target.copy_(TestData.Float64(values, target.shape));
     }
 
     /// <summary>
@@ -113,27 +112,27 @@ internal static class NormalizationTestSupport
     /// against central differences, each element perturbed in place. A training forward may move running
     /// statistics; the training output does not depend on them.
     /// </summary>
-    public static void AssertLayerGradientsMatch(Module layer, Tensor input, string[] parameterNames,
+    public static void AssertLayerGradientsMatch(nn.Module<Tensor, Tensor> layer, Tensor input, string[] parameterNames,
                                                  double relative = 1e-5, double absolute = 1e-6)
     {
-        using var scope = Torch.NewDisposeScope();
-        Assert.Equal(ScalarType.Float64, input.Type);
-        var parameters = parameterNames.Select(name => layer.NamedParameters().Single(p => p.Name == name).Parameter).ToArray();
-        foreach (var parameter in parameters) Assert.Equal(ScalarType.Float64, parameter.Type);
+        using var scope = NewDisposeScope();
+        Assert.Equal(ScalarType.Float64, input.dtype);
+        var parameters = parameterNames.Select(name => layer.named_parameters().Single(p => p.name == name).parameter).ToArray();
+        foreach (var parameter in parameters) Assert.Equal(ScalarType.Float64, parameter.dtype);
 
-        using (var clearer = new MLNetNormalization.TorchBinding.Optim.SGD(layer.Parameters(), 0)) clearer.ZeroGrad();
+        layer.zero_grad();
         var x = Leaf(input);
-        GradientChecker.WeightedSum(layer.Forward(x)).Backward();
-        var analytic = new[] { x.Grad! }.Concat(parameters.Select(p => p.Grad ?? Torch.Zeros(p.Shape, ScalarType.Float64)))
+        GradientChecker.WeightedSum(layer.forward(x)).backward();
+        var analytic = new[] { x.grad! }.Concat(parameters.Select(p => p.grad ?? zeros(p.shape, ScalarType.Float64)))
             .Select(TestData.Values).ToArray();
 
-        var perturbed = new[] { input.Detach().Clone() }.Concat(parameters).ToArray();
+        var perturbed = new[] { input.detach().clone() }.Concat<Tensor>(parameters).ToArray();
         var names = new[] { "input" }.Concat(parameterNames).ToArray();
         double Evaluate()
         {
-            using var evaluationScope = Torch.NewDisposeScope();
-            using var noGrad = Torch.NoGrad();
-            return GradientChecker.WeightedSum(layer.Forward(perturbed[0])).Item<double>();
+            using var evaluationScope = NewDisposeScope();
+            using var noGrad = no_grad();
+            return GradientChecker.WeightedSum(layer.forward(perturbed[0])).item<double>();
         }
         for (var i = 0; i < perturbed.Length; i++)
         {

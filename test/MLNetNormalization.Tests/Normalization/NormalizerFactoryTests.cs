@@ -1,6 +1,6 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Normalization;
 
@@ -57,7 +57,7 @@ public class NormalizerFactoryTests
     {
         using var layer = Assert.IsType<ModeNorm>(Build(specification));
         Assert.Equal(modes, layer.Modes);
-        Assert.Equal([modes, Channels], layer.GateWeight.Shape);
+        Assert.Equal([modes, Channels], layer.GateWeight.shape);
     }
 
     [Theory]

@@ -1,6 +1,6 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -28,22 +28,22 @@ public class RunningStatisticsPrecisionTests
     [MemberData(nameof(LayersWithRunningStatistics))]
     public void AFloat32LayerEvaluatesWithItsRunningStatisticsAsTheFloat64LayerDoes(string specification)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(20240611);
         using var layer = NormalizerFactory.Create(specification, BatchShape[1]);
-        Assert.Equal(ScalarType.Float32, layer.Weight.Type);
+        Assert.Equal(ScalarType.Float32, layer.Weight.dtype);
         using var reference = NormalizerFactory.Create(specification, BatchShape[1]);
-        reference.LoadState(layer.State().ToDictionary(s => s.Name, s => s.Value));   // same gate initialization
+        reference.load_state_dict(layer.state_dict().ToDictionary(s => s.Key, s => s.Value));   // same gate initialization
         InFloat64(reference);
 
         TrainOnOffsetData(generator, TrainingSteps, layer, reference);
 
-        layer.Eval();
-        reference.Eval();
+        layer.eval();
+        reference.eval();
         layer.Alpha = reference.Alpha = 0;   // the running statistics alone
         var input = RandomInput(generator, BatchShape, scale: 1, offset: Offset, type: ScalarType.Float32);
-        var expected = TestData.Values(reference.Forward(input.To(ScalarType.Float64)));
-        var actual = TestData.Values(layer.Forward(input));
+        var expected = TestData.Values(reference.forward(input.to(ScalarType.Float64)));
+        var actual = TestData.Values(layer.forward(input));
 
         // The outputs are normalized (order 1), so an error of 1e-3 is one the running statistics caused.
         Assert.Contains(expected, v => Math.Abs(v) > 0.5);
@@ -56,37 +56,37 @@ public class RunningStatisticsPrecisionTests
     [MemberData(nameof(LayersWithRunningStatistics))]
     public void RunningStatisticsStayFloat64BitForBitThroughTypeConversionAndSaving(string specification)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(20240612);
         using var directory = new TempDirectory();
         using var layer = NormalizerFactory.Create(specification, BatchShape[1]);
         TrainOnOffsetData(generator, steps: 3, layer);
-        var trained = layer.NamedBuffers().Select(b => TestData.RawBytes(b.Buffer)).ToList();
+        var trained = layer.named_buffers().Select(b => TestData.RawBytes(b.buffer)).ToList();
 
-        layer.To(ScalarType.Float64).To(ScalarType.Float32);
-        Assert.Equal(ScalarType.Float32, layer.Weight.Type);
-        Assert.NotEmpty(layer.NamedBuffers());
-        Assert.All(layer.NamedBuffers(), b => Assert.Equal(ScalarType.Float64, b.Buffer.Type));
-        Assert.Equal(trained, layer.NamedBuffers().Select(b => TestData.RawBytes(b.Buffer)));
+        layer.to(ScalarType.Float64).to(ScalarType.Float32);
+        Assert.Equal(ScalarType.Float32, layer.Weight.dtype);
+        Assert.NotEmpty(layer.named_buffers());
+        Assert.All(layer.named_buffers(), b => Assert.Equal(ScalarType.Float64, b.buffer.dtype));
+        Assert.Equal(trained, layer.named_buffers().Select(b => TestData.RawBytes(b.buffer)));
 
         var path = directory.File("layer.tensors");
-        layer.Save(path);
+        layer.save(path);
         using var loaded = NormalizerFactory.Create(specification, BatchShape[1]);
-        loaded.Load(path);
-        foreach (var ((_, saved), (_, restored)) in layer.State().Zip(loaded.State())) AssertIdentical(saved, restored);
+        loaded.load(path);
+        foreach (var ((_, saved), (_, restored)) in layer.state_dict().Zip(loaded.state_dict())) AssertIdentical(saved, restored);
     }
 
     // Training forwards (the running statistics move; nothing is learned) on float32 batches of the offset data,
     // each layer given the batch in its own type.
     private static void TrainOnOffsetData(Generator generator, int steps, params NormalizationLayer[] layers)
     {
-        using var noGrad = Torch.NoGrad();
-        foreach (var layer in layers) layer.Train();
+        using var noGrad = no_grad();
+        foreach (var layer in layers) layer.train();
         for (var step = 0; step < steps; step++)
         {
-            using var stepScope = Torch.NewDisposeScope();
+            using var stepScope = NewDisposeScope();
             var batch = RandomInput(generator, BatchShape, scale: 1, offset: Offset, type: ScalarType.Float32);
-            foreach (var layer in layers) layer.Forward(batch.To(layer.Weight.Type));
+            foreach (var layer in layers) layer.forward(batch.to(layer.Weight.dtype));
         }
     }
 }

@@ -1,6 +1,5 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.NN;
+using MLNetNormalization.Tests.Support;
 using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
@@ -106,9 +105,9 @@ public class SwitchableNormTests
     private static SwitchableNorm Layer(Generator generator, double[]? meanLogits = null, double[]? varLogits = null)
     {
         var layer = WithRandomAffine(InFloat64(new SwitchableNorm(3, Eps, Momentum)), generator);
-        using var scope = Torch.NewDisposeScope();
-        Assign(layer.MeanLogits, meanLogits ?? TestData.Values(Torch.Randn([3], generator, ScalarType.Float64)));
-        Assign(layer.VarLogits, varLogits ?? TestData.Values(Torch.Randn([3], generator, ScalarType.Float64)));
+        using var scope = NewDisposeScope();
+        Assign(layer.MeanLogits, meanLogits ?? TestData.Values(randn([3], ScalarType.Float64, generator: generator)));
+        Assign(layer.VarLogits, varLogits ?? TestData.Values(randn([3], ScalarType.Float64, generator: generator)));
         return layer;
     }
 
@@ -128,7 +127,7 @@ public class SwitchableNormTests
     [MemberData(nameof(Logits))]
     public void TrainingMatchesTheReferenceAndUpdatesTheBatchPartsRunningStatistics(double[]? meanLogits, double[]? varLogits)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(300);
         using var layer = Layer(generator, meanLogits, varLogits);
         var reference = ReferenceFor(Shape);
@@ -136,7 +135,7 @@ public class SwitchableNormTests
         {
             var input = RandomInput(generator, Shape, scale: 1 + step, offset: 2 * step - 1);
             var expected = reference.Output(Values(input), Values(layer.MeanLogits), Values(layer.VarLogits), Values(layer.Weight), Values(layer.Bias));
-            Expect.Close(expected, layer.Forward(input), 1e-10, 1e-10, Shape);
+            Expect.Close(expected, layer.forward(input), 1e-10, 1e-10, Shape);
         }
         Expect.Close(reference.RunningMean, Buffer(layer, "running_mean"), 1e-12, 1e-10);
         Expect.Close(reference.RunningVar, Buffer(layer, "running_var"), 1e-12, 1e-10);
@@ -145,17 +144,17 @@ public class SwitchableNormTests
     [Fact]
     public void TheBatchPartPoolsUnbiasedInstanceVariancesSoItIsNotLibtorchBatchNorm()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(305);
         using var layer = Layer(generator, [-100, -100, 100], [-100, -100, 100]);
         var input = RandomInput(generator, Shape, scale: 2, offset: 1);
-        var batchNorm = Functional.BatchNorm(input, null, null, layer.Weight.Detach(), layer.Bias.Detach(), training: true, eps: Eps);
-        var output = layer.Forward(input);
+        var batchNorm = nn.functional.batch_norm(input, null, null, layer.Weight.detach(), layer.Bias.detach(), training: true, eps: Eps);
+        var output = layer.forward(input);
         // The same per-channel mean as BN (so the outputs' channel means are both beta) ...
-        Expect.Close(Values(layer.Bias), output.Mean([0, 2, 3]), 1e-12);
-        Expect.Close(Values(layer.Bias), batchNorm.Mean([0, 2, 3]), 1e-12);
+        Expect.Close(Values(layer.Bias), output.mean([0, 2, 3]), 1e-12);
+        Expect.Close(Values(layer.Bias), batchNorm.mean([0, 2, 3]), 1e-12);
         // ... but a variance larger by the factor L/(L-1) on its within-cell part, so a different output.
-        Assert.True(Values(output.Sub(batchNorm).Abs()).Max() > 1e-3);
+        Assert.True(Values(output.sub(batchNorm).abs()).Max() > 1e-3);
     }
 
     [Theory]
@@ -164,7 +163,7 @@ public class SwitchableNormTests
     [InlineData(1.0)]
     public void EvaluationUsesTheRunningStatisticsForTheBatchPart(double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(310);
         using var layer = Layer(generator);
         var reference = ReferenceFor(Shape);
@@ -172,13 +171,13 @@ public class SwitchableNormTests
         {
             var batch = RandomInput(generator, Shape, scale: 2, offset: 1 + step);
             reference.Output(Values(batch), Values(layer.MeanLogits), Values(layer.VarLogits), Values(layer.Weight), Values(layer.Bias));
-            layer.Forward(batch);
+            layer.forward(batch);
         }
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         var input = RandomInput(generator, Shape, scale: 1.5, offset: -1);
         var expected = reference.Evaluate(Values(input), Values(layer.MeanLogits), Values(layer.VarLogits), Values(layer.Weight), Values(layer.Bias), alpha);
-        Expect.Close(expected, layer.Forward(input), 1e-10, 1e-10, Shape);
+        Expect.Close(expected, layer.forward(input), 1e-10, 1e-10, Shape);
         Expect.Close(reference.RunningVar, Buffer(layer, "running_var"), 1e-12, 1e-10);
     }
 
@@ -188,12 +187,12 @@ public class SwitchableNormTests
     [InlineData(false, 0.5)]
     public void GradientsMatchFiniteDifferences(bool training, double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(320);
         long[] shape = [3, 3, 2, 2];
         using var layer = Layer(generator);
         TrainSteps(layer, generator, shape);
-        layer.Train(training);
+        layer.train(training);
         layer.Alpha = alpha;
         AssertLayerGradientsMatch(layer, RandomInput(generator, shape, scale: 1.5, offset: 0.5),
                                   ["weight", "bias", "mean_logits", "var_logits"]);
@@ -204,17 +203,17 @@ public class SwitchableNormTests
     [InlineData(0.5)]
     public void EvaluationOfAnExampleDoesNotDependOnTheRestOfTheBatch(double alpha)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(330);
         using var layer = Layer(generator);
         TrainSteps(layer, generator, Shape);
-        layer.Eval();
+        layer.eval();
         layer.Alpha = alpha;
         var batch = RandomInput(generator, Shape, scale: 2, offset: 1);
         var others = RandomInput(generator, Shape, scale: 5, offset: 3);
-        var alone = layer.Forward(batch.Narrow(0, 0, 1));
-        AssertClose(alone, layer.Forward(batch).Narrow(0, 0, 1), 1e-12, 1e-12);
-        AssertClose(alone, layer.Forward(Torch.Cat([others, batch.Narrow(0, 0, 1)])).Narrow(0, 4, 1), 1e-12, 1e-12);
+        var alone = layer.forward(batch.narrow(0, 0, 1));
+        AssertClose(alone, layer.forward(batch).narrow(0, 0, 1), 1e-12, 1e-12);
+        AssertClose(alone, layer.forward(cat([others, batch.narrow(0, 0, 1)])).narrow(0, 4, 1), 1e-12, 1e-12);
     }
 
     [Theory]
@@ -222,11 +221,11 @@ public class SwitchableNormTests
     [InlineData(false)]
     public void OnePixelPerChannelIsAClearError(bool training)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         using var generator = new Generator(340);
         using var layer = Layer(generator);
-        layer.Train(training);
-        var error = Assert.Throws<ArgumentException>(() => layer.Forward(RandomInput(generator, [4, 3, 1, 1])));
+        layer.train(training);
+        var error = Assert.Throws<ArgumentException>(() => layer.forward(RandomInput(generator, [4, 3, 1, 1])));
         Assert.Contains("SwitchableNorm", error.Message);
         Assert.Contains("[4, 3, 1, 1]", error.Message);
         Assert.Contains("larger feature maps", error.Message);

@@ -64,6 +64,63 @@ public sealed class ModelFileTests(PipelineFixture fixture)
         Assert.Contains($"{WeightsEntry} is truncated", LoadError(path).Message);
     }
 
+    [Fact]
+    public void The_weights_are_the_networks_state_dict_as_TorchSharps_Module_save_writes_it()
+    {
+        // The format docs/model-file-format.md gives: a LEB128 count, then per entry a .NET string name, a LEB128 element
+        // type, rank and dimensions, and the values; the oracle is the classifier's own state_dict.
+        using var zip = ZipFile.OpenRead(fixture.ModelPath);
+        var weights = Read(zip, WeightsEntry);
+        var expected = fixture.Classifier.State();
+        using var reader = new BinaryReader(new MemoryStream(weights));
+        Assert.Equal(expected.Count, Leb128(reader));
+        foreach (var (name, tensor) in expected)
+        {
+            Assert.Equal(name, reader.ReadString());
+            Assert.Equal((long)tensor.dtype, Leb128(reader));
+            var rank = Leb128(reader);
+            Assert.Equal(tensor.shape, Enumerable.Range(0, (int)rank).Select(_ => Leb128(reader)).ToArray());
+            Assert.Equal(tensor.bytes.ToArray(), reader.ReadBytes((int)(tensor.numel() * tensor.ElementSize)));
+        }
+        Assert.Equal(weights.Length, reader.BaseStream.Position);
+    }
+
+    [Fact]
+    public void Weights_with_bytes_after_the_network_are_refused()
+    {
+        var path = fixture.CopyOfModel();
+        Rewrite(path, WeightsEntry, bytes => [.. bytes, 0, 1, 2]);
+        AssertDamaged(LoadError(path), $"{WeightsEntry} has bytes after the weights");
+    }
+
+    [Fact]
+    public void Weights_that_are_not_a_state_dict_are_refused_as_not_fitting_the_network()
+    {
+        var path = fixture.CopyOfModel();
+        var garbage = new byte[4096];
+        new Random(11).NextBytes(garbage);
+        Rewrite(path, WeightsEntry, _ => garbage);
+        AssertDamaged(LoadError(path), "its weights do not fit the network its description gives");
+    }
+
+    [Fact]
+    public void A_model_saved_before_the_port_to_TorchSharp_is_refused_saying_so()
+    {
+        // ML.NET's header: ModelVerWritten and ModelVerReadable are the uints at bytes 72 and 76 (after the signature,
+        // version, header size, six offsets and sizes, and the model signature); versions with our own tensor files
+        // wrote 0x00010001 in both.
+        var path = fixture.CopyOfModel();
+        Rewrite(path, DescriptionEntry, bytes =>
+        {
+            Assert.Equal((0x00010002u, 0x00010002u), (BitConverter.ToUInt32(bytes, 72), BitConverter.ToUInt32(bytes, 76)));
+            var copy = (byte[])bytes.Clone();
+            BitConverter.GetBytes(0x00010001u).CopyTo(copy, 72);
+            BitConverter.GetBytes(0x00010001u).CopyTo(copy, 76);
+            return copy;
+        });
+        AssertDamaged(LoadError(path), "it was saved by a version before the port to TorchSharp");
+    }
+
     [Theory]
     // Each change keeps the description's length, so ML.NET's header (which records it) still reads.
     [InlineData("\"Height\":16", "\"Height\":20", "its weights do not fit the network its description gives")]   // a wider first linear layer
@@ -90,6 +147,17 @@ public sealed class ModelFileTests(PipelineFixture fixture)
         Assert.Contains($"The ImageClassifierWithNorm model in '{Folder}' of this model file is damaged or from another version", error.Message);
         Assert.Contains(reason, error.Message);
         Assert.Contains("Save the model again with this version", error.Message);
+    }
+
+    private static long Leb128(BinaryReader reader)
+    {
+        long value = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            var b = reader.ReadByte();
+            value |= (long)(b & 0x7F) << shift;
+            if (b < 0x80) return value;
+        }
     }
 
     private static byte[] Replace(byte[] bytes, string original, string altered)

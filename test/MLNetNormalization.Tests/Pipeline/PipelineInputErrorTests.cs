@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Pipeline;
 

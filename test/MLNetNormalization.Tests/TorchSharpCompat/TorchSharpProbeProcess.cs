@@ -4,9 +4,9 @@ using System.Reflection;
 namespace MLNetNormalization.Tests.TorchSharpCompat;
 
 /// <summary>
-/// The TorchSharp probe (test/TorchSharpProbe), run as a child process: TorchSharp's libtorch 2.10 must not load into
-/// this process, which holds the shim's Debian libtorch 1.13. Its path and the packaged libLibTorchSharp.so's are
-/// recorded by the test project at build time.
+/// The TorchSharp probe (test/TorchSharpProbe), run as a child process, so that it loads TorchSharp from its own output
+/// folder in a fresh process as a user's program does. Its path and the packaged libLibTorchSharp.so's are recorded by
+/// the test project at build time.
 /// </summary>
 internal static class TorchSharpProbeProcess
 {

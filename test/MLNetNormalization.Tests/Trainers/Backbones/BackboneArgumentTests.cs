@@ -1,8 +1,7 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding.NN;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
 
@@ -58,7 +57,7 @@ public class BackboneArgumentTests
     public void ConstructorsCheckTheImageBeforeMakingAnyLayer()
     {
         var made = 0;
-        Func<long, Module> counting = channels =>
+        Func<long, nn.Module<Tensor, Tensor>> counting = channels =>
         {
             made++;
             return new BatchNorm(channels);

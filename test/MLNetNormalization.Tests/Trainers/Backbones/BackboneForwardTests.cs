@@ -1,7 +1,7 @@
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp.Modules;
 using static MLNetNormalization.Tests.Trainers.Backbones.BackboneTestSupport;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
@@ -29,16 +29,16 @@ public class BackboneForwardTests
     [InlineData(Architecture.ResNet18, 3, 64, 64, 1000)]
     public void ForwardGivesOneLogitPerClassAndBackwardReachesEveryParameter(Architecture architecture, int channels, int height, int width, int classes)
     {
-        Torch.ManualSeed(2024);
-        using var scope = Torch.NewDisposeScope();
+        torch.manual_seed(2024);
+        using var scope = NewDisposeScope();
         using var model = Backbone.Create(architecture, new ImageShape(channels, height, width), classes);
-        var output = model.Forward(Torch.Randn([Batch, channels, height, width]));
+        var output = model.call(randn([Batch, channels, height, width]));
 
-        Assert.Equal([Batch, classes], output.Shape);
+        Assert.Equal([Batch, classes], output.shape);
         Assert.All(TestData.Values(output), v => Assert.True(double.IsFinite(v)));
         // A parameter that the forward pass skipped would have no gradient.
-        output.Square().Sum().Backward();
-        Assert.All(model.NamedParameters(), p => Assert.True(p.Parameter.Grad is not null, $"{architecture}: {p.Name} got no gradient."));
+        output.square().sum().backward();
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.grad is not null, $"{architecture}: {p.name} got no gradient."));
     }
 
     [Theory]
@@ -46,14 +46,14 @@ public class BackboneForwardTests
     public void TheMinimumImageSizeRunsInTrainingAndInference(Architecture architecture)
     {
         var size = Backbone.MinimumImageSize(architecture);
-        Torch.ManualSeed(2025);
-        using var scope = Torch.NewDisposeScope();
+        torch.manual_seed(2025);
+        using var scope = NewDisposeScope();
         using var model = Backbone.Create(architecture, new ImageShape(2, size, size), 5);
-        var input = Torch.Randn([Batch, 2, size, size]);
+        var input = randn([Batch, 2, size, size]);
 
-        Assert.Equal([Batch, 5L], model.Forward(input).Shape);
-        model.Eval();
-        Assert.Equal([Batch, 5L], model.Forward(input).Shape);
+        Assert.Equal([Batch, 5L], model.call(input).shape);
+        model.eval();
+        Assert.Equal([Batch, 5L], model.call(input).shape);
     }
 
     /// <summary>
@@ -63,40 +63,40 @@ public class BackboneForwardTests
     [Fact]
     public void LeNetIsConvNormReluPoolTwiceThenTwoFullyConnectedLayers()
     {
-        Torch.ManualSeed(2026);
-        using var scope = Torch.NewDisposeScope();
+        torch.manual_seed(2026);
+        using var scope = NewDisposeScope();
         using var model = new LeNet(new ImageShape(1, 20, 24), 7);
-        model.Eval();
-        var x = Torch.Randn([Batch, 1, 20, 24]);
-        var convs = ConvNorms(model).Select(c => c.Conv.Weight).ToList();
-        var linears = model.NamedModules().Select(m => m.Module).OfType<Linear>().ToList();
+        model.eval();
+        var x = randn([Batch, 1, 20, 24]);
+        var convs = ConvNorms(model).Select(c => c.Conv.weight).ToList();
+        var linears = model.named_modules().Select(m => m.module).OfType<Linear>().ToList();
         var freshBatchNorm = 1 / Math.Sqrt(1 + 1e-5);
 
-        var h = Functional.MaxPool2d(Functional.Conv2d(x, convs[0]).Mul(freshBatchNorm).Relu(), (2, 2));
-        h = Functional.MaxPool2d(Functional.Conv2d(h, convs[1]).Mul(freshBatchNorm).Relu(), (2, 2));
+        var h = nn.functional.max_pool2d(nn.functional.conv2d(x, convs[0]).mul(freshBatchNorm).relu(), 2);
+        h = nn.functional.max_pool2d(nn.functional.conv2d(h, convs[1]).mul(freshBatchNorm).relu(), 2);
         // 20x24 -> conv 16x20 -> pool 8x10 -> conv 4x6 -> pool 2x3: 50·2·3 = 300 features.
-        Assert.Equal([500L, 50 * 2 * 3], linears[0].Weight.Shape);
-        var hidden = Functional.Linear(h.Flatten(1), linears[0].Weight, linears[0].Bias).Relu();
-        var expected = Functional.Linear(hidden, linears[1].Weight, linears[1].Bias);
+        Assert.Equal([500L, 50 * 2 * 3], linears[0].weight.shape);
+        var hidden = nn.functional.linear(h.flatten(1), linears[0].weight, linears[0].bias).relu();
+        var expected = nn.functional.linear(hidden, linears[1].weight, linears[1].bias);
 
-        Expect.Close(TestData.Values(expected), model.Forward(x), absolute: 1e-6, relative: 1e-5, shape: [Batch, 7]);
+        Expect.Close(TestData.Values(expected), model.call(x), absolute: 1e-6, relative: 1e-5, shape: [Batch, 7]);
     }
 
     [Fact]
     public void NetworkInNetworkDropsOutOnlyInTraining()
     {
-        Torch.ManualSeed(2027);
-        using var scope = Torch.NewDisposeScope();
+        torch.manual_seed(2027);
+        using var scope = NewDisposeScope();
         var input = new ImageShape(3, 8, 8);
-        var x = Torch.Randn([Batch, 3, 8, 8]);
+        var x = randn([Batch, 3, 8, 8]);
         using var model = new NetworkInNetwork(input, 10);
         using var noDropout = new NetworkInNetwork(input, 10, dropout: 0);
         Assert.Equal(0.25, model.DropoutProbability);
 
         // Batch statistics are deterministic, so two training passes differ only by their dropout masks.
-        Assert.False(model.Forward(x).Equal(model.Forward(x)));
-        Assert.True(noDropout.Forward(x).Equal(noDropout.Forward(x)));
-        model.Eval();
-        Assert.True(model.Forward(x).Equal(model.Forward(x)));
+        Assert.False(model.call(x).Equals(model.call(x)));
+        Assert.True(noDropout.call(x).Equals(noDropout.call(x)));
+        model.eval();
+        Assert.True(model.call(x).Equals(model.call(x)));
     }
 }

@@ -1,8 +1,11 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding.NN;
+using BatchNorm2d = TorchSharp.Modules.BatchNorm2d;
+using Conv2d = TorchSharp.Modules.Conv2d;
+using BatchNorm = MLNetNormalization.Normalization.BatchNorm;
+using GroupNorm = MLNetNormalization.Normalization.GroupNorm;
 using static MLNetNormalization.Tests.Trainers.Backbones.BackboneTestSupport;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
@@ -18,7 +21,7 @@ public class BackboneNormalizerTests
     [MemberData(nameof(Architectures), MemberType = typeof(BackboneTestSupport))]
     public void EveryConvolutionAndNormalizerSitTogetherInAConvNorm(Architecture architecture)
     {
-        Torch.ManualSeed(3030);
+        torch.manual_seed(3030);
         using var model = Backbone.Create(architecture, SmallInput(architecture), 10);
         AssertEveryConvolutionAndNormalizerInAConvNorm(model, NormalizerChannels(architecture).Length);
     }
@@ -26,15 +29,15 @@ public class BackboneNormalizerTests
     [Fact]
     public void ResNetCifarsDefaultLibtorchBatchNormsSitInConvNorms()
     {
-        Torch.ManualSeed(3031);
+        torch.manual_seed(3031);
         using var model = new ResNetCifar(20);
         AssertEveryConvolutionAndNormalizerInAConvNorm(model, 19);
         Assert.All(ConvNorms(model), unit => Assert.IsType<BatchNorm2d>(unit.Norm));
     }
 
-    private static void AssertEveryConvolutionAndNormalizerInAConvNorm(Module model, int expectedUnits)
+    private static void AssertEveryConvolutionAndNormalizerInAConvNorm(nn.Module model, int expectedUnits)
     {
-        var modules = model.NamedModules().ToDictionary(m => m.Name, m => m.Module);
+        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
         foreach (var (name, module) in modules)
         {
             var role = module switch
@@ -53,14 +56,14 @@ public class BackboneNormalizerTests
         Assert.Equal(expectedUnits, units.Count);
         Assert.All(units, unit => Assert.True(IsNormalizer(unit.Norm)));
         // The normalizer's beta stands in for the bias, which model folding then writes.
-        Assert.All(units, unit => Assert.Null(unit.Conv.Bias));
+        Assert.All(units, unit => Assert.Null(unit.Conv.bias));
     }
 
     [Theory]
     [MemberData(nameof(Architectures), MemberType = typeof(BackboneTestSupport))]
     public void NormalizersAreMadeInNetworkOrder(Architecture architecture)
     {
-        Torch.ManualSeed(3032);
+        torch.manual_seed(3032);
         var made = new List<BatchNorm>();
         var input = SmallInput(architecture);
         using var model = Backbone.Create(architecture, input, 10, channels =>
@@ -75,19 +78,19 @@ public class BackboneNormalizerTests
         Assert.Equal(made.Count, units.Count);
         for (var i = 0; i < made.Count; i++) Assert.Same(made[i], units[i].Norm);
         // The first is the stem's: the only convolution that reads the image's channels.
-        Assert.Equal(input.Channels, units[0].Conv.Weight.Shape[1]);
+        Assert.Equal(input.Channels, units[0].Conv.weight.shape[1]);
     }
 
     [Theory]
     [MemberData(nameof(Architectures), MemberType = typeof(BackboneTestSupport))]
     public void FirstLayerOnlyGivesTheChosenNormalizerToTheStemAndTheOthersToTheRest(Architecture architecture)
     {
-        Torch.ManualSeed(3033);
+        torch.manual_seed(3033);
         var input = SmallInput(architecture);
         using var model = Backbone.Create(architecture, input, 10, new NormalizerPlan("mn:k=2", NormalizerPlacement.FirstLayerOnly));
 
         var units = ConvNorms(model);
-        Assert.Equal(input.Channels, units[0].Conv.Weight.Shape[1]);
+        Assert.Equal(input.Channels, units[0].Conv.weight.shape[1]);
         Assert.Equal(2, Assert.IsType<ModeNorm>(units[0].Norm).Modes);
         Assert.All(units.Skip(1), unit => Assert.IsType<BatchNorm>(unit.Norm));
     }
@@ -96,7 +99,7 @@ public class BackboneNormalizerTests
     [MemberData(nameof(Architectures), MemberType = typeof(BackboneTestSupport))]
     public void EveryLayerGivesTheChosenNormalizerToAllOfThem(Architecture architecture)
     {
-        Torch.ManualSeed(3034);
+        torch.manual_seed(3034);
         using var model = Backbone.Create(architecture, SmallInput(architecture), 10, new NormalizerPlan("gn:g=2"));
 
         var units = ConvNorms(model);

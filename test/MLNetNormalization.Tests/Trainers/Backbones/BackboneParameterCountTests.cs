@@ -1,4 +1,4 @@
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using static MLNetNormalization.Tests.Trainers.Backbones.BackboneTestSupport;

@@ -1,7 +1,7 @@
 using MLNetNormalization.Normalization.Core;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.TorchBinding.NN;
+using TorchSharp.Modules;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
 
@@ -16,12 +16,12 @@ internal static class BackboneTestSupport
         ? new ImageShape(1, 28, 28)
         : new ImageShape(3, Backbone.MinimumImageSize(architecture), Backbone.MinimumImageSize(architecture));
 
-    public static long ParameterCount(Module model) => model.Parameters().Sum(p => p.ElementCount);
+    public static long ParameterCount(nn.Module model) => model.parameters().Sum(p => p.numel());
 
     /// <summary>The backbone's ConvNorm units in registration order, which the backbones keep to network order.</summary>
-    public static List<ConvNorm> ConvNorms(Module model) => model.NamedModules().Select(m => m.Module).OfType<ConvNorm>().ToList();
+    public static List<ConvNorm> ConvNorms(nn.Module model) => model.named_modules().Select(m => m.module).OfType<ConvNorm>().ToList();
 
-    public static bool IsNormalizer(Module module) => module is NormalizationLayer or BatchNorm2d;
+    public static bool IsNormalizer(nn.Module module) => module is NormalizationLayer or BatchNorm2d;
 
     public static int[] Repeat(int channels, int count) => Enumerable.Repeat(channels, count).ToArray();
 

@@ -1,8 +1,7 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Inference;
-using MLNetNormalization.TorchBinding.NN;
 using Xunit.Abstractions;
 
 namespace MLNetNormalization.Tests.Trainers.Folding;
@@ -54,37 +53,37 @@ public class ModelFoldingTests(ITestOutputHelper output)
     /// </summary>
     private double FoldTrainedModel(string normalizer, ScalarType type, ulong seed)
     {
-        Torch.ManualSeed(seed);
-        using var scope = Torch.NewDisposeScope();
+        torch.manual_seed((long)seed);
+        using var scope = NewDisposeScope();
         using var generator = new Generator(seed);
         using var model = new FoldingNet(FoldingNet.Normalizer(normalizer));
-        model.To(type);
+        model.to(type);
         model.TrainSteps(generator);
-        var convOptions = model.Units.Select(u => (u.Conv.Weight.Shape, u.Conv.Stride, u.Conv.Padding, u.Conv.Dilation, u.Conv.Groups)).ToList();
+        var convOptions = model.Units.Select(ConvOptions).ToList();
 
-        model.Eval();
+        model.eval();
         var x = FoldingNet.Input(generator, 5, type);
-        var features = model.Features.Forward(x).Detach().Clone();
-        var logits = model.Forward(x).Detach().Clone();
-        var randomState = TestData.RawBytes(Torch.GetRngState());
+        var features = model.Features.call(x).detach().clone();
+        var logits = model.call(x).detach().clone();
+        var randomState = TestData.RawBytes(random.get_rng_state());
 
         var report = ModelFolding.Fold(model);
 
         Assert.Equal(FoldingNet.NormNames, report.Folded);
         Assert.Empty(report.NotFolded);
-        Assert.All(model.Units, u => Assert.IsType<Identity>(u.Norm));
-        Assert.Equal(convOptions, model.Units.Select(u => (u.Conv.Weight.Shape, u.Conv.Stride, u.Conv.Padding, u.Conv.Dilation, u.Conv.Groups)));
-        Assert.All(model.Units, u => Assert.Equal(type, u.Conv.Bias!.Type));
+        Assert.All(model.Units, u => Assert.IsType<TorchSharp.Modules.Identity>(u.Norm));
+        Assert.Equal(convOptions, model.Units.Select(ConvOptions));
+        Assert.All(model.Units, u => Assert.Equal(type, u.Conv.bias!.dtype));
         // The folded layers' gamma, beta and running statistics are gone from the model's state.
-        Assert.DoesNotContain(model.State(), s => FoldingNet.NormNames.Any(n => s.Name.StartsWith(n + ".", StringComparison.Ordinal)));
+        Assert.DoesNotContain(model.state_dict(), s => FoldingNet.NormNames.Any(n => s.Key.StartsWith(n + ".", StringComparison.Ordinal)));
         Assert.Equal(["features.0.conv.bias", "features.2.conv.bias", "features.4.conv.bias", "features.5.conv.bias"],
-            model.NamedParameters().Select(p => p.Name).Where(n => n.EndsWith(".bias", StringComparison.Ordinal) && n.StartsWith("features.", StringComparison.Ordinal)));
+            model.named_parameters().Select(p => p.name).Where(n => n.EndsWith(".bias", StringComparison.Ordinal) && n.StartsWith("features.", StringComparison.Ordinal)));
         // Building the folded convolutions drew nothing from the global generator.
-        Assert.Equal(randomState, TestData.RawBytes(Torch.GetRngState()));
+        Assert.Equal(randomState, TestData.RawBytes(random.get_rng_state()));
 
-        using var noGrad = Torch.NoGrad();
-        var featureDifference = RelativeDifference(features, model.Features.Forward(x));
-        var logitDifference = RelativeDifference(logits, model.Forward(x));
+        using var noGrad = no_grad();
+        var featureDifference = RelativeDifference(features, model.Features.call(x));
+        var logitDifference = RelativeDifference(logits, model.call(x));
         output.WriteLine($"{normalizer} ({type}): max relative difference {featureDifference:E3} (feature maps), {logitDifference:E3} (logits)");
         return Math.Max(featureDifference, logitDifference);
     }
@@ -98,16 +97,16 @@ public class ModelFoldingTests(ITestOutputHelper output)
     [InlineData("mgn", "ModeGroupNorm's statistics depend on the input")]
     public void NormalizersWhoseOutputIsNoFixedAffineAreReportedAndLeft(string normalizer, string reason)
     {
-        Torch.ManualSeed(402);
-        using var scope = Torch.NewDisposeScope();
+        torch.manual_seed(402);
+        using var scope = NewDisposeScope();
         using var generator = new Generator(402);
         using var model = new FoldingNet(FoldingNet.Normalizer(normalizer));
         model.TrainSteps(generator);
         var norms = model.Units.Select(u => u.Norm).ToList();
-        model.Eval();
+        model.eval();
         var x = FoldingNet.Input(generator, 5);
-        var before = model.Forward(x).Detach().Clone();
-        var stateNames = model.State().Select(s => s.Name).ToList();
+        var before = model.call(x).detach().clone();
+        var stateNames = model.state_dict().Select(s => s.Key).ToList();
 
         var report = ModelFolding.Fold(model);
 
@@ -116,32 +115,32 @@ public class ModelFoldingTests(ITestOutputHelper output)
         Assert.All(report.NotFolded, u => Assert.StartsWith(reason, u.Reason, StringComparison.Ordinal));
         Assert.Contains($"features.2.norm: {reason}", report.ToString(), StringComparison.Ordinal);
         Assert.Equal(norms, model.Units.Select(u => u.Norm));
-        Assert.Equal(stateNames, model.State().Select(s => s.Name));
-        Assert.Equal(TestData.RawBytes(before), TestData.RawBytes(model.Forward(x)));
+        Assert.Equal(stateNames, model.state_dict().Select(s => s.Key));
+        Assert.Equal(TestData.RawBytes(before), TestData.RawBytes(model.call(x)));
     }
 
     [Fact]
     public void OnlyTheFoldableLayersOfAMixedModelAreFolded()
     {
-        Torch.ManualSeed(403);
-        using var scope = Torch.NewDisposeScope();
+        torch.manual_seed(403);
+        using var scope = NewDisposeScope();
         using var generator = new Generator(403);
         // BN in the first layer, mode normalization in the others (the MN paper's "init" setting).
         using var model = new FoldingNet(new NormalizerPlan("bn", NormalizerPlacement.FirstLayerOnly, "mn").NewFactory());
         model.TrainSteps(generator);
-        model.Eval();
+        model.eval();
         var x = FoldingNet.Input(generator, 5);
-        var before = model.Forward(x).Detach().Clone();
+        var before = model.call(x).detach().clone();
 
         var report = ModelFolding.Fold(model);
 
         Assert.Equal(["features.0.norm"], report.Folded);
         Assert.Equal(FoldingNet.NormNames[1..], report.NotFolded.Select(u => u.Name));
         Assert.All(report.NotFolded, u => Assert.StartsWith("ModeNorm's statistics depend on the input", u.Reason, StringComparison.Ordinal));
-        Assert.IsType<Identity>(model.Units[0].Norm);
+        Assert.IsType<TorchSharp.Modules.Identity>(model.Units[0].Norm);
         Assert.All(model.Units.Skip(1), u => Assert.IsType<ModeNorm>(u.Norm));
-        using var noGrad = Torch.NoGrad();
-        var relative = RelativeDifference(before, model.Forward(x));
+        using var noGrad = no_grad();
+        var relative = RelativeDifference(before, model.call(x));
         output.WriteLine($"bn first, mn others: max relative difference {relative:E3}");
         Assert.True(relative <= Float32Tolerance, $"max |folded - unfolded| / max |unfolded| = {relative:E3} > {Float32Tolerance:E0}.");
     }
@@ -149,13 +148,13 @@ public class ModelFoldingTests(ITestOutputHelper output)
     [Fact]
     public void FoldingPutsTheModelInEvaluationModeAndASecondFoldFindsNothingToFold()
     {
-        Torch.ManualSeed(404);
-        using var scope = Torch.NewDisposeScope();
+        torch.manual_seed(404);
+        using var scope = NewDisposeScope();
         using var model = new FoldingNet(FoldingNet.Normalizer("bn"));
-        Assert.True(model.IsTraining);
+        Assert.True(model.training);
 
         Assert.Equal(FoldingNet.NormNames, ModelFolding.Fold(model).Folded);
-        Assert.All(model.NamedModules(), m => Assert.False(m.Module.IsTraining));
+        Assert.All(model.named_modules(), m => Assert.False(m.module.training));
 
         var again = ModelFolding.Fold(model);
         Assert.Empty(again.Folded);
@@ -165,25 +164,30 @@ public class ModelFoldingTests(ITestOutputHelper output)
     [Fact]
     public void NormalizersOutsideConvNormUnitsAreReportedAsHavingNoConvolutionToFoldInto()
     {
-        Torch.ManualSeed(405);
-        using var scope = Torch.NewDisposeScope();
-        using var model = new Sequential(new Conv2d(3, 4, 3), new BatchNorm(4), new ReLU(), new Conv2d(4, 4, 3), new BatchNorm2d(4));
+        torch.manual_seed(405);
+        using var scope = NewDisposeScope();
+        using var model = nn.Sequential(nn.Conv2d(3, 4, 3), new BatchNorm(4), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.BatchNorm2d(4));
 
         var report = ModelFolding.Fold(model);
 
         Assert.Empty(report.Folded);
         Assert.Equal(["1", "4"], report.NotFolded.Select(u => u.Name));
         Assert.All(report.NotFolded, u => Assert.Contains("is not the \"norm\" of a ConvNorm unit", u.Reason, StringComparison.Ordinal));
-        Assert.IsType<BatchNorm>(model.NamedChildren().ElementAt(1).Module);
+        Assert.IsType<BatchNorm>(model.named_children().ElementAt(1).module);
     }
+
+    // What folding must keep of a convolution: sizes, stride, padding, dilation, groups (as text, so that arrays compare by value).
+    private static string ConvOptions(ConvNorm unit) =>
+        $"[{string.Join(",", unit.Conv.weight.shape)}] stride [{string.Join(",", unit.Conv.stride)}] padding [{string.Join(",", unit.Conv.padding ?? [])}] " +
+        $"dilation [{string.Join(",", unit.Conv.dilation)}] groups {unit.Conv.groups}";
 
     // max |actual - expected| / max |expected|, in float64.
     private static double RelativeDifference(Tensor expected, Tensor actual)
     {
-        using var scope = Torch.NewDisposeScope();
-        var reference = expected.To(ScalarType.Float64);
-        var largest = reference.Abs().Max().Item<double>();
+        using var scope = NewDisposeScope();
+        var reference = expected.to(ScalarType.Float64);
+        var largest = reference.abs().max().item<double>();
         Assert.True(largest > 0, "the reference output is all zeros, so the comparison would prove nothing.");
-        return actual.To(ScalarType.Float64).Sub(reference).Abs().Max().Item<double>() / largest;
+        return actual.to(ScalarType.Float64).sub(reference).abs().max().item<double>() / largest;
     }
 }

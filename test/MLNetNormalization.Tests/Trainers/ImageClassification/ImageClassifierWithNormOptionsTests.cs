@@ -1,4 +1,4 @@
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
@@ -58,7 +58,7 @@ public sealed class ImageClassifierWithNormOptionsTests
         Assert.Equal((3, 64, 0.05, 1e-5, 42UL), (resolved.Training.Epochs, resolved.Training.BatchSize, resolved.Training.LearningRate,
             resolved.Training.NormWeightDecay, resolved.Training.Seed));
         Assert.Equal(0.25, resolved.InferenceAlpha);
-        Assert.Equal(TorchBinding.Device.Cpu, resolved.Device);
+        Assert.Equal(DeviceType.CPU, resolved.Device.type);
         Assert.Equal(7UL, new ImageClassifierWithNormOptions { Seed = 7 }.Resolve(new ImageShape(3, 32, 32), 10, 42).Training.Seed);
     }
 
@@ -144,16 +144,53 @@ public sealed class ImageClassifierWithNormOptionsTests
     }
 
     [Fact]
-    public void CudaIsRefusedWhereLibtorchHasNone()
+    public void CudaIsRefusedWhereTorchSharpHasNoneNamingThePackageToAdd()
     {
         var options = new ImageClassifierWithNormOptions { Architecture = Architecture.LeNet, Device = ComputeDevice.Cuda };
-        if (Torch.IsCudaAvailable)
+        if (cuda.is_available())
         {
-            Assert.Equal(TorchBinding.Device.Cuda(0), options.Resolve(Digits, 10, 0).Device);
+            var device = options.Resolve(Digits, 10, 0).Device;
+            Assert.Equal((DeviceType.CUDA, 0), (device.type, device.index));
             return;
         }
         var error = Assert.Throws<ArgumentException>(() => options.Resolve(Digits, 10, 0));
-        Assert.Contains("no CUDA device", error.Message);
+        Assert.Equal(nameof(ImageClassifierWithNormOptions.Device), error.ParamName);
+        Assert.Contains("torch.cuda.is_available() is false", error.Message);
+        Assert.Contains("TorchSharp-cuda-linux", error.Message);
+        Assert.Contains("TorchSharp-cuda-windows", error.Message);
+    }
+
+    [Fact]
+    public void CudaIsRefusedByFitBeforeAnyRowIsRead()
+    {
+        if (cuda.is_available()) return;
+        var ml = new Microsoft.ML.MLContext(seed: 1);
+        var rowsRead = 0;
+        // A view whose rows count themselves as they are read: Fit must refuse the device before reading one.
+        var rows = Enumerable.Range(0, 4).Select(i =>
+        {
+            rowsRead++;
+            return new CountedRow { Label = (uint)(i % 2 + 1), Features = new float[28 * 28] };
+        });
+        var definition = Microsoft.ML.Data.SchemaDefinition.Create(typeof(CountedRow));
+        definition[nameof(CountedRow.Label)].ColumnType = new Microsoft.ML.Data.KeyDataViewType(typeof(uint), 2);
+        definition[nameof(CountedRow.Features)].ColumnType = new Microsoft.ML.Data.VectorDataViewType(Microsoft.ML.Data.NumberDataViewType.Single, 1, 28, 28);
+        var data = ml.Data.LoadFromEnumerable(rows, definition);
+        var trainer = ml.MulticlassClassification.Trainers.ImageClassifierWithNorm(new ImageClassifierWithNormOptions
+        {
+            Architecture = Architecture.LeNet, Device = ComputeDevice.Cuda, Epochs = 1,
+        });
+        var error = Assert.Throws<ArgumentException>(() => trainer.Fit(data));
+        Assert.Contains("TorchSharp-cuda-linux", error.Message);
+        Assert.Equal(0, rowsRead);
+    }
+
+    /// <summary>A row of <see cref="CudaIsRefusedByFitBeforeAnyRowIsRead"/>'s data.</summary>
+    public sealed class CountedRow
+    {
+        public uint Label { get; set; }
+
+        public float[] Features { get; set; } = [];
     }
 
     [Fact]
@@ -167,11 +204,11 @@ public sealed class ImageClassifierWithNormOptionsTests
     [Fact]
     public void ResolvingLeavesTheGlobalGeneratorAsItWas()
     {
-        Torch.ManualSeed(5);
-        using var expected = Torch.Rand([4]);
-        Torch.ManualSeed(5);
+        manual_seed(5);
+        using var expected = rand(4);
+        manual_seed(5);
         new ImageClassifierWithNormOptions { Architecture = Architecture.ResNet20 }.Resolve(new ImageShape(3, 32, 32), 10, 0);
-        using var actual = Torch.Rand([4]);
-        Assert.Equal(expected.ToArray<float>(), actual.ToArray<float>());
+        using var actual = rand(4);
+        Assert.Equal(expected.data<float>().ToArray(), actual.data<float>().ToArray());
     }
 }

@@ -1,4 +1,4 @@
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers.Training;
 using static MLNetNormalization.Tests.Trainers.Training.TrainerRuns;
 

@@ -1,6 +1,5 @@
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding.Serialization;
 using static MLNetNormalization.Tests.Trainers.Training.TrainerRuns;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
@@ -78,12 +77,12 @@ public sealed class ClassifierTrainerTests : IDisposable
         var all = new BatchAssembler(Validation, Validation.Count, options.PixelMean, options.PixelStd).InOrder().Single();
         var shape = Validation.Shape;
         float[] logits;
-        model.Eval();
-        using (Torch.NoGrad())
-        using (var images = Tensor.FromSpan<float>(all.Images, [all.Count, shape.Channels, shape.Height, shape.Width]))
-        using (var output = model.Forward(images))
-            logits = output.ToArray<float>();
-        model.Train();
+        model.eval();
+        using (no_grad())
+        using (var images = tensor(all.Images, [all.Count, shape.Channels, shape.Height, shape.Width]))
+        using (var output = model.call(images))
+            logits = output.data<float>().ToArray();
+        model.train();
         var classes = SyntheticImages.ClassNames.Length;
         double correct = 0, logLossSum = 0;
         for (var i = 0; i < all.Count; i++)
@@ -180,7 +179,7 @@ public sealed class ClassifierTrainerTests : IDisposable
         Run(oneEpoch, options with { Epochs = 1, WorkspacePath = null }, validate: false);
         var epochOne = States.Of(oneEpoch);
         States.AssertEqual(epochOne, States.Of(model), "the restored model vs. a 1-epoch run");
-        States.AssertEqual(epochOne, States.OfFile(Path.Combine(temp.File("restore"), ClassifierTrainer.BestModelFileName)), "best.mlnt vs. a 1-epoch run");
+        States.AssertEqual(epochOne, States.OfModelFile(Path.Combine(temp.File("restore"), ClassifierTrainer.BestModelFileName), model), "best.mlnt vs. a 1-epoch run");
         Assert.Equal(result.History[0].ValidationAccuracy, result.FinalValidation!.MicroAccuracy);
 
         // Without restoring, the model keeps epoch 3's weights: those of the final checkpoint.
@@ -204,7 +203,7 @@ public sealed class ClassifierTrainerTests : IDisposable
         var scores = result.History.Select(h => metric == ValidationMetric.MicroAccuracy ? h.ValidationAccuracy!.Value : -h.ValidationLogLoss!.Value).ToList();
         var best = scores.IndexOf(scores.Max()) + 1;
         Assert.Equal(best, result.BestEpoch);
-        States.AssertEqual(States.OfFile(Path.Combine(workspace, ClassifierTrainer.BestModelFileName)), States.Of(model), "the final model vs. best.mlnt");
+        States.AssertEqual(States.OfModelFile(Path.Combine(workspace, ClassifierTrainer.BestModelFileName), model), States.Of(model), "the final model vs. best.mlnt");
         // The final validation of the restored model reproduces its epoch's.
         Assert.Equal(result.History[best - 1].ValidationAccuracy, result.FinalValidation!.MicroAccuracy);
         Assert.Equal(result.History[best - 1].ValidationLogLoss, result.FinalValidation.LogLoss);
@@ -221,13 +220,13 @@ public sealed class ClassifierTrainerTests : IDisposable
         var checkpoint = Path.Combine(temp.Path, ClassifierTrainer.CheckpointFileName);
         // Written to a temporary file and renamed: no half-written debris beside it.
         Assert.Empty(Directory.GetFiles(temp.Path, "*.tmp"));
-        var tensors = TensorFile.Load(checkpoint);
+        var (position, tensors) = Checkpoint.ReadTensors(checkpoint);
         try
         {
-            Assert.Contains("position.json", tensors.Keys);
+            Assert.NotEmpty(position.Fingerprint);   // a real training position, as the run left it
             Assert.Contains("rng_state", tensors.Keys);
             using var fresh = TinyNet.Create();
-            fresh.LoadState(tensors.Where(t => t.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(t => t.Key["model.".Length..], t => t.Value));
+            Checkpoint.CopyState(tensors.Where(t => t.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(t => t.Key["model.".Length..], t => t.Value), fresh);
         }
         finally
         {
@@ -239,12 +238,12 @@ public sealed class ClassifierTrainerTests : IDisposable
     public void OptionsTheScheduleRefusesAreRefusedBeforeTheGeneratorIsSeeded()
     {
         using var model = TinyNet.Create();
-        Torch.ManualSeed(42);
-        var generator = TestData.RawBytes(Torch.GetRngState());
+        torch.manual_seed(42);
+        var generator = TestData.RawBytes(random.get_rng_state());
         var options = Options() with { WarmupEpochs = 2 };   // milestone epoch 1 falls within the warm-up
         var error = Assert.Throws<ArgumentException>(() => Run(model, options));
         Assert.Contains("Milestones", error.Message);
-        Assert.True(generator.AsSpan().SequenceEqual(TestData.RawBytes(Torch.GetRngState())), "refusing the options reseeded the global generator");
+        Assert.True(generator.AsSpan().SequenceEqual(TestData.RawBytes(random.get_rng_state())), "refusing the options reseeded the global generator");
     }
 
     [Fact]

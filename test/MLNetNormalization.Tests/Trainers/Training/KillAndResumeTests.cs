@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
-using MLNetNormalization.Tests.Binding;
-using MLNetNormalization.TorchBinding.Serialization;
+using MLNetNormalization.Tests.Support;
+using MLNetNormalization.Trainers.Training;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 
@@ -39,8 +39,8 @@ public sealed class KillAndResumeTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Contains("resumed from epoch 2, batch", output);
 
-        var expected = TensorFile.Load(uninterruptedWeights);
-        var actual = TensorFile.Load(weights);
+        var expected = ClassifierTrainer.ReadModelFile(uninterruptedWeights);
+        var actual = ClassifierTrainer.ReadModelFile(weights);
         try
         {
             Assert.Equal(expected.Keys.Order(), actual.Keys.Order());

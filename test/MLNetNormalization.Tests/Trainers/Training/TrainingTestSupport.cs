@@ -1,10 +1,8 @@
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding.NN;
-using MLNetNormalization.TorchBinding.Serialization;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 
@@ -47,41 +45,56 @@ internal static class SyntheticImages
 /// to train in milliseconds, and with dropout, so that training draws from the global generator and a
 /// resumed run only matches an uninterrupted one if the generator's state is restored too.
 /// </summary>
-internal sealed class TinyNet : Module
+internal sealed class TinyNet : nn.Module<Tensor, Tensor>
 {
-    private readonly Sequential features;
-    private readonly Linear classifier;
+    private readonly TorchSharp.Modules.Sequential features;
+    private readonly TorchSharp.Modules.Linear classifier;
 
-    private TinyNet(int channels, int width, int classes)
+    private TinyNet(int channels, int width, int classes) : base(nameof(TinyNet))
     {
-        features = RegisterModule("features", new Sequential(
-            new ConvNorm(new Conv2d(channels, width, 3, padding: 1, bias: false), new BatchNorm2d(width)), new ReLU(), new MaxPool2d(2),
-            new ConvNorm(new Conv2d(width, 8, 3, padding: 1, bias: false), new BatchNorm2d(8)), new ReLU(),
-            new AdaptiveAvgPool2d(1, 1), new Flatten(), new Dropout(0.25)));
-        classifier = RegisterModule("classifier", new Linear(8, classes));
+        features = nn.Sequential(
+            new ConvNorm(nn.Conv2d(channels, width, 3, padding: 1, bias: false), nn.BatchNorm2d(width)), nn.ReLU(), nn.MaxPool2d(2),
+            new ConvNorm(nn.Conv2d(width, 8, 3, padding: 1, bias: false), nn.BatchNorm2d(8)), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.25));
+        classifier = nn.Linear(8, classes);
+        RegisterComponents();
     }
 
     /// <summary>A TinyNet initialised from the global generator seeded with <paramref name="initSeed"/>: the same seed, the same weights.</summary>
     public static TinyNet Create(ulong initSeed = 1, int channels = 1, int width = 6, int classes = 4)
     {
-        Torch.ManualSeed(initSeed);
+        torch.manual_seed((long)initSeed);
         return new TinyNet(channels, width, classes);
     }
 
-    public override Tensor Forward(Tensor input) => classifier.Forward(features.Forward(input));
+    public override Tensor forward(Tensor input) => classifier.call(features.call(input));
 }
 
 /// <summary>Bit-exact snapshots of model states and comparisons between them.</summary>
 internal static class States
 {
-    /// <summary>Every parameter and buffer of <paramref name="model"/> as raw bytes, by name.</summary>
-    public static Dictionary<string, byte[]> Of(Module model) =>
-        model.State().ToDictionary(s => s.Name, s => TestData.RawBytes(s.Value));
+    /// <summary>The tensors of a model file (<c>Module.save</c> format, as best.mlnt), by name, as raw bytes.</summary>
+    public static Dictionary<string, byte[]> OfModelFile(string path, nn.Module model)
+    {
+        var tensors = ClassifierTrainer.LoadModelFile(path, model);
+        try
+        {
+            return tensors.ToDictionary(t => t.Key, t => TestData.RawBytes(t.Value));
+        }
+        finally
+        {
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+        }
+    }
 
-    /// <summary>The tensors of a file whose names start with <paramref name="prefix"/>, by name without it, as raw bytes.</summary>
+    /// <summary>Every parameter and buffer of <paramref name="model"/> as raw bytes, by name.</summary>
+    public static Dictionary<string, byte[]> Of(nn.Module model) =>
+        model.state_dict().ToDictionary(s => s.Key, s => TestData.RawBytes(s.Value));
+
+    /// <summary>The tensors of a checkpoint whose names start with <paramref name="prefix"/>, by name without it, as raw bytes.</summary>
     public static Dictionary<string, byte[]> OfFile(string path, string prefix = "")
     {
-        var tensors = TensorFile.Load(path);
+        var tensors = Checkpoint.ReadTensors(path).Tensors;
         try
         {
             return tensors.Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal))

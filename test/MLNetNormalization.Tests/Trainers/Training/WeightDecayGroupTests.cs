@@ -1,8 +1,7 @@
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Tests.Binding;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
-using MLNetNormalization.TorchBinding.NN;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 
@@ -19,33 +18,34 @@ public sealed class WeightDecayGroupTests
     /// A trainable path, and beside it a ConvNorm unit with a mode normalizer (which has gates) whose output is
     /// multiplied by 0 before it joins the logits: its parameters get gradients, all exactly 0.
     /// </summary>
-    private sealed class DeadBranchNet : Module
+    private sealed class DeadBranchNet : nn.Module<Tensor, Tensor>
     {
-        private readonly Sequential live, dead;
+        private readonly TorchSharp.Modules.Sequential live, dead;
 
-        public DeadBranchNet()
+        public DeadBranchNet() : base(nameof(DeadBranchNet))
         {
-            live = RegisterModule("live", new Sequential(
-                new ConvNorm(new Conv2d(1, 4, 3, padding: 1, bias: false), new BatchNorm2d(4)), new ReLU(),
-                new AdaptiveAvgPool2d(1, 1), new Flatten(), new Linear(4, 4)));
-            dead = RegisterModule("dead", new Sequential(
-                new ConvNorm(new Conv2d(1, 4, 3, padding: 1, bias: false), new ModeNorm(4, modes: 2)), new AdaptiveAvgPool2d(1, 1), new Flatten()));
+            live = nn.Sequential(
+                new ConvNorm(nn.Conv2d(1, 4, 3, padding: 1, bias: false), nn.BatchNorm2d(4)), nn.ReLU(),
+                nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 4));
+            dead = nn.Sequential(
+                new ConvNorm(nn.Conv2d(1, 4, 3, padding: 1, bias: false), new ModeNorm(4, modes: 2)), nn.AdaptiveAvgPool2d(1), nn.Flatten());
+            RegisterComponents();
         }
 
-        public override Tensor Forward(Tensor input) => live.Forward(input).Add(dead.Forward(input).Mul(0));
+        public override Tensor forward(Tensor input) => live.call(input).add(dead.call(input).mul(0));
     }
 
     [Fact]
     public void WeightsNormalizerAffinesAndGatesGetTheirOwnDecay()
     {
         const double rate = 0.1, weightDecay = 0.05, normDecay = 0.2, gateDecay = 0.5;
-        Torch.ManualSeed(1);
+        torch.manual_seed(1);
         using var model = new DeadBranchNet();
         // Beta and the gate bias start at 0, which no decay changes: start them elsewhere.
-        foreach (var (_, parameter) in model.NamedParameters().Where(p => p.Name is "dead.0.norm.bias" or "dead.0.norm.gate_bias"))
-            Init.Constant(parameter, 0.5);
-        var initial = model.NamedParameters().Where(p => p.Name.StartsWith("dead.", StringComparison.Ordinal))
-            .ToDictionary(p => p.Name, p => TestData.Values(p.Parameter));
+        foreach (var (_, parameter) in model.named_parameters().Where(p => p.name is "dead.0.norm.bias" or "dead.0.norm.gate_bias"))
+            using (no_grad()) nn.init.constant_(parameter, 0.5);
+        var initial = model.named_parameters().Where(p => p.name.StartsWith("dead.", StringComparison.Ordinal))
+            .ToDictionary(p => p.name, p => TestData.Values(p.parameter));
         Assert.Equal(["dead.0.conv.weight", "dead.0.norm.weight", "dead.0.norm.bias", "dead.0.norm.gate_weight", "dead.0.norm.gate_bias"], initial.Keys);
 
         var options = new TrainingOptions
@@ -62,7 +62,7 @@ public sealed class WeightDecayGroupTests
             ["dead.0.norm.weight"] = normDecay, ["dead.0.norm.bias"] = normDecay,
             ["dead.0.norm.gate_weight"] = gateDecay, ["dead.0.norm.gate_bias"] = gateDecay,
         };
-        var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var (name, decay) in decayOf)
         {
             var factor = Math.Pow(1 - rate * decay, steps);

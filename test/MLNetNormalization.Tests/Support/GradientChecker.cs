@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Tests.Binding;
+namespace MLNetNormalization.Tests.Support;
 
 /// <summary>
 /// Compares libtorch's autograd gradients with float64 central differences, (f(x + h) - f(x - h)) / 2h,
@@ -16,11 +16,11 @@ internal static class GradientChecker
     public static void AssertGradientsMatch(Func<Tensor[], Tensor> function, IReadOnlyList<Tensor> inputs,
                                             double relative = 1e-5, double absolute = 1e-6)
     {
-        using var scope = Torch.NewDisposeScope();
-        foreach (var input in inputs) Assert.Equal(ScalarType.Float64, input.Type);
+        using var scope = NewDisposeScope();
+        foreach (var input in inputs) Assert.Equal(ScalarType.Float64, input.dtype);
 
-        var shapes = inputs.Select(x => x.Shape).ToArray();
-        var values = inputs.Select(x => x.ToArray<double>()).ToArray();
+        var shapes = inputs.Select(x => x.shape).ToArray();
+        var values = inputs.Select(x => x.data<double>().ToArray()).ToArray();
         var analytic = AutogradGradients(function, values, shapes);
 
         for (var i = 0; i < values.Length; i++)
@@ -43,21 +43,21 @@ internal static class GradientChecker
 
     private static double[][] AutogradGradients(Func<Tensor[], Tensor> function, double[][] values, long[][] shapes)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = NewDisposeScope();
         var leaves = values.Select((v, i) => TestData.Float64(v, shapes[i])).ToArray();
-        foreach (var leaf in leaves) leaf.RequiresGrad = true;
+        foreach (var leaf in leaves) leaf.requires_grad = true;
         var output = function(leaves);
-        Assert.Equal(1, output.ElementCount);
-        output.Backward();
-        return leaves.Select((leaf, i) => leaf.Grad?.ToArray<double>() ?? new double[values[i].Length]).ToArray();
+        Assert.Equal(1, output.numel());
+        output.backward();
+        return leaves.Select((leaf, i) => leaf.grad?.data<double>().ToArray() ?? new double[values[i].Length]).ToArray();
     }
 
     private static double Evaluate(Func<Tensor[], Tensor> function, double[][] values, long[][] shapes)
     {
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
         var tensors = values.Select((v, i) => TestData.Float64(v, shapes[i])).ToArray();
-        return function(tensors).Item<double>();
+        return function(tensors).item<double>();
     }
 
     /// <summary>
@@ -66,7 +66,7 @@ internal static class GradientChecker
     /// </summary>
     public static Tensor WeightedSum(Tensor output, int seed = 12345)
     {
-        var weights = TestData.Float64(TestData.Uniform(seed, checked((int)output.ElementCount), -1, 1), output.Shape);
-        return (output * weights).Sum();
+        var weights = TestData.Float64(TestData.Uniform(seed, checked((int)output.numel()), -1, 1), output.shape);
+        return (output * weights).sum();
     }
 }

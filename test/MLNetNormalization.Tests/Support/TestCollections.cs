@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Tests.Binding;
+namespace MLNetNormalization.Tests.Support;
 
 /// <summary>
 /// Names of the xunit collections whose tests must not run beside any other test. xunit runs the
@@ -6,10 +6,10 @@ namespace MLNetNormalization.Tests.Binding;
 /// </summary>
 internal static class TestCollections
 {
-    /// <summary>Tests that read <see cref="Torch.LiveTensorCount"/> or the process RSS, which are process-wide.</summary>
+    /// <summary>Tests that read the process RSS, which are process-wide.</summary>
     public const string NativeMemory = "NativeMemory";
 
-    /// <summary>Tests that seed or draw from libtorch's global generator (module initialisation, dropout, Torch.ManualSeed).</summary>
+    /// <summary>Tests that seed or draw from libtorch's global generator (module initialisation, dropout, torch.manual_seed).</summary>
     public const string GlobalRandom = "GlobalRandom";
 }
 

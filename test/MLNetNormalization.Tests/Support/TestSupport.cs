@@ -1,6 +1,4 @@
-using System.Runtime.InteropServices;
-
-namespace MLNetNormalization.Tests.Binding;
+namespace MLNetNormalization.Tests.Support;
 
 /// <summary>Seeded test data and conversions between C# arrays and tensors.</summary>
 internal static class TestData
@@ -17,18 +15,17 @@ internal static class TestData
     /// <summary>The values rounded to float32, so a float64 oracle sees exactly what a float32 tensor holds.</summary>
     public static double[] RoundToFloat32(double[] values) => values.Select(v => (double)(float)v).ToArray();
 
-    public static Tensor Float64(double[] values, params long[] shape) => Tensor.FromSpan<double>(values, shape);
+    public static Tensor Float64(double[] values, params long[] shape) => tensor(values, shape);
 
-    public static Tensor Float32(double[] values, params long[] shape) =>
-        Tensor.FromSpan<float>(values.Select(v => (float)v).ToArray(), shape);
+    public static Tensor Float32(double[] values, params long[] shape) => tensor(values.Select(v => (float)v).ToArray(), shape);
 
-    public static Tensor Int64(long[] values, params long[] shape) => Tensor.FromSpan<long>(values, shape);
+    public static Tensor Int64(long[] values, params long[] shape) => tensor(values, shape);
 
     /// <summary>Any floating tensor's elements as float64, row-major (a copy made by libtorch's conversion).</summary>
     public static double[] Values(Tensor tensor)
     {
-        using var scope = Torch.NewDisposeScope();
-        return tensor.To(ScalarType.Float64).ToArray<double>();
+        using var scope = NewDisposeScope();
+        return tensor.to(ScalarType.Float64).cpu().data<double>().ToArray();
     }
 
     /// <summary>The population standard deviation, sqrt(mean((v - mean)²)), in float64.</summary>
@@ -39,16 +36,7 @@ internal static class TestData
     }
 
     /// <summary>The raw bytes of a tensor's elements, for bit-exact comparisons.</summary>
-    public static byte[] RawBytes(Tensor tensor) => tensor.Type switch
-    {
-        ScalarType.Float32 => MemoryMarshal.AsBytes<float>(tensor.ToArray<float>()).ToArray(),
-        ScalarType.Float64 => MemoryMarshal.AsBytes<double>(tensor.ToArray<double>()).ToArray(),
-        ScalarType.Int64 => MemoryMarshal.AsBytes<long>(tensor.ToArray<long>()).ToArray(),
-        ScalarType.Int32 => MemoryMarshal.AsBytes<int>(tensor.ToArray<int>()).ToArray(),
-        ScalarType.UInt8 => tensor.ToArray<byte>(),
-        ScalarType.Bool => MemoryMarshal.AsBytes<bool>(tensor.ToArray<bool>()).ToArray(),
-        _ => throw new ArgumentOutOfRangeException(nameof(tensor), tensor.Type, "unknown element type"),
-    };
+    public static byte[] RawBytes(Tensor tensor) => tensor.contiguous().cpu().bytes.ToArray();
 }
 
 /// <summary>Numeric assertions with an explicit tolerance: |actual - expected| &lt;= absolute + relative·|expected|.</summary>
@@ -67,15 +55,19 @@ internal static class Expect
         }
     }
 
+    /// <summary>The array form of the list comparison (a double[] also converts to a Tensor, which would make the call ambiguous).</summary>
+    public static void Close(IReadOnlyList<double> expected, double[] actual, double absolute, double relative = 0, string what = "element") =>
+        Close(expected, (IReadOnlyList<double>)actual, absolute, relative, what);
+
     /// <summary>Compares a tensor's values (any floating type) with float64 expectations, and its shape when given.</summary>
     public static void Close(IReadOnlyList<double> expected, Tensor actual, double absolute, double relative = 0, long[]? shape = null)
     {
-        if (shape is not null) Assert.Equal(shape, actual.Shape);
-        Close(expected, TestData.Values(actual), absolute, relative);
+        if (shape is not null) Assert.Equal(shape, actual.shape);
+        Close(expected, (IReadOnlyList<double>)TestData.Values(actual), absolute, relative);
     }
 
     public static void Close(double expected, double actual, double absolute, double relative = 0) =>
-        Close([expected], [actual], absolute, relative, "value");
+        Close(new[] { expected }, new[] { actual }, absolute, relative, "value");
 }
 
 /// <summary>A fresh directory under the system temp folder, deleted with everything in it on dispose.</summary>
@@ -93,7 +85,7 @@ internal sealed class TempDirectory : IDisposable
 internal static class NativeMemory
 {
     /// <summary>
-    /// Finalizes every unreachable tensor left by earlier tests, so that Torch.LiveTensorCount changes
+    /// Finalizes every unreachable tensor left by earlier tests, so that the process's native memory changes
     /// afterwards only through what the calling test does.
     /// </summary>
     public static void Settle()
