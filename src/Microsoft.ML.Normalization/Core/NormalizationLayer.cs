@@ -153,7 +153,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
         var cells = CellMoments.Of(input);
         CheckFinite(cells.Mean, cells.Var, input.shape);
         var (scale, shift) = Affine(cells);
-        return cells.Apply(input, scale, shift);
+        return cells.Apply(scale, shift);
     }
 
     // At inference with fixed statistics, y = x·A + S with S ≈ -mu·A. Written as (x - c)·A + (S + c·A) with c = -S/A
