@@ -25,7 +25,7 @@ public sealed class BatchNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
-    protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, Running);
+    protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, PixelSet.Batch, Running);
 
     protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
 

@@ -29,6 +29,8 @@ public sealed class GhostBatchNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, statistics.Set, Running);
+
     protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
 
     protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);

@@ -11,8 +11,8 @@ namespace MLNetNormalization.Normalization.Core;
 /// statistics algebra done by the layer, then one per-(n, c) affine y = (x - m)·A + B, centred on the
 /// cell's own mean. A TorchSharp module: the affine parameters gamma ("weight", 1) and beta ("bias", 0) and
 /// the running statistics are registered, so <c>state_dict</c>, <c>to</c>, <c>save</c> and <c>load</c> work.
-/// The base also owns eps, momentum, the inference example weight alpha, and the input checks. BN trains through
-/// libtorch's fused batch_norm (<see cref="FusedForward"/>), which accumulates its statistics in double. GN, LN and IN
+/// The base also owns eps, momentum, the inference example weight alpha, and the input checks. BN and ghost BN train
+/// through libtorch's fused batch_norm (<see cref="FusedForward"/>), which accumulates its statistics in double. GN, LN and IN
 /// do not use libtorch's group_norm: its float32 kernel accumulates in float, and at an offset of 1e4 (spread 1) its
 /// output's cell means were off by up to 1.4e-3 where this layer's are within 1e-3 of float64
 /// (NormalizationNumericsTests).
@@ -153,7 +153,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
         var cells = CellMoments.Of(input);
         CheckFinite(cells.Mean, cells.Var, input.shape);
         var (scale, shift) = Affine(cells);
-        return cells.Apply(input, scale, shift);
+        return cells.Apply(scale, shift);
     }
 
     // At inference with fixed statistics, y = x·A + S with S ≈ -mu·A. Written as (x - c)·A + (S + c·A) with c = -S/A
@@ -177,21 +177,44 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     protected virtual Tensor? FusedForward(Tensor input) => null;
 
     /// <summary>
-    /// BN through libtorch's fused batch_norm in training: given running buffers of the input's type and momentum 1,
-    /// the kernel writes the batch's mean and unbiased variance into them from the same pass that normalizes, and
-    /// those fold into the float64 running statistics. Null (general path) outside training or when the input's type
-    /// differs from the parameters'.
+    /// BN, or BN within contiguous chunks of examples (ghost BN), through libtorch's fused batch_norm in training.
+    /// Given running buffers of the input's type and momentum 1, the kernel writes each chunk's mean and unbiased
+    /// variance into them from the same pass that normalizes; the chunks are split off and joined again as views and
+    /// one copy (split's backward is a join, where narrow's would zero-fill the whole input per chunk). The chunks'
+    /// moments pool by Chan's combination into the batch's per-channel moments, which fold into the float64 running
+    /// statistics. Null (general path) outside training or when the input's type differs from the parameters'.
     /// </summary>
-    protected Tensor? FusedBatchNormTraining(Tensor input, RunningMoments running)
+    protected Tensor? FusedBatchNormTraining(Tensor input, PixelSet set, RunningMoments running)
     {
         if (!training || input.dtype != Weight.dtype) return null;
-        CheckTrainingSetSize(PixelSet.Batch, input.shape);
-        var batchMean = zeros(Channels, input.dtype, input.device);
-        var batchVar = ones(Channels, input.dtype, input.device);
-        var output = nn.functional.batch_norm(input, batchMean, batchVar, Weight, Bias, training: true, momentum: 1, eps: Eps);
-        CheckFinite(batchMean, batchVar, input.shape);
-        running.UpdateAsGiven(new(batchMean, batchVar), Momentum);
-        return output;
+        var shape = input.shape;
+        CheckTrainingSetSize(set, shape);
+        var chunkSizes = set.Examples == ExampleGrouping.All
+            ? [shape[0]]
+            : set.ChunksFor(shape[0]).ChunkOfExample.GroupBy(chunk => chunk).Select(chunk => (long)chunk.Count()).ToArray();
+        var chunks = chunkSizes.Length == 1 ? [input] : input.split(chunkSizes, 0);
+        var outputs = new Tensor[chunks.Length];
+        var means = new Tensor[chunks.Length];
+        var variances = new Tensor[chunks.Length];
+        for (var k = 0; k < chunks.Length; k++)
+        {
+            means[k] = zeros(Channels, input.dtype, input.device);
+            variances[k] = ones(Channels, input.dtype, input.device);
+            outputs[k] = nn.functional.batch_norm(chunks[k], means[k], variances[k], Weight, Bias, training: true, momentum: 1, eps: Eps);
+        }
+        using (no_grad())
+        {
+            var pixels = shape[2] * shape[3];
+            var counts = tensor(chunkSizes.Select(size => (double)(size * pixels)).ToArray(), device: input.device).unsqueeze(1);
+            var chunkMean = stack(means).to(ScalarType.Float64);
+            var chunkVar = stack(variances).to(ScalarType.Float64) * (counts - 1) / counts;   // biased, per chunk
+            CheckFinite(chunkMean, chunkVar, shape);
+            var total = shape[0] * pixels;
+            var mean = (chunkMean * counts).sum([0]) / total;
+            var var = ((chunkVar + (chunkMean - mean).square()) * counts).sum([0]) / total;
+            running.Update(new(mean, var), total, Momentum);
+        }
+        return outputs.Length == 1 ? outputs[0] : cat(outputs, 0);
     }
 
     /// <summary>The per-cell affine (A, B) of y = (x - m)·A + B, as [N, C] float64 tables.</summary>
