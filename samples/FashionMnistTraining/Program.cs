@@ -17,6 +17,21 @@ if (options is null) return 2;
 if (options.Threads > 0) torch.set_num_threads(options.Threads);
 Console.WriteLine($"TorchSharp (libtorch {torch.__version__}), {torch.get_num_threads()} threads; loading Fashion-MNIST from {options.DataDirectory}");
 
+// The model is built before the data loads, so that a normalizer that does not fit it fails at once.
+var plan = new NormalizerPlan(options.Normalizer, options.Placement);
+torch.manual_seed((long)options.Training.Seed);
+torch.nn.Module<torch.Tensor, torch.Tensor> model;
+try
+{
+    model = Backbone.Create(options.Architecture, FashionMnist.Shape, FashionMnist.ClassNames.Count, plan);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(SampleOptions.MessageOf(e));
+    return 2;
+}
+using var modelScope = model;
+
 var train = FashionMnist.LoadTrain(options.DataDirectory);
 var test = FashionMnist.LoadTest(options.DataDirectory);
 ImageDataset? validation = null;
@@ -30,9 +45,6 @@ if (options.ValidationFraction > 0)
 }
 Console.WriteLine($"{train.Count} training, {validation?.Count ?? 0} validation and {test.Count} test images of {train.Shape}");
 
-var plan = new NormalizerPlan(options.Normalizer, options.Placement);
-torch.manual_seed((long)options.Training.Seed);
-using var model = Backbone.Create(options.Architecture, train.Shape, train.ClassNames.Count, plan);
 Console.WriteLine($"model: {options.Architecture} with {plan}; {model.parameters().Sum(p => p.numel()):N0} parameters");
 
 var lastEpochEnd = TimeSpan.Zero;

@@ -111,10 +111,14 @@ internal sealed record SampleOptions
         }
         catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
         {
-            Console.Error.WriteLine($"{e.Message}\n\n{Usage}");
+            Console.Error.WriteLine($"{MessageOf(e)}\n\n{Usage}");
             return null;
         }
     }
+
+    /// <summary>An exception's message for a person at a console: without .NET's " (Parameter 'name')" suffix, which names a C# parameter they never saw.</summary>
+    public static string MessageOf(Exception error) =>
+        error is ArgumentException { ParamName: { } name } ? error.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : error.Message;
 
     // Resolving the factory rejects a bad normalizer string before any data is loaded.
     private static string Checked(string normalizer)

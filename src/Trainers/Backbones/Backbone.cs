@@ -33,8 +33,39 @@ public static class Backbone
     /// </summary>
     /// <exception cref="ArgumentException">When the images are smaller than <see cref="MinimumImageSize"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">When there are no channels, no classes, or no such architecture.</exception>
-    public static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan = null) =>
-        Create(architecture, input, classes, (plan ?? new NormalizerPlan()).NewFactory());
+    /// <exception cref="ArgumentException">
+    /// Also when a normalizer of the plan does not fit a layer (a group count that does not divide its channels); the
+    /// message then gives the channel counts of every normalized layer and the group counts that divide them all.
+    /// </exception>
+    public static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan = null)
+    {
+        plan ??= new NormalizerPlan();
+        try
+        {
+            return Create(architecture, input, classes, plan.NewFactory());
+        }
+        catch (ArgumentException e) when (e.ParamName is not (nameof(architecture) or nameof(input) or nameof(classes)))
+        {
+            var channels = NormalizedChannels(architecture, input, classes);
+            var divisors = Enumerable.Range(1, (int)channels.Min()).Where(g => channels.All(c => c % g == 0));
+            throw new ArgumentException(
+                $"The normalizer \"{plan}\" does not fit {Name(architecture)}, whose normalized layers have {string.Join(", ", channels)} channels; " +
+                $"a group count must divide all of them: {string.Join(", ", divisors)}. ({e.Message})", nameof(plan), e);
+        }
+    }
+
+    // The distinct channel counts of an architecture's normalization layers, in network order, from a build whose
+    // normalization layers record their channel count and compute nothing.
+    private static long[] NormalizedChannels(Architecture architecture, ImageShape input, int classes)
+    {
+        var channels = new List<long>();
+        using var recorded = Create(architecture, input, classes, c =>
+        {
+            channels.Add(c);
+            return nn.Identity();
+        });
+        return channels.Distinct().ToArray();
+    }
 
     /// <summary>
     /// A new <paramref name="architecture"/> whose normalization layers <paramref name="normalization"/> makes,

@@ -8,6 +8,9 @@ public static class FashionMnist
     /// <summary>Mean and standard deviation of the training pixels scaled to [0, 1].</summary>
     public const double PixelMean = 0.2860, PixelStd = 0.3530;
 
+    /// <summary>The images' shape: one channel of 28 x 28 pixels.</summary>
+    public static ImageShape Shape { get; } = new(1, 28, 28);
+
     public static IReadOnlyList<string> ClassNames { get; } =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 

@@ -104,7 +104,8 @@ public static class ImageFolder
         if (images.Shape.Channels != 1)
             throw new ArgumentException(
                 $"ImageFolder.Save writes grayscale PNG files, from one-channel images; these are {images.Shape} (channels x height x width).", nameof(images));
-        var target = Path.GetFullPath(folder);
+        // "images/" names the folder "images": without the trailing separator, so that its parent is not the folder itself.
+        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         if (Directory.Exists(target) || File.Exists(target))
             throw new IOException($"{target} already exists; delete it to write the images again, or pass another folder.");
         var classFolders = ClassFolderNames(images.ClassNames);

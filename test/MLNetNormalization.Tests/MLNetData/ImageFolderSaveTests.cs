@@ -35,6 +35,19 @@ public class ImageFolderSaveTests
     }
 
     [Fact]
+    public void AFolderGivenWithATrailingSeparatorIsWrittenAndLoadsBack()
+    {
+        using var scratch = new ScratchFolder();
+        var images = MLNetDataSupport.Images(6, Classes, height: 5, width: 7);
+        var target = scratch["images"];
+
+        Assert.Equal(6, ImageFolder.Save(target + Path.DirectorySeparatorChar, images));
+
+        Assert.Equal([target], Directory.GetFileSystemEntries(scratch.Path));
+        Assert.Equal(6, Directory.GetFiles(target, "*.png", SearchOption.AllDirectories).Length);
+    }
+
+    [Fact]
     public void PerClassWritesTheFirstImagesOfEachClass()
     {
         using var scratch = new ScratchFolder();

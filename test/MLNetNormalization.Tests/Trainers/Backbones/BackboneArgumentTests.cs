@@ -111,4 +111,15 @@ public class BackboneArgumentTests
         Assert.Equal("inputChannels", Assert.Throws<ArgumentOutOfRangeException>(() => new ResNetCifar(20, inputChannels: 0)).ParamName);
         Assert.Equal("classes", Assert.Throws<ArgumentOutOfRangeException>(() => new ResNetCifar(20, classes: 0)).ParamName);
     }
+
+    [Fact]
+    public void AGroupCountThatDoesNotFitEveryLayerNamesTheLayersChannelsAndTheCountsThatFit()
+    {
+        // 4 divides LeNet's first layer (20 channels) but not its second (50).
+        var error = Assert.Throws<ArgumentException>(() => Backbone.Create(Architecture.LeNet, new ImageShape(1, 28, 28), 10, new NormalizerPlan("gn:g=4")));
+        Assert.Contains("\"gn:g=4\" does not fit LeNet", error.Message);
+        Assert.Contains("20, 50 channels", error.Message);
+        Assert.Contains("divide all of them: 1, 2, 5, 10.", error.Message);
+        Assert.Contains("50 channels cannot be split into 4 groups", error.Message);
+    }
 }
