@@ -34,6 +34,16 @@ public sealed record SweepTrial(int Index, SweepTrialOptions Options, IReadOnlyL
 {
     /// <summary>Epochs trained: the length of <see cref="History"/>.</summary>
     public int EpochsTrained => History.Count;
+
+    /// <summary>Value equality, with <see cref="History"/> and <see cref="AlphaCurve"/> compared element by element (a trial read back from the log equals the one logged).</summary>
+    public bool Equals(SweepTrial? other) =>
+        other is not null && Index == other.Index && Options == other.Options && History.SequenceEqual(other.History)
+        && MicroAccuracy.Equals(other.MicroAccuracy) && LogLoss.Equals(other.LogLoss) && AlphaCurve.SequenceEqual(other.AlphaCurve)
+        && BestAlpha.Equals(other.BestAlpha) && BestAlphaMicroAccuracy.Equals(other.BestAlphaMicroAccuracy) && BestAlphaLogLoss.Equals(other.BestAlphaLogLoss)
+        && Duration == other.Duration && StoppedEarly == other.StoppedEarly;
+
+    /// <summary>A hash of the index, options and final metrics, consistent with <see cref="Equals(SweepTrial?)"/>.</summary>
+    public override int GetHashCode() => HashCode.Combine(Index, Options, MicroAccuracy, LogLoss, BestAlpha, History.Count, StoppedEarly);
 }
 
 /// <summary>What a sweep's progress report is about.</summary>
