@@ -391,7 +391,7 @@ public sealed class NormalizerSweepExperiment
                 }
                 _log?.Append(trial);
                 _finished[index] = trial;
-                if (_trialsFolder is not null)
+                if (_trialsFolder is not null && Directory.Exists(TrialFolder(index)))
                 {
                     // After the log line: until then, the previous best's file is the one a resume would load.
                     if (_best == trial && previous is not null && Directory.Exists(TrialFolder(previous.Index))) Directory.Delete(TrialFolder(previous.Index), recursive: true);
