@@ -6,10 +6,11 @@ using static MLNetNormalization.Bench.BenchHost;
 using static MLNetNormalization.Bench.Units;
 
 // ResNet-20 training step through TorchSharp against the same network in PyTorch: interleaved rounds,
-// the median over rounds of each round's median step time, and the ratio against the 1.05x target.
+// the median over rounds of each round's median step time, and the ratio against the 0.65x target (the TorchSharp issue:
+// 0.62x was the old C# binding's ratio on this machine).
 // A measurement, not a test: exit code 0 whatever the ratio, nonzero only when something failed.
 
-const double Target = 1.05;
+const double Target = 0.65;
 const string StartMarker = "<!-- resnet20-binding:start -->";
 const string EndMarker = "<!-- resnet20-binding:end -->";
 
