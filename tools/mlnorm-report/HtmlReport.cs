@@ -28,6 +28,7 @@ internal static class HtmlReport
             .charts { display: flex; flex-wrap: wrap; gap: 16px; }
             figure.chart { margin: 0; border: 1px solid #ddd; padding: 6px; }
             figure.chart figcaption { font-size: 13px; color: #555; }
+            figure.chart svg image { image-rendering: pixelated; }
             </style>
             </head>
             <body>

@@ -46,7 +46,7 @@ internal static class ConsumptionProject
 
     private const string Csproj = """
         <Project Sdk="Microsoft.NET.Sdk">
-          <!-- Uses ../model.zip, written by mlnorm. Build and run: dotnet run -c Release -- image.png ... -->
+          <!-- Uses ../model.zip, written by mlnorm. Build and run with the image paths as arguments (see README.md). -->
           <PropertyGroup>
             <OutputType>Exe</OutputType>
             <TargetFramework>net10.0</TargetFramework>
