@@ -56,7 +56,26 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     /// <exception cref="ArgumentException">An option or combination of options is invalid, the data have fewer than two classes, or no rows.</exception>
     /// <exception cref="InvalidDataException">A row's label was not among the values MapValueToKey was fitted on (the message names the row and value).</exception>
     /// <exception cref="OperationCanceledException">The options' CancellationToken, or the MLContext's cancellation, was cancelled.</exception>
-    public ImageClassificationTransformer Fit(IDataView input)
+    public ImageClassificationTransformer Fit(IDataView input) => FitWithTrainingResult(input).Model;
+
+    /// <summary>
+    /// Checks the columns of <paramref name="schema"/> and every option as <see cref="Fit"/> does before reading any data,
+    /// and trains nothing. Throws what Fit throws for them.
+    /// </summary>
+    internal void CheckBeforeFit(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var (label, _, _, shape) = CheckColumns(schema, "training data");
+        var classes = checked((int)label.Type.GetKeyCount());
+        if (classes < 2)
+            throw new ArgumentException(
+                $"ImageClassifierWithNorm: the label column '{label.Name}' has {classes} class; a multiclass model needs at least two classes. " +
+                "Give training data with at least two label values (and fit MapValueToKey on it).", nameof(schema));
+        _options.Resolve(shape, classes, _seed);
+    }
+
+    /// <summary><see cref="Fit"/>, also returning what the engine did (every epoch's history, including those of a resumed checkpoint).</summary>
+    internal (ImageClassificationTransformer Model, TrainingResult Training) FitWithTrainingResult(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var options = _options;
@@ -112,7 +131,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             // ML.NET's cancellation is a flag on the context's hosts; the engine listens to a token.
             using var watch = new Timer(_ => { if (((ICancelable)_host).IsCanceled) cancellation.Cancel(); }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
             channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {shape}, {classes} classes, for {training.Epochs} epochs.");
-            new ClassifierTrainer(training).Train(model, train, validation, progress =>
+            var result = new ClassifierTrainer(training).Train(model, train, validation, progress =>
             {
                 channel.Info(Describe(progress));
                 options.MetricsCallback?.Invoke(progress);
@@ -123,9 +142,9 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             }, cancellation.Token);
             model.eval();
             if (resolved.InferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(model, alpha);
-            return new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, kind, shape, labelKeys,
+            return (new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, kind, shape, labelKeys,
                 new(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),
-                resolved.InferenceAlpha, resolved.Device);
+                resolved.InferenceAlpha, resolved.Device), result);
         }
         catch
         {

@@ -152,6 +152,9 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>Folder for checkpoints; training resumes from one found there. Default null (none written).</summary>
     public string? WorkspacePath { get; set; }
 
+    /// <summary>Train only this many of the <see cref="Epochs"/> (schedule unchanged, checkpoint resumable); see <see cref="TrainingOptions.PauseAtEpoch"/>. Null: all.</summary>
+    internal int? PauseAtEpoch { get; set; }
+
     /// <summary>The normalizer's factory string: <see cref="NormalizerSpecification"/>, or the typed normalizer written as one.</summary>
     public string GetNormalizerSpecification() => NormalizerSpecification ?? (Normalizer switch
     {
@@ -221,7 +224,7 @@ public sealed class ImageClassifierWithNormOptions
             Epochs = Epochs, BatchSize = BatchSize, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
             NormWeightDecay = NormWeightDecay, GateWeightDecay = GateWeightDecay, Schedule = Schedule, WarmupEpochs = WarmupEpochs,
             LabelSmoothing = LabelSmoothing, CropPadding = CropPadding, HorizontalFlip = HorizontalFlip, EarlyStopping = EarlyStopping,
-            WorkspacePath = WorkspacePath, Seed = (ulong)(uint)(Seed ?? contextSeed),
+            WorkspacePath = WorkspacePath, Seed = (ulong)(uint)(Seed ?? contextSeed), PauseAtEpoch = PauseAtEpoch,
         }.Validate(nameof(ImageClassifierWithNormOptions));
 
         var specification = GetNormalizerSpecification();

@@ -93,7 +93,8 @@ public sealed class ClassifierTrainer
         var layout = options.ChannelsLast ? MemoryFormat.UseConvolutionLayout(model, channelsLast: true) : null;
         try
         {
-            while (position.Epoch < options.Epochs && !position.StoppedEarly)
+            var lastEpoch = Math.Min(options.Epochs, options.PauseAtEpoch ?? options.Epochs);
+            while (position.Epoch < lastEpoch && !position.StoppedEarly)
             {
                 model.train();
                 var epoch = position.Epoch;

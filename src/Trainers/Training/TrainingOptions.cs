@@ -138,6 +138,14 @@ public sealed record TrainingOptions
     public bool ChannelsLast { get; init; } = true;
 
     /// <summary>
+    /// Stop after this many epochs of the <see cref="Epochs"/> planned, as if training ended there (best weights restored,
+    /// final validation), while the schedule stays that of <see cref="Epochs"/> and the workspace's checkpoint stays
+    /// resumable: training again with a larger value continues bit for bit as an uninterrupted run would. Null: every
+    /// epoch. Internal, so not part of a checkpoint's options (the sweep's successive halving pauses trials with it).
+    /// </summary>
+    internal int? PauseAtEpoch { get; init; }
+
+    /// <summary>
     /// Throws <see cref="ArgumentException"/> naming the first invalid option and its fix; returns this.
     /// <paramref name="owner"/> prefixes the option in the message: the options class the user set it on.
     /// </summary>
@@ -173,6 +181,7 @@ public sealed record TrainingOptions
         Require(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), $"must be >= 0, got {CheckpointEverySteps}.");
         Require(CheckpointEverySteps == 0 || WorkspacePath is not null, nameof(CheckpointEverySteps), "needs a WorkspacePath to write checkpoints to.");
         Require(ProgressEverySteps >= 1, nameof(ProgressEverySteps), $"must be >= 1, got {ProgressEverySteps}.");
+        Require(PauseAtEpoch is null or >= 1, nameof(PauseAtEpoch), $"must be >= 1, got {PauseAtEpoch}.");
         Require(PrefetchBatches >= 1, nameof(PrefetchBatches), $"must be >= 1, got {PrefetchBatches}.");
         return this;
     }
