@@ -44,6 +44,7 @@ public static partial class Cli
     {
         var root = new RootCommand("mlnorm: train, sweep, evaluate and use image classifiers with normalization layers (MLNetNormalization).");
         root.Subcommands.Add(TrainCommand(context));
+        root.Subcommands.Add(SweepCommand(context));
         root.Subcommands.Add(EvaluateCommand(context));
         root.Subcommands.Add(PredictCommand(context));
         return root;

@@ -38,6 +38,9 @@ internal sealed class TrainedModel(TransformerChain<ITransformer> model, ImageCl
     public void Dispose() => Classifier.Dispose();
 }
 
+/// <summary>The fitted steps before the classifier, and the classifier's training and validation input.</summary>
+internal sealed record PreparedData(IReadOnlyList<ITransformer> ImageSteps, ITransformer KeyMap, IDataView Train, IDataView Validation);
+
 /// <summary>ML.NET's metrics of a model on some images, with the accuracy at each inference alpha tried.</summary>
 internal sealed record EvaluationResult(IReadOnlyList<string> Classes, MulticlassClassificationMetrics Metrics, IReadOnlyList<AlphaPoint> Alphas);
 
@@ -106,15 +109,8 @@ internal static class ModelPipeline
     /// <summary>Trains a model on <paramref name="data"/>, holding out <see cref="TrainSettings.ValidationFraction"/> of it for per-epoch validation and the final evaluation.</summary>
     public static TrainedModel Train(MLContext ml, Dataset data, TrainSettings settings, Action<TrainingProgress> progress, CancellationToken cancellation)
     {
-        var size = ImageSize(data, settings);
-        var split = ml.Data.TrainTestSplit(data.Rows, testFraction: settings.ValidationFraction, seed: settings.Seed);
-        var imageSteps = ImageSteps(ml, size, settings.Rgb)
-            .Fit(data.IsIdx ? ml.Data.LoadFromEnumerable(new List<Dataset.ImageRow>()) : split.TrainSet);
-        IDataView Pixels(IDataView rows) => data.IsIdx ? rows : imageSteps.Transform(rows);
-
-        var keyMap = ml.Transforms.Conversion.MapValueToKey(LabelColumn).Fit(split.TrainSet);
-        var train = keyMap.Transform(Pixels(split.TrainSet));
-        var validation = keyMap.Transform(Pixels(split.TestSet));
+        var prepared = Prepare(ml, data, settings);
+        var (train, validation) = (prepared.Train, prepared.Validation);
 
         var history = new List<EpochPoint>();
         var options = new ImageClassifierWithNormOptions
@@ -150,10 +146,31 @@ internal static class ModelPipeline
             throw new UsageException(OneLine(e.Message));
         }
         var elapsed = clock.Elapsed;
-        var keyToValue = ml.Transforms.Conversion.MapKeyToValue(PredictedLabelValueColumn, PredictedLabelColumn).Fit(classifier.Transform(train));
-        var model = new TransformerChain<ITransformer>([.. (IEnumerable<ITransformer>)imageSteps, keyMap, classifier, keyToValue]);
+        var model = Assemble(ml, prepared, classifier);
         var evaluation = Evaluate(ml, model, validation, settings.Alphas);
         return new TrainedModel(model, classifier, history, evaluation, elapsed);
+    }
+
+    /// <summary>
+    /// The fitted steps before the classifier and the classifier's training and validation input: <paramref name="data"/>
+    /// split (<see cref="TrainSettings.ValidationFraction"/> held out), image files to pixels, labels to keys.
+    /// </summary>
+    public static PreparedData Prepare(MLContext ml, Dataset data, TrainSettings settings)
+    {
+        var size = ImageSize(data, settings);
+        var split = ml.Data.TrainTestSplit(data.Rows, testFraction: settings.ValidationFraction, seed: settings.Seed);
+        var imageSteps = (IEnumerable<ITransformer>)ImageSteps(ml, size, settings.Rgb)
+            .Fit(data.IsIdx ? ml.Data.LoadFromEnumerable(new List<Dataset.ImageRow>()) : split.TrainSet);
+        IDataView Pixels(IDataView rows) => data.IsIdx ? rows : imageSteps.Aggregate(rows, (view, step) => step.Transform(view));
+        var keyMap = ml.Transforms.Conversion.MapValueToKey(LabelColumn).Fit(split.TrainSet);
+        return new PreparedData([.. imageSteps], keyMap, keyMap.Transform(Pixels(split.TrainSet)), keyMap.Transform(Pixels(split.TestSet)));
+    }
+
+    /// <summary>The saved model: the image steps, the label keys, the classifier, and the predicted key back to its class name.</summary>
+    public static TransformerChain<ITransformer> Assemble(MLContext ml, PreparedData prepared, ImageClassificationTransformer classifier)
+    {
+        var keyToValue = ml.Transforms.Conversion.MapKeyToValue(PredictedLabelValueColumn, PredictedLabelColumn).Fit(classifier.Transform(prepared.Train));
+        return new TransformerChain<ITransformer>([.. prepared.ImageSteps, prepared.KeyMap, classifier, keyToValue]);
     }
 
     /// <summary>The image steps: file to standardized pixels of the given size, gray (one channel) or RGB.</summary>
