@@ -11,7 +11,7 @@ public sealed class SweepTests(ToolFixture fixture)
     {
         var output = Path.Combine(fixture.Root, $"sweep-{Guid.NewGuid():N}");
         var (code, stdout, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, "--time", "10m", "--strategy", "halving", "--norms", "bn,mn",
-                                                        "--epochs", "1", "--batch-size", "32", "--output", output);
+                                                        "--epochs", "2", "--batch-size", "32", "--output", output);
         Assert.True(code == 0, stderr + stdout);
         Assert.Contains("best: ", stdout);
 
@@ -36,7 +36,7 @@ public sealed class SweepTests(ToolFixture fixture)
     public void ABudgetShorterThanOneEpochIsRefused()
     {
         var output = Path.Combine(fixture.Root, $"sweep-{Guid.NewGuid():N}");
-        var (code, _, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, "--time", "1ms", "--norms", "bn", "--epochs", "1",
+        var (code, _, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, "--time", "1ms", "--strategy", "grid", "--norms", "bn", "--epochs", "1",
                                                    "--batch-size", "32", "--output", output);
         Assert.Equal(2, code);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -50,6 +50,7 @@ public sealed class SweepTests(ToolFixture fixture)
     [InlineData("--norms", "bn,zn", "'zn' is not a normalizer")]
     [InlineData("--time", "soon", "'soon' is not a duration")]
     [InlineData("--time", "0s", "leaves no time")]
+    [InlineData("--epochs", "1", "--strategy halving with --epochs 1")]
     public void BadSweepOptionsAreRefused(string option, string value, string message)
     {
         var output = Path.Combine(fixture.Root, $"sweep-{Guid.NewGuid():N}");

@@ -55,6 +55,8 @@ public static partial class Cli
             var settings = new TrainSettings("(swept)", architecture, Positive(result.GetValue(epochs), "--epochs"), Positive(result.GetValue(batch), "--batch-size"),
                 sweep.LearningRates[0], result.GetValue(size), result.GetValue(color) == "rgb", Fraction(result.GetValue(validation)), result.GetValue(seed),
                 ModelPipeline.ParseAlphas(result.GetValue(alphas)!));
+            if (sweep.Strategy == SweepStrategy.SuccessiveHalving && settings.Epochs < 2)
+                throw new UsageException($"--strategy halving with --epochs {settings.Epochs}: halving's first rung trains 1 epoch and must stop before the full epochs; pass --epochs 2 or more, or --strategy grid.");
             return Sweep(context, result.GetValue(dataset)!, ParseClassNames(result.GetValue(classNames)), settings, sweep, result.GetValue(output)!, cancellation);
         })));
         return command;
