@@ -32,7 +32,8 @@ pkg_installed() {
 }
 
 missing=()
-for pkg in dataset-fashion-mnist nodejs npm; do
+# chromium: the headless browser the mlnorm report tests drive (PuppeteerSharp with /usr/bin/chromium).
+for pkg in dataset-fashion-mnist nodejs npm chromium; do
     case "$pkg" in
         nodejs) command -v node >/dev/null 2>&1 && continue ;;
         npm)    command -v npm  >/dev/null 2>&1 && continue ;;
@@ -72,6 +73,8 @@ check() {  # check <description> <command...>
 
 check "fashion-mnist: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz" \
     test -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+
+check "chromium: /usr/bin/chromium" test -x /usr/bin/chromium
 
 check "mnist npm: data/mnist-npm/node_modules/mnist/package.json" \
     test -f data/mnist-npm/node_modules/mnist/package.json

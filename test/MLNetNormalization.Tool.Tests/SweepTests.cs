@@ -1,0 +1,62 @@
+using Microsoft.ML;
+
+namespace MLNetNormalization.Tool.Tests;
+
+/// <summary>`mlnorm sweep` on the small image folder: the trial log, the leaderboard report, and a budget below one epoch.</summary>
+[Collection(ToolCollection.Name)]
+public sealed class SweepTests(ToolFixture fixture)
+{
+    [Fact]
+    public async Task SweepWritesTheBestModelTheTrialLogAndALeaderboardReport()
+    {
+        var output = Path.Combine(fixture.Root, $"sweep-{Guid.NewGuid():N}");
+        var (code, stdout, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, "--time", "10m", "--strategy", "halving", "--norms", "bn,mn",
+                                                        "--epochs", "2", "--batch-size", "32", "--output", output);
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("best: ", stdout);
+
+        var log = File.ReadAllLines(Path.Combine(output, "trials.jsonl"));
+        Assert.Contains("\"kind\":\"sweep\"", log[0]);
+        Assert.Equal(2, log.Count(l => l.Contains("\"kind\":\"trial\"", StringComparison.Ordinal)));
+        Assert.False(Directory.Exists(Path.Combine(output, "trials.trials")));
+
+        var ml = new MLContext(1);
+        ml.Model.Load(Path.Combine(output, "model.zip"), out _);
+        Assert.True(File.Exists(Path.Combine(output, "consume", "MLNormConsumer.csproj")));
+
+        var html = await File.ReadAllTextAsync(Path.Combine(output, "report.html"));
+        Assert.Contains("Leaderboard", html);
+        Assert.Contains("bn lr 0.05", html);
+        Assert.Contains("mn:k=2 lr 0.05", html);
+        await ReportBrowserTests.CheckReport(Path.Combine(output, "report.html"), ["trials-time", "loss", "accuracy", "confusion", "alpha"],
+                                             Path.Combine(fixture.Root, "screenshots-sweep"));
+    }
+
+    [Fact]
+    public void ABudgetShorterThanOneEpochIsRefused()
+    {
+        var output = Path.Combine(fixture.Root, $"sweep-{Guid.NewGuid():N}");
+        var (code, _, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, "--time", "1ms", "--strategy", "grid", "--norms", "bn", "--epochs", "1",
+                                                   "--batch-size", "32", "--output", output);
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("mlnorm: error: --time 1ms", line);
+        Assert.Contains("shorter than one epoch", line);
+        Assert.False(Directory.Exists(output));
+        Assert.Empty(Directory.GetDirectories(fixture.Root, Path.GetFileName(output) + ".*.tmp"));
+    }
+
+    [Theory]
+    [InlineData("--norms", "bn,zn", "'zn' is not a normalizer")]
+    [InlineData("--time", "soon", "'soon' is not a duration")]
+    [InlineData("--time", "0s", "leaves no time")]
+    [InlineData("--epochs", "1", "--strategy halving with --epochs 1")]
+    public void BadSweepOptionsAreRefused(string option, string value, string message)
+    {
+        var output = Path.Combine(fixture.Root, $"sweep-{Guid.NewGuid():N}");
+        var (code, _, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, option, value, "--output", output);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr);
+        Assert.False(Directory.Exists(output));
+    }
+}

@@ -1,0 +1,263 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Spectre.Console;
+
+namespace MLNetNormalization.Tools.Mlnorm;
+
+/// <summary>
+/// The mlnorm command line (System.CommandLine): train, sweep, evaluate and predict. Exit codes: 0 done; 2 bad input
+/// (one line on stderr naming the thing and the fix; nothing left in --output); 1 another failure; 130 cancelled.
+/// </summary>
+public static partial class Cli
+{
+    public const int Success = 0, Failure = 1, BadInput = 2, Cancelled = 130;
+
+    /// <summary>Runs mlnorm with <paramref name="args"/>, writing to the given writers (the console's by default).</summary>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, CancellationToken cancellation = default)
+    {
+        var output = stdout ?? Console.Out;
+        var error = stderr ?? Console.Error;
+        var live = stdout is null && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        var context = new RunContext(output, error, live, cancellation);
+        var root = BuildRoot(context);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            var command = parsed.CommandResult.Command;
+            var name = command == root ? "mlnorm" : $"mlnorm {command.Name}";
+            error.WriteLine($"mlnorm: error: {parsed.Errors[0].Message} (run '{name} --help' for the options)");
+            return BadInput;
+        }
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>Where a command writes, and how it shows progress.</summary>
+    internal sealed record RunContext(TextWriter Output, TextWriter Error, bool Live, CancellationToken Cancellation)
+    {
+        public ProgressDisplay NewProgress() =>
+            new(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Output) }), Output, Live);
+    }
+
+    private static RootCommand BuildRoot(RunContext context)
+    {
+        var root = new RootCommand("mlnorm: train, sweep, evaluate and use image classifiers with normalization layers (MLNetNormalization).");
+        root.Subcommands.Add(TrainCommand(context));
+        root.Subcommands.Add(SweepCommand(context));
+        root.Subcommands.Add(EvaluateCommand(context));
+        root.Subcommands.Add(PredictCommand(context));
+        return root;
+    }
+
+    /// <summary>Runs a command body: bad input becomes one line and exit code 2, cancellation 130, anything else one line and 1.</summary>
+    private static int Guard(RunContext context, CancellationToken invocation, Func<CancellationToken, int> body)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.Cancellation, invocation);
+        try
+        {
+            return body(linked.Token);
+        }
+        catch (UsageException e)
+        {
+            context.Error.WriteLine($"mlnorm: error: {ModelPipeline.OneLine(e.Message)}");
+            return BadInput;
+        }
+        catch (OperationCanceledException)
+        {
+            context.Error.WriteLine("mlnorm: cancelled; nothing was written to --output.");
+            return Cancelled;
+        }
+        catch (Exception e)
+        {
+            context.Error.WriteLine($"mlnorm: failed: {e.GetType().Name}: {ModelPipeline.OneLine(e.Message)}");
+            return Failure;
+        }
+    }
+
+    private static Option<string> DatasetOption(string description) => new("--dataset")
+    {
+        Description = description,
+        Required = true,
+    };
+
+    private static Option<string> OutputOption(bool required) => new("--output", "-o")
+    {
+        Description = "Folder to write into (must not exist or be empty); written beside it first and moved into place at the end",
+        Required = required,
+    };
+
+    private static Option<string?> ClassNamesOption() => new("--class-names")
+    {
+        Description = "IDX datasets: class names by label number, comma-separated (default: the numbers)",
+    };
+
+    private static Option<string> AlphasOption() => new("--alphas")
+    {
+        Description = "Inference alphas to evaluate (0: running statistics, 1: each image's own), comma-separated",
+        DefaultValueFactory = _ => "0,0.25,0.5,0.75,1",
+    };
+
+    private static IReadOnlyList<string>? ParseClassNames(string? text) =>
+        text is null ? null : text.Split(',', StringSplitOptions.TrimEntries);
+
+    private static Command TrainCommand(RunContext context)
+    {
+        var dataset = DatasetOption("Image folder (one subfolder of images per class) or folder of IDX files (train-images-idx3-ubyte[.gz], ...)");
+        var norm = new Option<string>("--norm") { Description = "Normalizer string: bn, ghost:b=32, mn:k=2, hn:g=1, gn:g=32, ...", DefaultValueFactory = _ => "bn" };
+        var arch = new Option<string>("--arch") { Description = "Backbone: lenet, nin, vgg11, vgg13, vgg16, resnet20, resnet32, resnet56, resnet18", DefaultValueFactory = _ => "lenet" };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training images", DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 64 };
+        var lr = new Option<double>("--learning-rate") { Description = "Peak SGD learning rate (cosine schedule)", DefaultValueFactory = _ => 0.05 };
+        var size = new Option<int?>("--image-size") { Description = "Image folders: height and width images are resized to (default 28 for lenet, else 32)" };
+        var color = new Option<string>("--color") { Description = "Image folders: gray (one channel) or rgb", DefaultValueFactory = _ => "gray" };
+        color.AcceptOnlyFromAmong("gray", "rgb");
+        var validation = new Option<double>("--validation-fraction") { Description = "Fraction of the images held out for per-epoch validation and the report", DefaultValueFactory = _ => 0.2 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the split, initialization and data order", DefaultValueFactory = _ => 1 };
+        var classNames = ClassNamesOption();
+        var alphas = AlphasOption();
+        var output = OutputOption(required: true);
+        var command = new Command("train", "Train one model; write model.zip, a consumption project and report.html to --output")
+        {
+            dataset, norm, arch, epochs, batch, lr, size, color, validation, seed, classNames, alphas, output,
+        };
+        command.SetAction((result, token) => Task.FromResult(Guard(context, token, cancellation =>
+        {
+            var settings = new TrainSettings(
+                ModelPipeline.CheckNormalizer(result.GetValue(norm)!),
+                ModelPipeline.ParseArchitecture(result.GetValue(arch)!),
+                Positive(result.GetValue(epochs), "--epochs"),
+                Positive(result.GetValue(batch), "--batch-size"),
+                PositiveNumber(result.GetValue(lr), "--learning-rate"),
+                result.GetValue(size),
+                result.GetValue(color) == "rgb",
+                Fraction(result.GetValue(validation)),
+                result.GetValue(seed),
+                ModelPipeline.ParseAlphas(result.GetValue(alphas)!));
+            return Train(context, result.GetValue(dataset)!, ParseClassNames(result.GetValue(classNames)), settings, result.GetValue(output)!, cancellation);
+        })));
+        return command;
+    }
+
+    private static int Positive(int value, string option) =>
+        value > 0 ? value : throw new UsageException($"{option} {value} must be 1 or more.");
+
+    private static double PositiveNumber(double value, string option) =>
+        value > 0 && double.IsFinite(value) ? value : throw new UsageException($"{option} {value.ToString(CultureInfo.InvariantCulture)} must be a number above 0.");
+
+    private static double Fraction(double value) =>
+        value is > 0 and < 1 ? value : throw new UsageException($"--validation-fraction {value.ToString(CultureInfo.InvariantCulture)} must be between 0 and 1 (exclusive), such as 0.2.");
+
+    private static int Train(RunContext context, string datasetPath, IReadOnlyList<string>? classNames, TrainSettings settings, string outputPath, CancellationToken cancellation)
+    {
+        var ml = new MLContext(settings.Seed);
+        var data = Dataset.Load(ml, datasetPath, DatasetRole.Train, classNames).RequireTwoClasses();
+        ModelPipeline.ImageSize(data, settings);
+        using var output = OutputFolder.Create(outputPath);
+        var progress = context.NewProgress();
+        progress.Line($"{data.Description}; training {settings.Architecture} with {settings.Normalizer} for {settings.Epochs} epochs");
+        using var trained = progress.Run(() => ModelPipeline.Train(ml, data, settings, progress.Report, cancellation));
+        SaveModel(ml, trained.Model, output.PathOf("model.zip"));
+        ConsumptionProject.Write(output.Staging, trained.Evaluation.Classes);
+        var report = ReportBuilder.ForTraining("train", data, settings, trained);
+        ReportRenderer.Write(report, output.Staging);
+        output.Commit();
+        var metrics = trained.Evaluation.Metrics;
+        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"validation: accuracy {metrics.MicroAccuracy:P2}, log loss {metrics.LogLoss:F4} ({trained.Elapsed.TotalSeconds:F1} s training)"));
+        context.Output.WriteLine($"wrote {output.Target}: model.zip, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, report.html");
+        return Success;
+    }
+
+    /// <summary>Saves a model with the input it takes: ImagePath and Label text columns.</summary>
+    internal static void SaveModel(MLContext ml, ITransformer model, string path) =>
+        ml.Model.Save(model, ml.Data.LoadFromEnumerable(new List<Dataset.ImageRow>()).Schema, path);
+
+    /// <summary>Loads a model.zip that mlnorm wrote.</summary>
+    internal static TransformerChain<ITransformer> LoadModel(MLContext ml, string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new UsageException($"--model {full} does not exist; pass the model.zip that mlnorm train or sweep wrote.");
+        ITransformer model;
+        try
+        {
+            model = ml.Model.Load(full, out _);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException)
+        {
+            throw new UsageException($"--model {full} is not an ML.NET model ({ModelPipeline.OneLine(e.Message)}); pass the model.zip that mlnorm train or sweep wrote.");
+        }
+        return model as TransformerChain<ITransformer>
+               ?? throw new UsageException($"--model {full} is not a pipeline that mlnorm wrote; pass the model.zip that mlnorm train or sweep wrote.");
+    }
+
+    private static Command EvaluateCommand(RunContext context)
+    {
+        var model = new Option<string>("--model") { Description = "model.zip written by mlnorm train or sweep", Required = true };
+        var dataset = DatasetOption("Image folder or IDX folder to evaluate on (IDX: the t10k/test set when there is one)");
+        var classNames = ClassNamesOption();
+        var alphas = AlphasOption();
+        var output = OutputOption(required: false);
+        var command = new Command("evaluate", "Evaluate a saved model on a dataset: accuracy, log loss, confusion table; report.html with --output")
+        {
+            model, dataset, classNames, alphas, output,
+        };
+        command.SetAction((result, token) => Task.FromResult(Guard(context, token, _ =>
+        {
+            var ml = new MLContext(1);
+            var alphaList = ModelPipeline.ParseAlphas(result.GetValue(alphas)!);
+            var chain = LoadModel(ml, result.GetValue(model)!);
+            var data = Dataset.Load(ml, result.GetValue(dataset)!, DatasetRole.Test, ParseClassNames(result.GetValue(classNames)));
+            using var folder = result.GetValue(output) is { } path ? OutputFolder.Create(path) : null;
+            var evaluation = ModelPipeline.Evaluate(ml, chain, ModelPipeline.ClassifierInput(chain, data), alphaList);
+            var metrics = evaluation.Metrics;
+            context.Output.WriteLine(data.Description);
+            context.Output.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"accuracy {metrics.MicroAccuracy:P2}, macro accuracy {metrics.MacroAccuracy:P2}, log loss {metrics.LogLoss:F4}"));
+            foreach (var point in evaluation.Alphas)
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference alpha {point.Alpha}: accuracy {point.Accuracy:P2}, log loss {point.LogLoss:F4}"));
+            if (folder is not null)
+            {
+                ReportRenderer.Write(ReportBuilder.ForEvaluation(data, Path.GetFullPath(result.GetValue(model)!), ModelPipeline.ClassifierOf(chain), evaluation), folder.Staging);
+                folder.Commit();
+                context.Output.WriteLine($"wrote {folder.Target}: report.html");
+            }
+            return Success;
+        })));
+        return command;
+    }
+
+    private static Command PredictCommand(RunContext context)
+    {
+        var model = new Option<string>("--model") { Description = "model.zip written by mlnorm train or sweep", Required = true };
+        var images = new Argument<string[]>("images") { Description = "Image files to classify", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("predict", "Print the predicted class and its probability for each image file (tab-separated)") { model, images };
+        command.SetAction((result, token) => Task.FromResult(Guard(context, token, _ =>
+        {
+            var ml = new MLContext(1);
+            var files = result.GetValue(images)!;
+            foreach (var file in files)
+                if (!File.Exists(file))
+                    throw new UsageException($"image {Path.GetFullPath(file)} does not exist; pass image files (png, jpg, bmp, gif, webp).");
+            var chain = LoadModel(ml, result.GetValue(model)!);
+            var engine = ml.Model.CreatePredictionEngine<Dataset.ImageRow, Prediction>(chain);
+            foreach (var file in files)
+            {
+                var prediction = engine.Predict(new Dataset.ImageRow { ImagePath = Path.GetFullPath(file) });
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{file}\t{prediction.PredictedLabelValue}\t{prediction.Score.Max():F6}"));
+            }
+            return Success;
+        })));
+        return command;
+    }
+
+    /// <summary>What predict reads from the model's output.</summary>
+    internal sealed class Prediction
+    {
+        public string PredictedLabelValue { get; set; } = "";
+
+        public float[] Score { get; set; } = [];
+    }
+}

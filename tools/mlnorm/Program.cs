@@ -1,0 +1,3 @@
+using MLNetNormalization.Tools.Mlnorm;
+
+return Cli.Run(args);

@@ -1,0 +1,4 @@
+namespace MLNetNormalization.Tools.Mlnorm;
+
+/// <summary>Bad input from the command line: a one-line message naming the thing and the fix; mlnorm exits with code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);
