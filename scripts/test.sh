@@ -17,7 +17,7 @@ rm -rf "$RESULTS_DIR"
 mkdir -p "$RESULTS_DIR"
 
 dotnet test MLNetNormalization.sln -c Release \
-    --logger "trx;LogFileName=results.trx" \
+    --logger "trx;LogFilePrefix=results" \
     --results-directory "$RESULTS_DIR"
 test_rc=$?
 
