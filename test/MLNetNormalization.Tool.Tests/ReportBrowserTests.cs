@@ -53,6 +53,30 @@ public sealed class ReportBrowserTests(ToolFixture fixture)
         return screenshot;
     }
 
+    /// <summary>
+    /// The heat map's cells are drawn as vector shapes, one per cell, not as an n x n bitmap that the browser scales up
+    /// (and blurs): the chart holds at most one image (the color bar's gradient) and at least n * n filled shapes.
+    /// </summary>
+    private static async Task CheckConfusionCellsAreVector(string reportPath, int classes)
+    {
+        var svg = await File.ReadAllTextAsync(reportPath);
+        var start = svg.IndexOf("data-chart=\"confusion\"", StringComparison.Ordinal);
+        Assert.True(start >= 0, "no confusion chart");
+        var end = svg.IndexOf("</figure>", start, StringComparison.Ordinal);
+        var chart = svg[start..end];
+        var images = CountTags(chart, "<image");
+        Assert.True(images <= 1, $"the confusion chart holds {images} images: its cells are a bitmap");
+        var shapes = CountTags(chart, "<rect") + CountTags(chart, "<path");
+        Assert.True(shapes >= classes * classes, $"the confusion chart holds {shapes} rects and paths for {classes * classes} cells");
+    }
+
+    private static int CountTags(string text, string tag)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(tag, StringComparison.Ordinal); i >= 0; i = text.IndexOf(tag, i + tag.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
     [Fact]
     public async Task TrainReportLoadsWithEveryChartAndNoConsoleErrors()
     {
@@ -67,6 +91,7 @@ public sealed class ReportBrowserTests(ToolFixture fixture)
             Assert.Contains(name!, html);
 
         var screenshot = await CheckReport(report, ["loss", "accuracy", "confusion", "alpha"], Path.Combine(fixture.Root, "screenshots-train"));
+        await CheckConfusionCellsAreVector(report, Directory.GetDirectories(fixture.Images).Length);
         // Kept for a look after the run (artifacts/ is git-ignored); copied by hand to docs/report.png for the README.
         var keep = Path.Combine(ToolFixture.RepoRoot, "artifacts", "report-screenshots");
         Directory.CreateDirectory(keep);

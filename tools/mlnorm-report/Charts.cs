@@ -51,6 +51,9 @@ internal static class Charts
         var plot = new Plot();
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        // One SVG rectangle per cell: the default strategy draws an n x n bitmap that browsers scale up with smoothing,
+        // which blurs the cells into each other.
+        heatmap.RenderStrategy = new ScottPlot.Plottables.Heatmap.RenderStrategies.Rectangles();
         // Cell (r, c) centred on (c, n - 1 - r): row 0 at the top.
         heatmap.Rectangle = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
         plot.Add.ColorBar(heatmap);
