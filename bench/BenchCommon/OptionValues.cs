@@ -22,6 +22,14 @@ public static class OptionValues
             ? p
             : throw new ArgumentException($"{name} needs a percentage between 0 and 100, got '{value}'.");
 
+    /// <summary>A switch given as "on" or "off".</summary>
+    public static bool OnOff(string name, string value) => value switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => throw new ArgumentException($"{name} takes on or off, not {value}."),
+    };
+
     public static int Integer(string name, string value) =>
         int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
             ? n

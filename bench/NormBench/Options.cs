@@ -92,14 +92,7 @@ internal sealed class Options
                 case "--steps": options.Steps = Positive(name, value); break;
                 case "--warmup": options.Warmup = NonNegative(name, value); break;
                 case "--threads": options.Threads = Positive(name, value); break;
-                case "--channels-last":
-                    options.ChannelsLast = value switch
-                    {
-                        "on" => true,
-                        "off" => false,
-                        _ => throw new ArgumentException($"{name} takes on or off, not {value}."),
-                    };
-                    break;
+                case "--channels-last": options.ChannelsLast = OnOff(name, value); break;
                 case "--output": options.Output = value; break;
                 case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
                 case "--retries": options.Retries = NonNegative(name, value); break;

@@ -75,14 +75,7 @@ internal sealed class Options
             switch (name)
             {
                 case "--threads": options.Threads = Positive(name, value); break;
-                case "--channels-last":
-                    options.ChannelsLast = value switch
-                    {
-                        "on" => true,
-                        "off" => false,
-                        _ => throw new ArgumentException($"{name} takes on or off, not {value}."),
-                    };
-                    break;
+                case "--channels-last": options.ChannelsLast = OnOff(name, value); break;
                 case "--batch": options.Batch = Positive(name, value); break;
                 case "--warmup": options.Warmup = NonNegative(name, value); break;
                 case "--steps": options.Steps = Positive(name, value); break;
