@@ -49,7 +49,7 @@ internal static class NormalizationTestSupport
     public static void AssertClose(Tensor expected, Tensor actual, double absolute, double relative = 0)
     {
         Assert.Equal(expected.shape, actual.shape);
-        Expect.Close(TestData.Values(expected), (IReadOnlyList<double>)TestData.Values(actual), absolute, relative);
+        Expect.Close(TestData.Values(expected), TestData.Values(actual), absolute, relative);
     }
 
     /// <summary>Asserts bit-identical tensors (same type, shape and bytes).</summary>

@@ -63,7 +63,7 @@ internal static class Expect
     public static void Close(IReadOnlyList<double> expected, Tensor actual, double absolute, double relative = 0, long[]? shape = null)
     {
         if (shape is not null) Assert.Equal(shape, actual.shape);
-        Close(expected, (IReadOnlyList<double>)TestData.Values(actual), absolute, relative);
+        Close(expected, TestData.Values(actual), absolute, relative);
     }
 
     public static void Close(double expected, double actual, double absolute, double relative = 0) =>
