@@ -7,17 +7,15 @@ namespace MLNetNormalization.Normalization.Core;
 public readonly record struct MeanVar(Tensor Mean, Tensor Var);
 
 /// <summary>
-/// The per-(n, c) moments of a batch: mean and biased variance over each cell's L = H*W pixels,
-/// as [N, C] float64 tables (spec section 1, step 1), and the input centred on them, x - m, which the
-/// output is computed from.
+/// The per-(n, c) moments of a batch: mean and biased variance over each cell's L = H*W pixels, as [N, C] float64
+/// tables (spec section 1, step 1), with the NCHW shape they were measured on.
 /// </summary>
 public sealed class CellMoments
 {
-    private CellMoments(Tensor mean, Tensor var, Tensor? centred, long[] shape)
+    private CellMoments(Tensor mean, Tensor var, long[] shape)
     {
         Mean = mean;
         Var = var;
-        Centred = centred;
         Shape = shape;
     }
 
@@ -27,23 +25,19 @@ public sealed class CellMoments
     /// <summary>[N, C] float64 biased cell variances.</summary>
     public Tensor Var { get; }
 
-    /// <summary>x - m in the input's type and shape, m being exactly <see cref="Mean"/> rounded to it (null for given tables).</summary>
-    private Tensor? Centred { get; }
-
     public long[] Shape { get; }
     public long N => Shape[0];
     public long C => Shape[1];
     public long PixelsPerCell => Shape[2] * Shape[3];
 
     /// <summary>
-    /// Measures the moments with libtorch's var_mean over each plane (accumulated in double on the CPU) and centres the
-    /// input on them, in one autograd node (<see cref="CentredMomentsFunction"/>); the tables are the moments widened
-    /// to float64, so they hold exactly the means the input is centred on.
+    /// Measures the moments of an NCHW input as the layers do (<see cref="CellAffine.Measure"/>); differentiable through
+    /// autograd when the input requires grad.
     /// </summary>
     public static CellMoments Of(Tensor x)
     {
-        var outputs = CentredMomentsFunction.apply(x);
-        return new CellMoments(outputs[0].to(ScalarType.Float64), outputs[1].to(ScalarType.Float64), outputs[2], x.shape);
+        var cells = CellAffine.Measure(x);
+        return new CellMoments(cells.Mean, cells.Var, x.shape);
     }
 
     /// <summary>
@@ -58,60 +52,10 @@ public sealed class CellMoments
                 $"for input [{string.Join(", ", inputShape)}].", nameof(inputShape));
         if (mean.dtype != ScalarType.Float64 || var.dtype != ScalarType.Float64)
             throw new ArgumentException($"Cell moment tables are float64 (got {mean.dtype} and {var.dtype}); convert them with to(ScalarType.Float64).", nameof(mean));
-        return new CellMoments(mean, var, null, inputShape);
+        return new CellMoments(mean, var, inputShape);
     }
 
     public MeanVar AsMeanVar => new(Mean, Var);
-
-    /// <summary>
-    /// y = (x - m)·A + B per cell, for [N, C] float64 tables A and B (spec section 1, step 3): centred on the cell's own
-    /// mean m so that an input far from zero (an offset of 1e4 in float32) keeps its precision, which x·A + (B - m·A)
-    /// would cancel.
-    /// </summary>
-    public Tensor Apply(Tensor scale, Tensor shift)
-    {
-        if (Centred is null) throw new InvalidOperationException("Given moment tables were not measured on an input; apply the affine to moments measured on one.");
-        var cell = new long[] { N, C, 1, 1 };
-        return addcmul(shift.to(Centred.dtype).view(cell), Centred, scale.to(Centred.dtype).view(cell), 1);
-    }
-}
-
-/// <summary>
-/// (x) → (m, v, x - m) per (n, c) cell of an NCHW tensor, m and v [N, C] in x's type, with the backward of spec section
-/// 1 written out: from the centred output's gradient g, gx = g - Σ_hw g / L + gm / L + (x - m)·2·gv / L. Autograd's own
-/// composition of var_mean and a broadcast subtraction recomputes x - mean(x) and makes three more full-size tensors.
-/// </summary>
-internal sealed class CentredMomentsFunction : autograd.MultiTensorFunction<CentredMomentsFunction>
-{
-    public override string Name => nameof(CentredMomentsFunction);
-
-    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
-    {
-        var x = (Tensor)vars[0];
-        var (var, mean) = var_mean(x, [2, 3], unbiased: false);
-        var centred = x - mean.view(mean.shape[0], mean.shape[1], 1, 1);
-        ctx.save_for_backward([centred]);
-        // Unused outputs' gradients stay null rather than being made as zeros like the outputs, which a caller's
-        // dispose scope may already have freed.
-        ctx.set_materialize_grads(false);
-        return [mean, var, centred];
-    }
-
-    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
-    {
-        var centred = ctx.get_saved_variables()[0];
-        var (gradMean, gradVar, gradCentred) = (Defined(grad_outputs[0]), Defined(grad_outputs[1]), Defined(grad_outputs[2]));
-        var shape = centred.shape;
-        var cell = new long[] { shape[0], shape[1], 1, 1 };
-        double pixels = shape[2] * shape[3];
-        var gradInput = gradCentred is null ? zeros_like(centred) : gradCentred - gradCentred.sum([2, 3], keepdim: true) / pixels;
-        if (gradVar is not null) gradInput = gradInput.addcmul_(centred, (gradVar * (2 / pixels)).view(cell), 1);
-        if (gradMean is not null) gradInput = gradInput.add_((gradMean / pixels).view(cell));
-        return [gradInput];
-    }
-
-    // An output that nothing downstream used gets an undefined gradient: a tensor without a native handle.
-    private static Tensor? Defined(Tensor? gradient) => gradient is null || gradient.IsInvalid ? null : gradient;
 }
 
 /// <summary>Pooling of (mean, var) pairs by Chan's combination: exact, and free of E[x²] cancellation.</summary>

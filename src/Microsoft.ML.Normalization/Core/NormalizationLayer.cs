@@ -148,12 +148,12 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
         return output.MoveToOuterDisposeScope();
     }
 
-    private Tensor GeneralForward(Tensor input)
+    private Tensor GeneralForward(Tensor input) => CellAffine.Apply(input, MeasuredAffine, parameters().ToList());
+
+    private (Tensor Scale, Tensor Shift) MeasuredAffine(CellMoments cells)
     {
-        var cells = CellMoments.Of(input);
-        CheckFinite(cells.Mean, cells.Var, input.shape);
-        var (scale, shift) = Affine(cells);
-        return cells.Apply(scale, shift);
+        CheckFinite(cells.Mean, cells.Var, cells.Shape);
+        return Affine(cells);
     }
 
     // At inference with fixed statistics, y = x·A + S with S ≈ -mu·A. Written as (x - c)·A + (S + c·A) with c = -S/A
