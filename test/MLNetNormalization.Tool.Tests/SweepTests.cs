@@ -57,6 +57,25 @@ public sealed class SweepTests(ToolFixture fixture)
         Assert.Empty(Directory.GetDirectories(fixture.Root, Path.GetFileName(output) + ".*.tmp"));
     }
 
+    [Fact]
+    public void AnOutputHoldingAnotherSweepsTrialLogIsRefusedAndLeftAsItWas()
+    {
+        var output = Path.Combine(fixture.Root, $"sweep-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(output);
+        const string header = "{\"kind\":\"sweep\",\"version\":1,\"settings\":{\"strategy\":\"Grid\",\"seed\":7}}\n";
+        File.WriteAllText(Path.Combine(output, "trials.jsonl"), header);
+        var (code, _, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, "--strategy", "grid", "--norms", "bn", "--epochs", "1",
+                                                   "--batch-size", "32", "--output", output);
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"mlnorm: error: --output {output} holds the trial log of another sweep, which this command cannot resume (", line);
+        Assert.Contains($"{Path.Combine(output, "trials.jsonl")} was written by a sweep with other settings", line);
+        Assert.EndsWith("run the command that started it to resume it, or pass a new --output.", line);
+        Assert.Equal(header, File.ReadAllText(Path.Combine(output, "trials.jsonl")));
+        Assert.Single(Directory.GetFileSystemEntries(output));
+        Assert.Empty(Directory.GetDirectories(fixture.Root, Path.GetFileName(output) + ".*.tmp"));
+    }
+
     [Theory]
     [InlineData("--norms", "bn,zn", "'zn' is not a normalizer")]
     [InlineData("--time", "soon", "'soon' is not a duration")]

@@ -30,7 +30,10 @@ public static partial class Cli
             error.WriteLine($"mlnorm: error: {parsed.Errors[0].Message} (run '{name} --help' for the options)");
             return BadInput;
         }
-        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        // No termination handling of System.CommandLine's (which would end the process 2 s after Ctrl+C, cleaned up or
+        // not): the caller's token cancels the command, which stops at its next training step and cleans up (Program:
+        // TerminationSignals).
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
     }
 
     /// <summary>Where a command writes, and how it shows progress.</summary>
@@ -62,6 +65,11 @@ public static partial class Cli
         {
             context.Error.WriteLine($"mlnorm: error: {ModelPipeline.OneLine(e.Message)}");
             return BadInput;
+        }
+        catch (ResumableCancellationException e)
+        {
+            context.Error.WriteLine($"mlnorm: cancelled; {e.Message}");
+            return Cancelled;
         }
         catch (OperationCanceledException)
         {
@@ -164,6 +172,7 @@ public static partial class Cli
         record.Write(output.Staging);
         var report = ReportBuilder.ForTraining("train", data, settings, trained);
         ReportRenderer.Write(report, output.Staging);
+        cancellation.ThrowIfCancellationRequested();
         output.Commit();
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"validation: accuracy {metrics.MicroAccuracy:P2}, log loss {metrics.LogLoss:F4} on {record.DescribeSplit()} ({trained.Elapsed.TotalSeconds:F1} s training)"));

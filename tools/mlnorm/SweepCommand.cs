@@ -41,7 +41,8 @@ public static partial class Cli
         var alphas = AlphasOption();
         var output = OutputOption(required: true);
         var command = new Command("sweep",
-            "Try normalizers (and learning rates) within a time budget; write the best model.zip, training.json, a consumption project, report.html and the trial log to --output")
+            "Try normalizers (and learning rates) within a time budget; write the best model.zip, training.json, a consumption project, report.html and the trial log to --output. " +
+            "After Ctrl+C the trial log stays in --output: the same command resumes the sweep")
         {
             dataset, time, strategy, norms, arch, epochs, rates, maxTrials, batch, size, color, validation, seed, classNames, alphas, output,
         };
@@ -66,7 +67,7 @@ public static partial class Cli
         return command;
     }
 
-    /// <summary>The sweep's trial log in --output, and the folder of its unfinished trials' checkpoints while it runs.</summary>
+    /// <summary>The sweep's trial log in --output, and the folder of its unfinished trials' checkpoints while it runs: what a cancelled sweep keeps to resume.</summary>
     private const string TrialLogName = "trials.jsonl", TrialStateName = "trials.trials";
 
     private sealed record SweepSettings(IReadOnlyList<NormalizerKind> Normalizers, IReadOnlyList<double> LearningRates, TimeSpan? Budget, string? BudgetText,
@@ -126,7 +127,7 @@ public static partial class Cli
         var ml = new MLContext(settings.Seed);
         var data = Dataset.Load(ml, datasetPath, DatasetRole.Train, classNames).RequireTwoClasses();
         ModelPipeline.ImageSize(data, settings);
-        using var output = OutputFolder.Create(outputPath);
+        using var output = OutputFolder.Create(outputPath, TrialLogName, TrialStateName);
         var logPath = output.PathOf(TrialLogName);
         NormalizerSweepExperiment experiment;
         try
@@ -164,6 +165,7 @@ public static partial class Cli
 
         var prepared = ModelPipeline.Prepare(ml, data, settings);
         var progress = context.NewProgress();
+        if (output.Resumed) progress.Line($"resuming the sweep whose trial log is in {output.Target}");
         progress.Line($"{data.Description}; sweeping {experiment.Candidates.Count} candidates ({string.Join(", ", experiment.Candidates.Select(c => c.Normalizer).Distinct())}) " +
                       $"with {settings.Architecture}, {sweep.Strategy}{(sweep.BudgetText is null ? "" : $", budget {sweep.BudgetText}")}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -186,13 +188,34 @@ public static partial class Cli
                 case NormalizerSweepProgressKind.TrialFinished when p.Trial is { } trial:
                     progress.TrialFinished(Summary(trial));
                     break;
+                case NormalizerSweepProgressKind.TrialResumedFromLog when p.Trial is { } trial:
+                    progress.Line($"{Summary(trial)} (from the trial log)");
+                    break;
             }
+        }
+
+        // Cancelled once the log exists: it stays in --output (with the unfinished trials' checkpoints) for the same command to resume.
+        ResumableCancellationException KeepForResume()
+        {
+            output.KeepResumeState();
+            return new ResumableCancellationException(
+                $"kept the sweep's trial log in {output.Target} ({TrialLogName}, {TrialStateName}/): run the same command again to resume it without rerunning finished trials, or delete {output.Target}.");
         }
 
         NormalizerSweepResult result;
         try
         {
             result = progress.Run(() => experiment.Execute(prepared.Train, prepared.Validation, new SyncProgress<NormalizerSweepProgress>(Report), cancellation));
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested && File.Exists(logPath))
+        {
+            throw KeepForResume();
+        }
+        catch (InvalidOperationException e) when (output.Resumed && e.Message.Contains(logPath, StringComparison.Ordinal))
+        {
+            var reason = ModelPipeline.OneLine(e.Message.Replace(logPath, Path.Combine(output.Target, TrialLogName), StringComparison.Ordinal));
+            throw new UsageException(
+                $"--output {output.Target} holds the trial log of another sweep, which this command cannot resume ({reason.Split(". ")[0]}); run the command that started it to resume it, or pass a new --output.");
         }
         catch (ArgumentException e) when (e.ParamName == nameof(NormalizerSweepSettings.TimeBudget))
         {
@@ -236,6 +259,7 @@ public static partial class Cli
             };
             ReportBuilder.AddEvaluation(report, evaluation);
             ReportRenderer.Write(report, output.Staging);
+            if (cancellation.IsCancellationRequested) throw KeepForResume();
             // The sweep's working state (checkpoints, its copy of the best model) is not part of the output; the log is.
             var state = output.PathOf(TrialStateName);
             if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
