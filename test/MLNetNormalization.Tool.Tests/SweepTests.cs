@@ -2,7 +2,7 @@ using Microsoft.ML;
 
 namespace MLNetNormalization.Tool.Tests;
 
-/// <summary>`mlnorm sweep` on the small image folder: the trial log, the leaderboard report, and a budget below one epoch.</summary>
+/// <summary>`mlnorm sweep` on the small image folder: the trial log, the held-out accuracy evaluate reaches again, the leaderboard report, and a budget below one epoch.</summary>
 [Collection(ToolCollection.Name)]
 public sealed class SweepTests(ToolFixture fixture)
 {
@@ -13,12 +13,23 @@ public sealed class SweepTests(ToolFixture fixture)
         var (code, stdout, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, "--time", "10m", "--strategy", "halving", "--norms", "bn,mn",
                                                         "--epochs", "2", "--batch-size", "32", "--output", output);
         Assert.True(code == 0, stderr + stdout);
-        Assert.Contains("best: ", stdout);
+        // bn and mn with the two default learning rates: 4 candidates, all tried.
+        Assert.Contains("(4 trials of 2 normalizer kinds, ", stdout);
 
         var log = File.ReadAllLines(Path.Combine(output, "trials.jsonl"));
         Assert.Contains("\"kind\":\"sweep\"", log[0]);
-        Assert.Equal(2, log.Count(l => l.Contains("\"kind\":\"trial\"", StringComparison.Ordinal)));
+        Assert.Equal(4, log.Count(l => l.Contains("\"kind\":\"trial\"", StringComparison.Ordinal)));
         Assert.False(Directory.Exists(Path.Combine(output, "trials.trials")));
+
+        // The best trial's validation accuracy: model.zip's own predictions on the held-out images give it, and evaluate reaches it.
+        var printed = System.Text.RegularExpressions.Regex.Match(stdout, @"^best: .*, validation accuracy (?<value>[0-9.]+ %)", System.Text.RegularExpressions.RegexOptions.Multiline).Groups["value"].Value;
+        var (counted, _) = HeldOutEvaluationTests.HeldOutAccuracy(Path.Combine(output, "model.zip"), fixture.Images, 0.2, 1);
+        Assert.Equal(HeldOutEvaluationTests.Percent(counted), printed);
+        var command = HeldOutEvaluationTests.ReproduceCommand(stdout);
+        Assert.Equal($"mlnorm evaluate --model {Path.Combine(output, "model.zip")} --dataset {fixture.Images} --split validation", command);
+        var evaluated = ToolFixture.RunCli(command.Split(' ')[1..]);
+        Assert.True(evaluated.Code == 0, evaluated.Stderr);
+        Assert.Equal(printed, HeldOutEvaluationTests.EvaluatedAccuracy(evaluated.Stdout));
 
         var ml = new MLContext(1);
         ml.Model.Load(Path.Combine(output, "model.zip"), out _);
@@ -43,6 +54,25 @@ public sealed class SweepTests(ToolFixture fixture)
         Assert.StartsWith("mlnorm: error: --time 1ms", line);
         Assert.Contains("shorter than one epoch", line);
         Assert.False(Directory.Exists(output));
+        Assert.Empty(Directory.GetDirectories(fixture.Root, Path.GetFileName(output) + ".*.tmp"));
+    }
+
+    [Fact]
+    public void AnOutputHoldingAnotherSweepsTrialLogIsRefusedAndLeftAsItWas()
+    {
+        var output = Path.Combine(fixture.Root, $"sweep-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(output);
+        const string header = "{\"kind\":\"sweep\",\"version\":1,\"settings\":{\"strategy\":\"Grid\",\"seed\":7}}\n";
+        File.WriteAllText(Path.Combine(output, "trials.jsonl"), header);
+        var (code, _, stderr) = ToolFixture.RunCli("sweep", "--dataset", fixture.Images, "--strategy", "grid", "--norms", "bn", "--epochs", "1",
+                                                   "--batch-size", "32", "--output", output);
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"mlnorm: error: --output {output} holds the trial log of another sweep, which this command cannot resume (", line);
+        Assert.Contains($"{Path.Combine(output, "trials.jsonl")} was written by a sweep with other settings", line);
+        Assert.EndsWith("run the command that started it to resume it, or pass a new --output.", line);
+        Assert.Equal(header, File.ReadAllText(Path.Combine(output, "trials.jsonl")));
+        Assert.Single(Directory.GetFileSystemEntries(output));
         Assert.Empty(Directory.GetDirectories(fixture.Root, Path.GetFileName(output) + ".*.tmp"));
     }
 

@@ -30,7 +30,10 @@ public static partial class Cli
             error.WriteLine($"mlnorm: error: {parsed.Errors[0].Message} (run '{name} --help' for the options)");
             return BadInput;
         }
-        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        // No termination handling of System.CommandLine's (which would end the process 2 s after Ctrl+C, cleaned up or
+        // not): the caller's token cancels the command, which stops at its next training step and cleans up (Program:
+        // TerminationSignals).
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
     }
 
     /// <summary>Where a command writes, and how it shows progress.</summary>
@@ -62,6 +65,11 @@ public static partial class Cli
         {
             context.Error.WriteLine($"mlnorm: error: {ModelPipeline.OneLine(e.Message)}");
             return BadInput;
+        }
+        catch (ResumableCancellationException e)
+        {
+            context.Error.WriteLine($"mlnorm: cancelled; {e.Message}");
+            return Cancelled;
         }
         catch (OperationCanceledException)
         {
@@ -157,15 +165,19 @@ public static partial class Cli
         var progress = context.NewProgress();
         progress.Line($"{data.Description}; training {settings.Architecture} with {settings.Normalizer} for {settings.Epochs} epochs");
         using var trained = progress.Run(() => ModelPipeline.Train(ml, data, settings, progress.Report, cancellation));
+        var metrics = trained.Evaluation.Metrics;
         SaveModel(ml, trained.Model, output.PathOf("model.zip"));
         ConsumptionProject.Write(output.Staging, trained.Evaluation.Classes);
+        var record = TrainingRecord.For("train", ml, data, classNames, settings, metrics.MicroAccuracy, output.Target);
+        record.Write(output.Staging);
         var report = ReportBuilder.ForTraining("train", data, settings, trained);
         ReportRenderer.Write(report, output.Staging);
+        cancellation.ThrowIfCancellationRequested();
         output.Commit();
-        var metrics = trained.Evaluation.Metrics;
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"validation: accuracy {metrics.MicroAccuracy:P2}, log loss {metrics.LogLoss:F4} ({trained.Elapsed.TotalSeconds:F1} s training)"));
-        context.Output.WriteLine($"wrote {output.Target}: model.zip, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, report.html");
+            $"validation: accuracy {metrics.MicroAccuracy:P2}, log loss {metrics.LogLoss:F4} on {record.DescribeSplit()} ({trained.Elapsed.TotalSeconds:F1} s training)"));
+        context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, report.html");
+        context.Output.WriteLine($"to score the held-out images again: {record.Evaluate}");
         return Success;
     }
 
@@ -195,27 +207,46 @@ public static partial class Cli
     private static Command EvaluateCommand(RunContext context)
     {
         var model = new Option<string>("--model") { Description = "model.zip written by mlnorm train or sweep", Required = true };
-        var dataset = DatasetOption("Image folder or IDX folder to evaluate on (IDX: the t10k/test set when there is one)");
+        var dataset = DatasetOption("Image folder or IDX folder to evaluate on (IDX: the t10k/test set when there is one, the train set with --split)");
+        var split = new Option<string>("--split")
+        {
+            Description = $"Images of --dataset to score: all; validation (the ones train or sweep held out and printed the accuracy of) or train (the rest), " +
+                          $"split as {TrainingRecord.FileName} beside --model records it (--dataset must be the dataset the model was trained on)",
+            DefaultValueFactory = _ => "all",
+        };
+        split.AcceptOnlyFromAmong("all", "validation", "train");
         var classNames = ClassNamesOption();
         var alphas = AlphasOption();
         var output = OutputOption(required: false);
-        var command = new Command("evaluate", "Evaluate a saved model on a dataset: accuracy, log loss, confusion table; report.html with --output")
+        var command = new Command("evaluate", "Evaluate a saved model on a dataset (or the held-out part of the one it was trained on): accuracy, log loss, confusion table; report.html with --output")
         {
-            model, dataset, classNames, alphas, output,
+            model, dataset, split, classNames, alphas, output,
         };
         command.SetAction((result, token) => Task.FromResult(Guard(context, token, _ =>
         {
             var ml = new MLContext(1);
             var alphaList = ModelPipeline.ParseAlphas(result.GetValue(alphas)!);
-            var chain = LoadModel(ml, result.GetValue(model)!);
-            var data = Dataset.Load(ml, result.GetValue(dataset)!, DatasetRole.Test, ParseClassNames(result.GetValue(classNames)));
+            var modelPath = result.GetValue(model)!;
+            var chain = LoadModel(ml, modelPath);
+            var part = result.GetValue(split)!;
+            var splitOption = $"--split {part}";
+            var record = part == "all" ? null : TrainingRecord.ReadBeside(modelPath, splitOption);
+            var data = Dataset.Load(ml, result.GetValue(dataset)!, record is null ? DatasetRole.Test : DatasetRole.Train, ParseClassNames(result.GetValue(classNames)));
+            var rows = data.Rows;
+            if (record is not null)
+            {
+                record.RequireSameRows(data, splitOption);
+                var halves = ModelPipeline.Split(ml, data, record.ValidationFraction, record.Seed);
+                rows = part == "validation" ? halves.TestSet : halves.TrainSet;
+            }
             using var folder = result.GetValue(output) is { } path ? OutputFolder.Create(path) : null;
-            var evaluation = ModelPipeline.Evaluate(ml, chain, ModelPipeline.ClassifierInput(chain, data), alphaList);
+            var evaluation = ModelPipeline.Evaluate(ml, chain, ModelPipeline.ClassifierInput(chain, data, rows), alphaList);
             var metrics = evaluation.Metrics;
-            context.Output.WriteLine(data.Description);
+            context.Output.WriteLine(record is null ? data.Description
+                : $"{data.Description}; scoring the {(part == "validation" ? "validation" : "training")} images of mlnorm {record.Command}'s split ({record.DescribeSplit()})");
             context.Output.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"accuracy {metrics.MicroAccuracy:P2}, macro accuracy {metrics.MacroAccuracy:P2}, log loss {metrics.LogLoss:F4}"));
+                $"accuracy {metrics.MicroAccuracy:P2}, macro accuracy {metrics.MacroAccuracy:P2}, log loss {metrics.LogLoss:F4} on {metrics.ConfusionMatrix.Counts.Sum(row => row.Sum())} images"));
             foreach (var point in evaluation.Alphas)
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference alpha {point.Alpha}: accuracy {point.Accuracy:P2}, log loss {point.LogLoss:F4}"));
             if (folder is not null)

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -16,7 +18,10 @@ internal sealed partial class Dataset
     /// <summary>Pixels are standardized as (pixel - 127.5) / 127.5, in [-1, 1], by ExtractPixels and by the IDX reader alike.</summary>
     public const float PixelOffset = 127.5f, PixelScale = 1 / 127.5f;
 
-    private Dataset(string path, IDataView rows, bool isIdx, IReadOnlyList<string> classes, int count, string description, (int Height, int Width)? idxSize)
+    private readonly Func<string> _fingerprint;
+
+    private Dataset(string path, IDataView rows, bool isIdx, IReadOnlyList<string> classes, int count, string description, (int Height, int Width)? idxSize,
+                    Func<string> fingerprint)
     {
         Path = path;
         Rows = rows;
@@ -25,6 +30,7 @@ internal sealed partial class Dataset
         Count = count;
         Description = description;
         IdxSize = idxSize;
+        _fingerprint = fingerprint;
     }
 
     public string Path { get; }
@@ -43,6 +49,13 @@ internal sealed partial class Dataset
 
     /// <summary>Height and width of the IDX images; null for an image folder.</summary>
     public (int Height, int Width)? IdxSize { get; }
+
+    /// <summary>
+    /// SHA-256 (hex) of the rows in order: for an image folder each image's path below the folder, its class and its bytes;
+    /// for IDX files the bytes of the image and label files. Equal fingerprints mean the same rows in the same order, so
+    /// that the same split (fraction, seed) holds out the same images wherever the folder lies.
+    /// </summary>
+    public string Fingerprint() => _fingerprint();
 
     /// <summary>A row of an image folder as the saved model takes it: the image file and its class.</summary>
     public sealed class ImageRow
@@ -100,8 +113,18 @@ internal sealed partial class Dataset
             .Select(r => new ImageRow { ImagePath = System.IO.Path.Combine(folder, r.ImagePath), Label = r.Label })
             .ToList();
         var classes = rows.Select(r => r.Label).Distinct().ToList();
+        string Fingerprint()
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            foreach (var row in rows)
+            {
+                hash.AppendData(Encoding.UTF8.GetBytes($"{System.IO.Path.GetRelativePath(folder, row.ImagePath)}\n{row.Label}\n"));
+                hash.AppendData(File.ReadAllBytes(row.ImagePath));
+            }
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
         return new Dataset(folder, ml.Data.LoadFromEnumerable(rows), isIdx: false, classes, rows.Count,
-            $"image folder {folder}: {rows.Count} images, {classes.Count} classes", idxSize: null);
+            $"image folder {folder}: {rows.Count} images, {classes.Count} classes", idxSize: null, Fingerprint);
     }
 
     private static Dataset LoadIdx(MLContext ml, string folder, List<string> prefixes, DatasetRole role, IReadOnlyList<string>? classNames)
@@ -125,8 +148,15 @@ internal sealed partial class Dataset
         var (height, width) = (featuresType.Dimensions[1], featuresType.Dimensions[2]);
         var classes = view.GetColumn<ReadOnlyMemory<char>>(labelColumn).Select(l => l.ToString()).Distinct().ToList();
         var count = (int)(view.GetRowCount() ?? 0);
+        string Fingerprint()
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(File.ReadAllBytes(images));
+            hash.AppendData(File.ReadAllBytes(labels));
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
         return new Dataset(folder, view, isIdx: true, classes, count,
             $"IDX files {System.IO.Path.GetFileName(images)} and {System.IO.Path.GetFileName(labels)} in {folder}: {count} images of {height}x{width}, {classes.Count} classes",
-            (height, width));
+            (height, width), Fingerprint);
     }
 }

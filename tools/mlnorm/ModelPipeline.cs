@@ -158,13 +158,21 @@ internal static class ModelPipeline
     public static PreparedData Prepare(MLContext ml, Dataset data, TrainSettings settings)
     {
         var size = ImageSize(data, settings);
-        var split = ml.Data.TrainTestSplit(data.Rows, testFraction: settings.ValidationFraction, seed: settings.Seed);
+        var split = Split(ml, data, settings.ValidationFraction, settings.Seed);
         var imageSteps = (IEnumerable<ITransformer>)ImageSteps(ml, size, settings.Rgb)
             .Fit(data.IsIdx ? ml.Data.LoadFromEnumerable(new List<Dataset.ImageRow>()) : split.TrainSet);
         IDataView Pixels(IDataView rows) => data.IsIdx ? rows : imageSteps.Aggregate(rows, (view, step) => step.Transform(view));
         var keyMap = ml.Transforms.Conversion.MapValueToKey(LabelColumn).Fit(split.TrainSet);
         return new PreparedData([.. imageSteps], keyMap, keyMap.Transform(Pixels(split.TrainSet)), keyMap.Transform(Pixels(split.TestSet)));
     }
+
+    /// <summary>
+    /// ML.NET's <c>TrainTestSplit</c> of the dataset's rows: <paramref name="validationFraction"/> of them held out (its
+    /// TestSet), drawn from <paramref name="seed"/>. The same rows, fraction and seed give the same split, which is how
+    /// `mlnorm evaluate --split validation` finds the images a model was validated on.
+    /// </summary>
+    public static DataOperationsCatalog.TrainTestData Split(MLContext ml, Dataset data, double validationFraction, int seed) =>
+        ml.Data.TrainTestSplit(data.Rows, testFraction: validationFraction, seed: seed);
 
     /// <summary>The saved model: the image steps, the label keys, the classifier, and the predicted key back to its class name.</summary>
     public static TransformerChain<ITransformer> Assemble(MLContext ml, PreparedData prepared, ImageClassificationTransformer classifier)
@@ -191,17 +199,18 @@ internal static class ModelPipeline
         ?? throw new UsageException("--model holds no ImageClassifierWithNorm classifier; pass a model.zip that mlnorm train or sweep wrote.");
 
     /// <summary>
-    /// The classifier's input for <paramref name="data"/>: the model's steps before the classifier applied to it (the
-    /// image steps skipped for IDX data, which holds pixels already).
+    /// The classifier's input for <paramref name="rows"/> of <paramref name="data"/> (all of them, or one side of its
+    /// split): the model's steps before the classifier applied to them (the image steps skipped for IDX data, which holds
+    /// pixels already).
     /// </summary>
-    public static IDataView ClassifierInput(TransformerChain<ITransformer> model, Dataset data)
+    public static IDataView ClassifierInput(TransformerChain<ITransformer> model, Dataset data, IDataView rows)
     {
         var unknown = data.Classes.Except(ClassifierOf(model).ClassNames).ToList();
         if (unknown.Count > 0)
             throw new UsageException(
                 $"--dataset {data.Path} has classes the model was not trained on ({string.Join(", ", unknown.Take(5))}); evaluate on images of the model's classes ({string.Join(", ", ClassifierOf(model).ClassNames.Take(10))}).");
-        var view = data.Rows;
-        foreach (var step in model)
+        var view = rows;
+        foreach (var step in Steps(model))
         {
             if (step is ImageClassificationTransformer) return view;
             var isImageStep = step is ImageLoadingTransformer or ImageResizingTransformer or ImageGrayscalingTransformer or ImagePixelExtractingTransformer;
@@ -210,6 +219,13 @@ internal static class ModelPipeline
         }
         throw new UsageException("--model holds no ImageClassifierWithNorm classifier; pass a model.zip that mlnorm train or sweep wrote.");
     }
+
+    /// <summary>
+    /// The model's transformers in order, with the chains in it opened: the image steps are chains within chains
+    /// (<c>Append</c> on an <c>IEstimator</c> nests the chain so far), and IDX data must skip each of them.
+    /// </summary>
+    private static IEnumerable<ITransformer> Steps(IEnumerable<ITransformer> chain) =>
+        chain.SelectMany(step => step is IEnumerable<ITransformer> inner ? Steps(inner) : [step]);
 
     /// <summary>ML.NET's Evaluate of the classifier on its input, and the accuracy at each inference alpha.</summary>
     public static EvaluationResult Evaluate(MLContext ml, TransformerChain<ITransformer> model, IDataView classifierInput, IReadOnlyList<double> alphas)

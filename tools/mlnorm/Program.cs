@@ -1,3 +1,5 @@
 using MLNetNormalization.Tools.Mlnorm;
 
-return Cli.Run(args);
+using var signals = new TerminationSignals();
+var code = Cli.Run(args, cancellation: signals.Token);
+return code == Cli.Cancelled ? signals.CancelledExitCode : code;

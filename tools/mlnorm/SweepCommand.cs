@@ -26,8 +26,11 @@ public static partial class Cli
         var norms = new Option<string>("--norms") { Description = $"Normalizers to try, comma-separated: {string.Join(", ", SweepNormalizers.Keys)}", DefaultValueFactory = _ => "bn,ghost,mn,hn,gn" };
         var arch = new Option<string>("--arch") { Description = "Backbone: lenet, nin, vgg11, ..., resnet20, resnet18", DefaultValueFactory = _ => "lenet" };
         var epochs = new Option<int>("--epochs") { Description = "Epochs of a full trial (halving trains fewer in its first rungs)", DefaultValueFactory = _ => 3 };
-        var rates = new Option<string>("--learning-rates") { Description = "Learning rates to try, comma-separated", DefaultValueFactory = _ => "0.05" };
-        var maxTrials = new Option<int?>("--max-trials") { Description = "Most trials (default: the whole grid for grid, 10 for random, 9 for halving)" };
+        var rates = new Option<string>("--learning-rates") { Description = "Learning rates to try, comma-separated (each normalizer variant with each rate)", DefaultValueFactory = _ => "0.05,0.1" };
+        var maxTrials = new Option<int?>("--max-trials")
+        {
+            Description = "Most trials (default: the whole grid for grid, 10 for random, 9 for halving); random and halving draw them from the grid taking the normalizers in turn",
+        };
         var batch = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 64 };
         var size = new Option<int?>("--image-size") { Description = "Image folders: height and width images are resized to (default 28 for lenet, else 32)" };
         var color = new Option<string>("--color") { Description = "Image folders: gray or rgb", DefaultValueFactory = _ => "gray" };
@@ -37,7 +40,9 @@ public static partial class Cli
         var classNames = ClassNamesOption();
         var alphas = AlphasOption();
         var output = OutputOption(required: true);
-        var command = new Command("sweep", "Try normalizers (and learning rates) within a time budget; write the best model.zip, a consumption project, report.html and the trial log to --output")
+        var command = new Command("sweep",
+            "Try normalizers (and learning rates) within a time budget; write the best model.zip, training.json, a consumption project, report.html and the trial log to --output. " +
+            "After Ctrl+C the trial log stays in --output: the same command resumes the sweep")
         {
             dataset, time, strategy, norms, arch, epochs, rates, maxTrials, batch, size, color, validation, seed, classNames, alphas, output,
         };
@@ -61,6 +66,9 @@ public static partial class Cli
         })));
         return command;
     }
+
+    /// <summary>The sweep's trial log in --output, and the folder of its unfinished trials' checkpoints while it runs: what a cancelled sweep keeps to resume.</summary>
+    private const string TrialLogName = "trials.jsonl", TrialStateName = "trials.trials";
 
     private sealed record SweepSettings(IReadOnlyList<NormalizerKind> Normalizers, IReadOnlyList<double> LearningRates, TimeSpan? Budget, string? BudgetText,
                                         SweepStrategy Strategy, int? MaxTrials);
@@ -119,8 +127,8 @@ public static partial class Cli
         var ml = new MLContext(settings.Seed);
         var data = Dataset.Load(ml, datasetPath, DatasetRole.Train, classNames).RequireTwoClasses();
         ModelPipeline.ImageSize(data, settings);
-        using var output = OutputFolder.Create(outputPath);
-        var logPath = output.PathOf("trials.jsonl");
+        using var output = OutputFolder.Create(outputPath, TrialLogName, TrialStateName);
+        var logPath = output.PathOf(TrialLogName);
         NormalizerSweepExperiment experiment;
         try
         {
@@ -137,6 +145,8 @@ public static partial class Cli
                 SearchSpace = new NormalizerSearchSpace
                 {
                     Normalizers = sweep.Normalizers,
+                    // Ghost batches of 32, or half the batch when it is smaller (a ghost batch as large as the batch is BN).
+                    GhostBatchSizes = [Math.Max(1, Math.Min(32, settings.BatchSize / 2))],
                     LearningRates = sweep.LearningRates,
                     Epochs = [settings.Epochs],
                 },
@@ -155,6 +165,7 @@ public static partial class Cli
 
         var prepared = ModelPipeline.Prepare(ml, data, settings);
         var progress = context.NewProgress();
+        if (output.Resumed) progress.Line($"resuming the sweep whose trial log is in {output.Target}");
         progress.Line($"{data.Description}; sweeping {experiment.Candidates.Count} candidates ({string.Join(", ", experiment.Candidates.Select(c => c.Normalizer).Distinct())}) " +
                       $"with {settings.Architecture}, {sweep.Strategy}{(sweep.BudgetText is null ? "" : $", budget {sweep.BudgetText}")}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -175,16 +186,36 @@ public static partial class Cli
                     progress.Report(training);
                     break;
                 case NormalizerSweepProgressKind.TrialFinished when p.Trial is { } trial:
-                    progress.TrialFinished(string.Create(CultureInfo.InvariantCulture,
-                        $"trial {p.TrialIndex + 1} {Describe(p.Options)}: accuracy {trial.BestAlphaMicroAccuracy:P2} at alpha {trial.BestAlpha}, {trial.EpochsTrained} epochs{(trial.StoppedEarly ? " (stopped by halving)" : "")}"));
+                    progress.TrialFinished(Summary(trial));
+                    break;
+                case NormalizerSweepProgressKind.TrialResumedFromLog when p.Trial is { } trial:
+                    progress.Line($"{Summary(trial)} (from the trial log)");
                     break;
             }
+        }
+
+        // Cancelled once the log exists: it stays in --output (with the unfinished trials' checkpoints) for the same command to resume.
+        ResumableCancellationException KeepForResume()
+        {
+            output.KeepResumeState();
+            return new ResumableCancellationException(
+                $"kept the sweep's trial log in {output.Target} ({TrialLogName}, {TrialStateName}/): run the same command again to resume it without rerunning finished trials, or delete {output.Target}.");
         }
 
         NormalizerSweepResult result;
         try
         {
             result = progress.Run(() => experiment.Execute(prepared.Train, prepared.Validation, new SyncProgress<NormalizerSweepProgress>(Report), cancellation));
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested && File.Exists(logPath))
+        {
+            throw KeepForResume();
+        }
+        catch (InvalidOperationException e) when (output.Resumed && e.Message.Contains(logPath, StringComparison.Ordinal))
+        {
+            var reason = ModelPipeline.OneLine(e.Message.Replace(logPath, Path.Combine(output.Target, TrialLogName), StringComparison.Ordinal));
+            throw new UsageException(
+                $"--output {output.Target} holds the trial log of another sweep, which this command cannot resume ({reason.Split(". ")[0]}); run the command that started it to resume it, or pass a new --output.");
         }
         catch (ArgumentException e) when (e.ParamName == nameof(NormalizerSweepSettings.TimeBudget))
         {
@@ -202,12 +233,11 @@ public static partial class Cli
         {
             var model = ModelPipeline.Assemble(ml, prepared, result.BestModel);
             SaveModel(ml, model, output.PathOf("model.zip"));
-            // The sweep's working state (checkpoints, its copy of the best model) is not part of the output; the log is.
-            var state = Path.ChangeExtension(logPath, null) + ".trials";
-            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
             var evaluation = ModelPipeline.Evaluate(ml, model, prepared.Validation, settings.Alphas);
             ConsumptionProject.Write(output.Staging, evaluation.Classes);
             var best = result.BestTrial;
+            var record = TrainingRecord.For("sweep", ml, data, classNames, settings, best.BestAlphaMicroAccuracy, output.Target);
+            record.Write(output.Staging);
             var report = new ReportData
             {
                 Command = "sweep",
@@ -229,13 +259,23 @@ public static partial class Cli
             };
             ReportBuilder.AddEvaluation(report, evaluation);
             ReportRenderer.Write(report, output.Staging);
+            if (cancellation.IsCancellationRequested) throw KeepForResume();
+            // The sweep's working state (checkpoints, its copy of the best model) is not part of the output; the log is.
+            var state = output.PathOf(TrialStateName);
+            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
             output.Commit();
+            var kinds = result.Trials.Select(t => t.Options.Kind).Distinct().Count();
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"best: {Describe(best.Options)}, validation accuracy {best.BestAlphaMicroAccuracy:P2} at inference alpha {best.BestAlpha} ({result.Trials.Count} trials, {result.Elapsed.TotalSeconds:F1} s)"));
-            context.Output.WriteLine($"wrote {output.Target}: model.zip, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, report.html, trials.jsonl");
+                $"best: {Describe(best.Options)}, validation accuracy {best.BestAlphaMicroAccuracy:P2} at inference alpha {best.BestAlpha} on {record.DescribeSplit()} " +
+                $"({result.Trials.Count} trials of {kinds} normalizer kinds, {result.Elapsed.TotalSeconds:F1} s)"));
+            context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, report.html, {TrialLogName}");
+            context.Output.WriteLine($"to score the held-out images again: {record.Evaluate}");
         }
         return Success;
     }
+
+    private static string Summary(SweepTrial trial) => string.Create(CultureInfo.InvariantCulture,
+        $"trial {trial.Index + 1} {Describe(trial.Options)}: accuracy {trial.BestAlphaMicroAccuracy:P2} at alpha {trial.BestAlpha}, {trial.EpochsTrained} epochs{(trial.StoppedEarly ? " (stopped early)" : "")}");
 
     private static string Describe(SweepTrialOptions options) =>
         string.Create(CultureInfo.InvariantCulture, $"{options.Normalizer} lr {options.LearningRate}");

@@ -48,7 +48,7 @@ public sealed class NormalizerSweepExperiment
 
     /// <summary>
     /// The trials the strategy picked, in the order they run (a trial's <see cref="SweepTrial.Index"/> is its place here):
-    /// the whole grid for Grid, MaxTrials distinct grid points in seeded order for Random and SuccessiveHalving.
+    /// the whole grid for Grid, MaxTrials distinct grid points in seeded order (the normalizer kinds in turn) for Random and SuccessiveHalving.
     /// </summary>
     public IReadOnlyList<SweepTrialOptions> Candidates { get; }
 
@@ -225,7 +225,8 @@ public sealed class NormalizerSweepExperiment
         /// <summary>
         /// Successive halving: every candidate to the first rung's epochs; the best ceil(n / Eta) by validation MicroAccuracy
         /// so far (the best epoch's, which is the model a trial gives) continue to the next rung, the others are stopped
-        /// early and finished; ties go to the lower index. The last rung is the full epochs.
+        /// early and finished; ties go to the lower index. The last rung is the full epochs. When the time budget ends the
+        /// sweep, the trials paused at a rung are finished there, stopped early.
         /// </summary>
         public void Halving()
         {
@@ -243,8 +244,14 @@ public sealed class NormalizerSweepExperiment
                         continue;
                     }
                     var last = epochs == full;
-                    if (Train(index, last ? null : epochs) is not { } trained) return;
+                    if (Train(index, last ? null : epochs) is not { } trained)
+                    {
+                        FinishPaused();
+                        return;
+                    }
                     scores[index] = RungScore(trained.Training.History.Select(h => h.ValidationAccuracy), epochs);
+                    // The model it was paused with at the rung before: this one carries on from it.
+                    if (_paused.Remove(index, out var earlier)) earlier.Model.Dispose();
                     if (last)
                     {
                         Finish(index, trained.Model, trained.Training, trained.Duration, stoppedEarly: false);
@@ -262,6 +269,14 @@ public sealed class NormalizerSweepExperiment
                         Finish(index, stopped.Model, stopped.Training, stopped.Duration, stoppedEarly: true);
                 alive = [.. alive.Where(keep.Contains)];
             }
+        }
+
+        // The time budget ended the sweep: every trial paused at a rung finishes there, stopped early, in index order.
+        private void FinishPaused()
+        {
+            foreach (var index in _paused.Keys.Order().ToList())
+                if (_paused.Remove(index, out var paused))
+                    Finish(index, paused.Model, paused.Training, paused.Duration, stoppedEarly: true);
         }
 
         public NormalizerSweepResult Result()

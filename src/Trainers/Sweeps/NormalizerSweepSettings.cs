@@ -8,11 +8,15 @@ public enum SweepStrategy
     /// <summary>Every point of the grid (<see cref="NormalizerSearchSpace.EnumerateGrid"/>), in order, each trained to its epochs.</summary>
     Grid,
 
-    /// <summary><see cref="NormalizerSweepSettings.MaxTrials"/> distinct grid points in an order drawn from the seed, each trained to its epochs.</summary>
+    /// <summary>
+    /// <see cref="NormalizerSweepSettings.MaxTrials"/> distinct grid points in an order drawn from the seed, each trained to
+    /// its epochs. The draw takes the normalizer kinds in turn, so every kind is tried once MaxTrials reaches their number.
+    /// </summary>
     Random,
 
     /// <summary>
-    /// Successive halving: <see cref="NormalizerSweepSettings.MaxTrials"/> distinct grid points drawn from the seed all train
+    /// Successive halving: <see cref="NormalizerSweepSettings.MaxTrials"/> distinct grid points drawn from the seed (the kinds
+    /// in turn, as for <see cref="Random"/>) all train
     /// <see cref="NormalizerSweepSettings.MinEpochs"/> epochs; the best ceil(n / <see cref="NormalizerSweepSettings.Eta"/>) by
     /// validation MicroAccuracy continue to MinEpochs·Eta epochs, and so on until the full epochs; the others are stopped early.
     /// </summary>
@@ -47,15 +51,17 @@ public sealed class NormalizerSweepSettings
 
     /// <summary>
     /// Trials (candidates) at most, >= 1. Default null: the whole grid for <see cref="SweepStrategy.Grid"/>, 10 for
-    /// Random, 9 for SuccessiveHalving. Random and halving draw this many distinct grid points (the whole grid, in drawn
-    /// order, when it is smaller). For Grid a value below the grid's size is an error (restrict the search space, or use Random).
+    /// Random, 9 for SuccessiveHalving. Random and halving draw this many distinct grid points, the normalizer kinds in
+    /// turn (the whole grid, in drawn order, when it is smaller). For Grid a value below the grid's size is an error (restrict the search space, or use Random).
     /// </summary>
     public int? MaxTrials { get; set; }
 
     /// <summary>
     /// Wall-clock time one <c>Execute</c> may take, > 0. Default null (no limit). No trial (or halving rung) is started
     /// when less than one epoch's measured time is left, and a trial still training at the deadline is cancelled: it is
-    /// not logged, and an Execute with the same settings and log continues it from its last epoch's checkpoint. A budget
+    /// not logged, and an Execute with the same settings and log continues it from its last epoch's checkpoint. When the
+    /// budget ends a successive-halving sweep, the trials paused at a rung (trained to it and waiting for the next) are
+    /// finished there as stopped early and logged, so that every trial that reached a rung is in the result. A budget
     /// shorter than one epoch is refused as soon as the first epoch's time can be estimated (at the first progress report).
     /// </summary>
     public TimeSpan? TimeBudget { get; set; }
@@ -151,12 +157,19 @@ public sealed class NormalizerSweepSettings
         return rungs;
     }
 
-    // A seeded shuffle of the whole grid, then its first count points: distinct points in an order the seed decides.
+    // A seeded shuffle of the whole grid, dealt out kind by kind (the first point of each kind, in the order the kinds come
+    // up, then the second of each, ...), then its first count points: distinct points in an order the seed decides, and
+    // every kind of the search space among them once count reaches the number of kinds.
     private static IReadOnlyList<SweepTrialOptions> Draw(IReadOnlyList<SweepTrialOptions> grid, int count, int seed)
     {
         var order = grid.ToArray();
         new Random(seed).Shuffle(order);
-        return order[..Math.Min(count, order.Length)];
+        var dealt = order.GroupBy(c => c.Kind)
+            .SelectMany(kind => kind.Select((candidate, turn) => (candidate, turn)))
+            .OrderBy(c => c.turn)   // stable: within a turn, the kinds in the order they came up
+            .Select(c => c.candidate)
+            .ToArray();
+        return dealt[..Math.Min(count, dealt.Length)];
     }
 
     private static ArgumentException Invalid(string option, string reason) => new($"{nameof(NormalizerSweepSettings)}.{option}: {reason}", option);

@@ -52,6 +52,52 @@ public sealed class HalvingSweepTests
         }
     }
 
+    [Fact]
+    public void ABudgetEndingInALaterRungFinishesThePausedTrialsAtTheirRung()
+    {
+        var (ml, train, validation) = SweepTestData.Load();
+        using var folder = new TempDirectory();
+        var budget = TimeSpan.FromSeconds(20);
+        var settings = new NormalizerSweepSettings
+        {
+            BaseOptions = SweepTestData.BaseOptions(),
+            SearchSpace = new NormalizerSearchSpace { Normalizers = [NormalizerKind.BatchNorm, NormalizerKind.GroupNorm], Groups = [1], LearningRates = [0.1, 1e-5], Epochs = [2] },
+            Strategy = SweepStrategy.SuccessiveHalving, MaxTrials = 4, Eta = 2, MinEpochs = 1, InferenceAlphas = [0, 1], TimeBudget = budget,
+            LogPath = folder.File("sweep.jsonl"),
+        };
+        // When the second rung starts its first trial, wait out the budget: that trial is cancelled at its first step.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var recorder = new SweepTestData.Recorder();
+        var secondRungReached = false;
+        var waiting = new SyncProgress(report =>
+        {
+            recorder.Report(report);
+            if (report.Kind == NormalizerSweepProgressKind.TrialStarted && recorder.Indices(NormalizerSweepProgressKind.TrialPaused).Contains(report.TrialIndex))
+            {
+                secondRungReached = true;
+                Assert.True(clock.Elapsed < budget, $"the first rung took {clock.Elapsed}, past the {budget} budget; the machine is too busy for this test");
+                Thread.Sleep(budget - clock.Elapsed + TimeSpan.FromMilliseconds(200));
+            }
+        });
+        using var result = ml.MulticlassClassification.CreateNormalizerSweep(settings).Execute(train, validation, waiting);
+
+        Assert.True(secondRungReached);
+        Assert.True(result.BudgetExhausted);
+        // The two cut at the first rung, and the two kept for the second, which the budget ended: all four trained one epoch.
+        Assert.Equal([0, 1, 2, 3], result.Trials.Select(t => t.Index));
+        Assert.All(result.Trials, t => Assert.True(t.StoppedEarly));
+        Assert.All(result.Trials, t => Assert.Equal(1, t.EpochsTrained));
+        Assert.Equal(result.Trials.MaxBy(t => t.BestAlphaMicroAccuracy)!.BestAlphaMicroAccuracy, result.BestTrial.BestAlphaMicroAccuracy);
+        Assert.Equal(4, File.ReadAllLines(folder.File("sweep.jsonl")).Count(l => l.Contains("\"kind\":\"trial\"", StringComparison.Ordinal)));
+        // The best model is the best trial's, at its alpha, as a model trained without a budget gives it.
+        Assert.Equal(result.BestTrial.BestAlphaMicroAccuracy, SweepTestData.CountedAccuracy(result.BestModel, validation), 12);
+    }
+
+    private sealed class SyncProgress(Action<NormalizerSweepProgress> report) : IProgress<NormalizerSweepProgress>
+    {
+        public void Report(NormalizerSweepProgress value) => report(value);
+    }
+
     [Theory]
     [InlineData(1, 3, 9, new[] { 1, 3, 9 })]
     [InlineData(1, 3, 10, new[] { 1, 3, 9, 10 })]

@@ -56,6 +56,33 @@ public sealed class SweepSettingsTests
         Assert.NotEqual(FromContext(3), FromContext(4));
     }
 
+    [Fact]
+    public void DrawsTakeTheNormalizerKindsInTurn()
+    {
+        var ml = new MLContext(seed: 1);
+        foreach (var seed in Enumerable.Range(1, 20))
+        {
+            // The default space: 8 kinds in 24 points (BGN, GN, EN and HN with two variants each, every variant with two rates).
+            var random = ml.MulticlassClassification.CreateNormalizerSweep(new NormalizerSweepSettings { Strategy = SweepStrategy.Random, Seed = seed, MaxTrials = 10 }).Candidates;
+            Assert.Equal(8, random.Take(8).Select(c => c.Kind).Distinct().Count());
+            Assert.Equal(10, random.Distinct().Count());
+
+            // Halving over five kinds in 14 points (HN and GN with groups 1 and 2), 9 of them: every kind, none more than twice.
+            var halving = ml.MulticlassClassification.CreateNormalizerSweep(new NormalizerSweepSettings
+            {
+                Strategy = SweepStrategy.SuccessiveHalving, Seed = seed,
+                SearchSpace = new NormalizerSearchSpace
+                {
+                    Normalizers = [NormalizerKind.BatchNorm, NormalizerKind.GhostBatchNorm, NormalizerKind.ModeNorm, NormalizerKind.HeterologousNorm, NormalizerKind.GroupNorm],
+                    LearningRates = [0.05, 0.1], Epochs = [3],
+                },
+            }).Candidates;
+            Assert.Equal(9, halving.Count);
+            Assert.All(halving.GroupBy(c => c.Kind), kind => Assert.InRange(kind.Count(), 1, 2));
+            Assert.Equal(5, halving.Select(c => c.Kind).Distinct().Count());
+        }
+    }
+
     public static TheoryData<string, Action<NormalizerSweepSettings>> BadSettings => new()
     {
         { "NormalizerSweepSettings.MaxTrials", s => s.MaxTrials = 0 },
