@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
 using TorchSharp;
@@ -18,24 +17,25 @@ internal sealed record Measurement(IReadOnlyList<double> StepSeconds, double Oth
 internal sealed record Phases(double Forward, double Backward, double Update, double ScopeDispose, double Total, double HandlesForward, double HandlesStep);
 
 /// <summary>
-/// A ResNet-20 with one normalizer (a NormalizerFactory string; null for TorchSharp's BatchNorm2d, ResNetCifar's default),
+/// A ResNet-20 whose normalization layers one factory builds (a NormalizerFactory string's, or a TorchSharp module's),
 /// its SGD and its batch. Every measurement starts from a freshly built model (torch.manual_seed(0)), so that every round
 /// times the same steps from the same initialization: a model trained on for many rounds would drift towards a memorised
 /// batch (or, with lr 0.1 and a small batch, towards divergence) and time different arithmetic from round to round.
 /// </summary>
 internal sealed class Trainee : IDisposable
 {
+    private readonly Func<long, nn.Module<Tensor, Tensor>> normalization;
     private readonly Tensor x, y;
     private ResNetCifar? model;
     private SGD? optimizer;
 
-    /// <param name="specification">The factory string, or null for TorchSharp's BatchNorm2d.</param>
+    /// <param name="normalization">Builds a normalization layer for a channel count, as ResNetCifar takes it.</param>
     /// <param name="x">The batch, shared by every trainee of a batch size (not disposed here), in the layout to time.</param>
     /// <param name="channelsLast">Lay the convolution weights out channels-last, as the engine does by default.</param>
-    public Trainee(string label, string? specification, Tensor x, Tensor y, bool channelsLast)
+    public Trainee(string label, Func<long, nn.Module<Tensor, Tensor>> normalization, Tensor x, Tensor y, bool channelsLast)
     {
         Label = label;
-        Specification = specification;
+        this.normalization = normalization;
         ChannelsLast = channelsLast;
         this.x = x;
         this.y = y;
@@ -49,9 +49,7 @@ internal sealed class Trainee : IDisposable
         optimizer?.Dispose();
         model?.Dispose();
         torch.manual_seed(0);
-        model = Specification is null
-            ? new ResNetCifar(20)
-            : new ResNetCifar(20, normalization: NormalizerFactory.Create(Specification));
+        model = new ResNetCifar(20, normalization: normalization);
         model.train();
         if (ChannelsLast) MemoryFormat.SetConvolutionLayout(model, channelsLast: true);
         optimizer = optim.SGD(model.parameters(), 0.1, momentum: 0.9, weight_decay: 1e-4);
@@ -63,7 +61,6 @@ internal sealed class Trainee : IDisposable
     private static long LiveTensors => DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
 
     public string Label { get; }
-    public string? Specification { get; }
     public long ParameterCount { get; }
 
     /// <summary>Set when a step threw (a normalizer that rejects its input after the training diverged, say); the trainee is not timed again.</summary>
