@@ -174,7 +174,8 @@ static BatchTable MeasureBatch(Options options, int batch, StrongBox<TimeSpan> w
         Console.WriteLine();
         Console.WriteLine($"batch {batch}: median ms/step, ratio to the reference (median over rounds of the per-round ratio), target:");
         foreach (var row in rows)
-            Console.WriteLine($"  {row.Label,-47} {(row.Failure ?? $"{Ms(row.MedianSeconds),7} ms  {row.Ratio,6:F3}x  {Verdict(row)}")}");
+            Console.WriteLine($"  {row.Label,-47} {(row.Failure ?? $"{Ms(row.MedianSeconds),7} ms  {row.Ratio,6:F3}x  {Verdict(row),-16}")}" +
+                              (OldShimRatio(batch, row) is { Length: > 0 } old ? $"  old shim {old}x" : ""));
         return new BatchTable(batch, warmup, steps, rows, discarded, reference.ParameterCount);
     }
     finally
@@ -208,6 +209,10 @@ static Row Summarize(Contender contender, Trainee trainee, List<Measurement?> me
 
 // A normalizer passes when its ratio is within its target; the reference and the natives are not judged.
 static bool Fails(Row row) => row.Kind == RowKind.Normalizer && (row.Failure != null || !(row.Ratio <= row.Target));
+
+// The old shim's ratio for a normalizer's row, blank where it has none (other rows, other batch sizes, other normalizers).
+static string OldShimRatio(int batch, Row row) =>
+    row.Kind == RowKind.Normalizer && OldShim.RatioToReference(batch, row.Label) is { } ratio ? $"{ratio:F2}" : "";
 
 static string Verdict(Row row) => row.Kind switch
 {
@@ -283,17 +288,18 @@ static string Report(Options options, string command, DateTime date, List<BatchT
         var failing = judged.Where(Fails).ToList();
         s.AppendLine($"### Batch {table.Batch}");
         s.AppendLine();
-        s.AppendLine("| Row | ms/step | round medians min-max (ms) | ratio to the reference | target: verdict | tensor handles per step | max others' CPU |");
-        s.AppendLine("|---|---:|---:|---:|---|---:|---:|");
+        s.AppendLine("| Row | ms/step | round medians min-max (ms) | ratio to the reference | target: verdict | " +
+                     "old shim (libtorch 1.13), ratio to its BatchNorm2d | tensor handles per step | max others' CPU |");
+        s.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|");
         foreach (var row in table.Rows)
         {
             var label = row.Kind == RowKind.Normalizer ? $"`{row.Label}`" : row.Label;
             if (row.Failure != null)
             {
-                s.AppendLine($"| {label} | - | - | - | {Verdict(row)}: {row.Failure.Replace("|", "\\|")} | - | - |");
+                s.AppendLine($"| {label} | - | - | - | {Verdict(row)}: {row.Failure.Replace("|", "\\|")} | {OldShimRatio(table.Batch, row)} | - | - |");
                 continue;
             }
-            s.AppendLine($"| {label} | {Ms(row.MedianSeconds)} | {Ms(row.MinSeconds)}-{Ms(row.MaxSeconds)} | {row.Ratio:F2} | {Verdict(row)} | " +
+            s.AppendLine($"| {label} | {Ms(row.MedianSeconds)} | {Ms(row.MinSeconds)}-{Ms(row.MaxSeconds)} | {row.Ratio:F2} | {Verdict(row)} | {OldShimRatio(table.Batch, row)} | " +
                          $"{row.HandlesPerStep:N0} | {row.MaxOtherCpu:P0}{(row.Disturbed > 0 ? $" ({row.Disturbed} over {options.MaxOtherCpu}%)" : "")} |");
         }
         s.AppendLine();
@@ -313,6 +319,9 @@ static string Report(Options options, string command, DateTime date, List<BatchT
     s.AppendLine("- ms/step is the median over rounds of each round's median step; the ratio is the median over rounds of " +
                  "(the row's round median / the reference's median in the same round), so it is paired within a round and need not equal " +
                  "the quotient of the ms column exactly.");
+    s.AppendLine($"- Old shim column: {OldShim.Source}. Its table gave ratios to our `bn` of the time; the ratio to its own reference " +
+                 "(libtorch 1.13's BatchNorm2d through the shim) is computed from that table's round medians exactly as this table's ratios are " +
+                 "(median over its rounds of the per-round ratio). Another machine and another libtorch: compare the ratios, not the ms.");
     s.AppendLine("- A ghost batch at least as large as the batch would be BN itself, so `ghost:b=B` with B >= the batch size is timed as " +
                  "`ghost:b=<batch/2>` (`ghost:b=32` at batch 128 becomes `ghost:b=4` at batch 8). ResNet-20's 16-channel layers take `gn:g=8` " +
                  "(32 groups do not divide 16).");
