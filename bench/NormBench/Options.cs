@@ -25,6 +25,8 @@ internal sealed class Options
     public double MaxWait { get; private set; } = 900;
     public bool Natives { get; private set; } = true;
     public bool ChannelsLast { get; private set; } = true;
+    public int MemorySteps { get; private set; } = 2000;
+    public int MemoryBatch { get; private set; } = 4;
     public bool Profile { get; private set; }
     public bool Help { get; private set; }
 
@@ -42,7 +44,8 @@ internal sealed class Options
         each normalizer built by NormalizerFactory against the reference, TorchSharp's nn.BatchNorm2d, in the same
         rounds, and writes its section of bench/results.md: per batch size the median step time, the ratio to the
         reference and each normalizer's target (issue 11: at batch >= 64 bn, ghost, gn, ln, in <= 1.05x and the
-        others <= 1.3x; below 64 every normalizer <= 1.6x).
+        others <= 1.3x; below 64 every normalizer <= 1.6x); then whether live tensors and RSS stay flat over
+        --memory-steps training steps (PASS: live tensors equal, RSS growth <= 16 MiB after the warm-up).
 
         Usage: dotnet run -c Release --project bench/NormBench -- [options]
 
@@ -63,6 +66,10 @@ internal sealed class Options
           --retries N     how many times a disturbed measurement is run again before it is kept anyway (default 2)
           --max-wait S    before each measurement, wait (up to 60 s) until other processes take at most
                           --max-other-cpu of the CPU, for at most S seconds over the whole run (default 900; 0: never wait)
+          --memory-steps N  after the timing, train each normalizer's model and the reference's N steps and read
+                          TorchSharp's live tensors and the process's RSS after 100 warm-up steps and every 250
+                          after; 0 skips the phase, else more than 100 (default 2000)
+          --memory-batch N  batch size of the memory phase (default 4: the phase takes minutes, not an hour)
           --profile       instead of the benchmark, time the phases of the step (forward, backward, SGD, scope
                           dispose) and count the tensor handles a step creates, per row; uses --batches,
                           --norms, --natives, --steps, --warmup, --threads; writes no file
@@ -99,9 +106,13 @@ internal sealed class Options
                 case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
                 case "--retries": options.Retries = NonNegative(name, value); break;
                 case "--max-wait": options.MaxWait = NonNegative(name, value); break;
+                case "--memory-steps": options.MemorySteps = NonNegative(name, value); break;
+                case "--memory-batch": options.MemoryBatch = Positive(name, value); break;
                 default: throw new ArgumentException($"Unknown option '{name}' (see --help).");
             }
         }
+        if (options.MemorySteps is > 0 and <= MemoryPhase.WarmupSteps)
+            throw new ArgumentException($"--memory-steps must be 0 (no memory phase) or more than the {MemoryPhase.WarmupSteps} warm-up steps, got {options.MemorySteps}.");
         return options;
     }
 

@@ -40,7 +40,7 @@ static int Run(Options options)
         throw new InvalidOperationException($"libtorch runs {torch.get_num_threads()} threads after asking for {options.Threads}.");
     // Parse every string and build its layers for ResNet-20's channel counts up front, so that a typo or a group
     // count that does not divide 16 fails before minutes of measuring.
-    foreach (var batch in options.Batches)
+    foreach (var batch in options.MemorySteps > 0 ? options.Batches.Append(options.MemoryBatch) : options.Batches)
     foreach (var contender in Contenders(options, batch))
     {
         foreach (var channels in new long[] { 16, 32, 64 }) contender.Normalization(channels).Dispose();
@@ -61,12 +61,23 @@ static int Run(Options options)
         tables.Add(MeasureBatch(options, batch, waitBudget));
     var waitedTotal = TimeSpan.FromSeconds(options.MaxWait) - waitBudget.Value;
     var (otherCpu, capacity) = CpuSnapshot.Others(cpuStart, CpuSnapshot.Take());
+    var memory = options.MemorySteps > 0 ? MeasureMemory(options) : null;
 
-    var body = Report(options, command, date, tables, otherCpu, capacity, waitedTotal);
+    var body = Report(options, command, date, tables, memory, otherCpu, capacity, waitedTotal);
     ResultsFile.WriteSection(output, StartMarker, EndMarker, body);
     Console.WriteLine($"other processes used {otherCpu:F1} of the machine's {capacity:F1} core-seconds ({otherCpu / capacity:P1})");
     Console.WriteLine($"wrote {output}");
     return 0;
+}
+
+// The memory phase: every normalizer, and the reference as the baseline for theirs; the natives are left out, their
+// kernels being libtorch's, as the reference's is.
+static MemoryTable MeasureMemory(Options options)
+{
+    torch.manual_seed(1);
+    using var x = Batch(options.MemoryBatch, options.ChannelsLast);
+    using var y = randint(0, 10, [options.MemoryBatch]);
+    return MemoryPhase.Run(options, Contenders(options, options.MemoryBatch).Where(c => c.Kind != RowKind.Native).ToList(), x, y);
 }
 
 // The rows of a batch size, in table order: the normalizers (ghost batches fitted to the batch), the reference, and the
@@ -250,10 +261,10 @@ static int Profile(Options options)
     return 0;
 }
 
-static string Report(Options options, string command, DateTime date, List<BatchTable> tables, double otherCpu, double capacity, TimeSpan waited)
+static string Report(Options options, string command, DateTime date, List<BatchTable> tables, MemoryTable? memory, double otherCpu, double capacity, TimeSpan waited)
 {
     var s = new StringBuilder();
-    s.AppendLine("## Normalizers: ResNet-20 training step time relative to TorchSharp's BatchNorm2d");
+    s.AppendLine("## Normalizers: ResNet-20 training step time relative to TorchSharp's BatchNorm2d, and memory over training");
     s.AppendLine();
     s.AppendLine("Written by `bench/NormBench` (rerun it to refresh this section). The CIFAR ResNet-20 of `ResNetCifar` " +
                  $"({tables[0].Parameters:N0} parameters with BN; 19 normalization layers of 16, 32 and 64 channels) is built for each normalizer " +
@@ -310,6 +321,8 @@ static string Report(Options options, string command, DateTime date, List<BatchT
               $"({string.Join(", ", failing.Select(f => f.Failure != null ? $"`{f.Label}` error" : $"`{f.Label}` {f.Ratio:F2}x > {f.Target:F2}x"))}).");
         s.AppendLine();
     }
+    if (memory != null) MemoryPhase.Report(s, memory);
+    else s.AppendLine("Memory phase not run (`--memory-steps 0`).").AppendLine();
     s.AppendLine("Method and notes:");
     s.AppendLine();
     s.AppendLine("- A round times every row once, round-robin with the starting row rotating from round to round, so that drift " +

@@ -13,6 +13,12 @@ internal sealed record Measurement(IReadOnlyList<double> StepSeconds, double Oth
     public double Median => Stats.Median(StepSeconds);
 }
 
+/// <summary>A reading of the memory phase: after how many steps, TorchSharp's live tensors on this thread and the process's resident memory.</summary>
+internal sealed record MemorySample(int Step, long LiveTensors, long ResidentBytes);
+
+/// <summary>One model's memory phase: its samples, the highest resident memory read after any step, and the phase's duration.</summary>
+internal sealed record MemoryTrace(IReadOnlyList<MemorySample> Samples, long MaxResidentBytes, double Seconds);
+
 /// <summary>Median phase times (seconds) of one normalizer's step, and the tensor handles one step creates.</summary>
 internal sealed record Phases(double Forward, double Backward, double Update, double ScopeDispose, double Total, double HandlesForward, double HandlesStep);
 
@@ -96,6 +102,28 @@ internal sealed class Trainee : IDisposable
         var (other, capacity) = CpuSnapshot.Others(cpuStart, CpuSnapshot.Take());
         var liveAfter = LiveTensors;
         return new Measurement(times, other / capacity, liveBefore, liveAfter, handles, Loss());
+    }
+
+    /// <summary>
+    /// Rebuilds the model and trains it <paramref name="steps"/> steps, reading the live tensors and resident memory after step
+    /// <paramref name="warmup"/>, every <paramref name="interval"/> steps after it, and after the last; the resident memory
+    /// after every step, for its maximum.
+    /// </summary>
+    public MemoryTrace TraceMemory(int steps, int warmup, int interval)
+    {
+        Rebuild();
+        var samples = new List<MemorySample>();
+        long maxResident = 0;
+        var start = Stopwatch.GetTimestamp();
+        for (var step = 1; step <= steps; step++)
+        {
+            Step();
+            var resident = ProcessStat.ResidentBytes();
+            maxResident = Math.Max(maxResident, resident);
+            if (step == steps || (step >= warmup && (step - warmup) % interval == 0))
+                samples.Add(new MemorySample(step, LiveTensors, resident));
+        }
+        return new MemoryTrace(samples, maxResident, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 
     /// <summary>The loss on the batch (forward only, no update): a non-finite loss would mean the timing is of NaN arithmetic.</summary>
