@@ -114,10 +114,10 @@ internal static class MemoryPhase
         s.AppendLine("|---|---:|---:|---:|---:|---:|---|");
         foreach (var row in table.Rows)
         {
-            var label = row.Kind == RowKind.Normalizer ? $"`{row.Label}`" : row.Label;
+            var label = Cells.Label(row.Label, row.Kind);
             if (row.Failure != null)
             {
-                s.AppendLine($"| {label} | - | - | - | - | - | FAIL: {row.Failure.Replace("|", "\\|")} |");
+                s.AppendLine($"| {label} | - | - | - | - | - | FAIL: {Cells.Text(row.Failure)} |");
                 continue;
             }
             var (tensors, resident) = row.GrowthPer1000Steps;

@@ -304,10 +304,10 @@ static string Report(Options options, string command, DateTime date, List<BatchT
         s.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|");
         foreach (var row in table.Rows)
         {
-            var label = row.Kind == RowKind.Normalizer ? $"`{row.Label}`" : row.Label;
+            var label = Cells.Label(row.Label, row.Kind);
             if (row.Failure != null)
             {
-                s.AppendLine($"| {label} | - | - | - | {Verdict(row)}: {row.Failure.Replace("|", "\\|")} | {OldShimRatio(table.Batch, row)} | - | - |");
+                s.AppendLine($"| {label} | - | - | - | {Verdict(row)}: {Cells.Text(row.Failure)} | {OldShimRatio(table.Batch, row)} | - | - |");
                 continue;
             }
             s.AppendLine($"| {label} | {Ms(row.MedianSeconds)} | {Ms(row.MinSeconds)}-{Ms(row.MaxSeconds)} | {row.Ratio:F2} | {Verdict(row)} | {OldShimRatio(table.Batch, row)} | " +
@@ -400,3 +400,12 @@ internal sealed record Row(
 /// <summary>The measurements of one batch size.</summary>
 internal sealed record BatchTable(int Batch, int Warmup, int Steps, IReadOnlyList<Row> Rows, IReadOnlyList<string> Discarded, long Parameters);
 
+/// <summary>Markdown table cells of the report.</summary>
+internal static class Cells
+{
+    /// <summary>A row's name: our normalizers' factory strings as code, the TorchSharp rows as text.</summary>
+    public static string Label(string label, RowKind kind) => kind == RowKind.Normalizer ? $"`{label}`" : label;
+
+    /// <summary>Text for a cell, its pipes escaped.</summary>
+    public static string Text(string text) => text.Replace("|", "\\|");
+}
