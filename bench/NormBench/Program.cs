@@ -94,12 +94,23 @@ static List<Contender> Contenders(Options options, int batch)
         // libtorch's fused kernels behind three of our normalizers. Their float32 kernels accumulate in float, which the
         // spec (docs/normalizers.md section 1: double accumulation) rules out for our layers; these rows show what a
         // fused kernel would cost, and are not judged.
-        contenders.Add(new Contender("TorchSharp nn.GroupNorm(8, C) (as gn:g=8)", RowKind.Native, channels => nn.GroupNorm(8, channels), null));
-        contenders.Add(new Contender("TorchSharp nn.GroupNorm(1, C) (as ln)", RowKind.Native, channels => nn.GroupNorm(1, channels), null));
+        contenders.Add(new Contender("TorchSharp nn.GroupNorm(8, C) (as gn:g=8)", RowKind.Native, channels => NativeGroupNorm(8, channels), null));
+        contenders.Add(new Contender("TorchSharp nn.GroupNorm(1, C) (as ln)", RowKind.Native, channels => NativeGroupNorm(1, channels), null));
         contenders.Add(new Contender("TorchSharp nn.InstanceNorm2d(C, affine) (as in)", RowKind.Native,
                                      channels => nn.InstanceNorm2d(channels, affine: true), null));
     }
     return contenders;
+}
+
+// TorchSharp 0.107's nn.GroupNorm leaves its weight and bias uninitialized (measured here: arbitrary floats, and a NaN
+// loss from ResNet-20's first forward); PyTorch's GroupNorm starts from weight 1 and bias 0, as every other row does.
+static nn.Module<Tensor, Tensor> NativeGroupNorm(long groups, long channels)
+{
+    var norm = nn.GroupNorm(groups, channels);
+    using var noGrad = no_grad();
+    norm.weight!.fill_(1);
+    norm.bias!.zero_();
+    return norm;
 }
 
 // A normalizer's target ratio to the reference at a batch size: its kind is the factory string's name before the colon.
