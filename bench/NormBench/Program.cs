@@ -261,7 +261,7 @@ static int Profile(Options options)
         using var x = Batch(batch, options.ChannelsLast);
         using var y = randint(0, 10, [batch]);
         Console.WriteLine($"batch {batch}, torch.get_num_threads() = {torch.get_num_threads()}, {Layout(options)}, {warmup} warm-up + {steps} profiled steps each, medians (ms):");
-        Console.WriteLine($"  {"normalizer",-47} {"forward",8} {"backward",8} {"SGD",6} {"dispose",7} {"total",7}  handles fwd/step");
+        Console.WriteLine($"  {"row",-47} {"forward",8} {"backward",8} {"SGD",6} {"dispose",7} {"total",7}  handles fwd/step");
         foreach (var contender in Contenders(options, batch))
         {
             using var trainee = new Trainee(contender.Label, contender.Normalization, x, y, options.ChannelsLast);
