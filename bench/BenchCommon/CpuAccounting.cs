@@ -59,6 +59,15 @@ public static class ProcessStat
             return 0;
         }
     }
+
+    /// <summary>This process's resident set size in bytes (VmRSS of /proc/self/status).</summary>
+    public static long ResidentBytes()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException("/proc/self/status has no VmRSS line: the process's resident memory cannot be read here.");
+        // "VmRSS:	  123456 kB"
+        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
 }
 
 /// <summary>Waits for the other processes on the machine to calm down before a measurement.</summary>

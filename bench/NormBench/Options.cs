@@ -23,8 +23,10 @@ internal sealed class Options
     public double MaxOtherCpu { get; private set; } = 10;
     public int Retries { get; private set; } = 2;
     public double MaxWait { get; private set; } = 900;
-    public bool Reference { get; private set; } = true;
+    public bool Natives { get; private set; } = true;
     public bool ChannelsLast { get; private set; } = true;
+    public int MemorySteps { get; private set; } = 2000;
+    public int MemoryBatch { get; private set; } = 4;
     public bool Profile { get; private set; }
     public bool Help { get; private set; }
 
@@ -39,8 +41,11 @@ internal sealed class Options
 
     public const string Usage = """
         NormBench: times a ResNet-20 training step (CIFAR shape 3x32x32, random data, cross-entropy, SGD) with
-        each normalizer built by NormalizerFactory, and TorchSharp's nn.BatchNorm2d as a reference, and writes its
-        section of bench/results.md: median step time and the ratio to the project's "bn" per batch size.
+        each normalizer built by NormalizerFactory against the reference, TorchSharp's nn.BatchNorm2d, in the same
+        rounds, and writes its section of bench/results.md: per batch size the median step time, the ratio to the
+        reference and each normalizer's target (issue 11: at batch >= 64 bn, ghost, gn, ln, in <= 1.05x and the
+        others <= 1.3x; below 64 every normalizer <= 1.6x); then whether live tensors and RSS stay flat over
+        --memory-steps training steps (PASS: live tensors equal, RSS growth <= 16 MiB after the warm-up).
 
         Usage: dotnet run -c Release --project bench/NormBench -- [options]
 
@@ -48,22 +53,26 @@ internal sealed class Options
           --norms LIST    NormalizerFactory strings, separated by ';' (quote the list), default:
                           "bn;ghost:b=32;bgn:g=8,b=2;mn:k=2;mgn:k=2;hn:g=1;hn:mean=gn8,std=en1;en:g=1;gn:g=8;ln;in;sn".
                           A ghost batch of b >= the batch size is replaced by b = batch/2 (ghost:b=4 at batch 8).
-                          "bn" is the baseline of the ratios and is added when missing.
-          --rounds N      rounds; each round times every normalizer once, round-robin (default 5)
-          --steps N       timed steps per normalizer and round (default 4 at batch >= 64, 16 below)
+          --natives on|off  also time TorchSharp's nn.GroupNorm(8, C), nn.GroupNorm(1, C) and
+                          nn.InstanceNorm2d(C, affine: true), libtorch's fused kernels, for comparison (default on)
+          --rounds N      rounds; each round times every row once, round-robin (default 5)
+          --steps N       timed steps per row and round (default 4 at batch >= 64, 16 below)
           --warmup N      untimed steps before them in every round (default 1 at batch >= 64, 4 below)
           --threads N     intra-op threads, torch.set_num_threads (default: Environment.ProcessorCount)
           --channels-last on|off  batch and conv weights channels-last, as the engine trains (default on)
-          --no-reference  leave out the TorchSharp nn.BatchNorm2d reference row
           --output PATH   results file, relative to the repository root (default bench/results.md)
           --max-other-cpu P  a measurement during which other processes took more than P% of the machine's
                           CPU is discarded and run again (default 10)
           --retries N     how many times a disturbed measurement is run again before it is kept anyway (default 2)
           --max-wait S    before each measurement, wait (up to 60 s) until other processes take at most
                           --max-other-cpu of the CPU, for at most S seconds over the whole run (default 900; 0: never wait)
+          --memory-steps N  after the timing, train each normalizer's model and the reference's N steps and read
+                          TorchSharp's live tensors and the process's RSS after 100 warm-up steps and every 250
+                          after; 0 skips the phase, else more than 100 (default 2000)
+          --memory-batch N  batch size of the memory phase (default 4: the phase takes minutes, not an hour)
           --profile       instead of the benchmark, time the phases of the step (forward, backward, SGD, scope
-                          dispose) and count the tensor handles a step creates, per normalizer; uses --batches,
-                          --norms, --steps, --warmup, --threads; writes no file
+                          dispose) and count the tensor handles a step creates, per row; uses --batches,
+                          --norms, --natives, --steps, --warmup, --threads; writes no file
           --help          this text
 
         Exit code 0 when the measurement completed (whatever the ratios), nonzero on errors.
@@ -79,7 +88,6 @@ internal sealed class Options
             {
                 case "--help" or "-h" or "-?": options.Help = true; continue;
                 case "--profile": options.Profile = true; continue;
-                case "--no-reference": options.Reference = false; continue;
             }
             if (i + 1 >= args.Length)
                 throw new ArgumentException($"Option {name} needs a value (see --help).");
@@ -93,13 +101,18 @@ internal sealed class Options
                 case "--warmup": options.Warmup = NonNegative(name, value); break;
                 case "--threads": options.Threads = Positive(name, value); break;
                 case "--channels-last": options.ChannelsLast = OnOff(name, value); break;
+                case "--natives": options.Natives = OnOff(name, value); break;
                 case "--output": options.Output = value; break;
                 case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
                 case "--retries": options.Retries = NonNegative(name, value); break;
                 case "--max-wait": options.MaxWait = NonNegative(name, value); break;
+                case "--memory-steps": options.MemorySteps = NonNegative(name, value); break;
+                case "--memory-batch": options.MemoryBatch = Positive(name, value); break;
                 default: throw new ArgumentException($"Unknown option '{name}' (see --help).");
             }
         }
+        if (options.MemorySteps is > 0 and <= MemoryPhase.WarmupSteps)
+            throw new ArgumentException($"--memory-steps must be 0 (no memory phase) or more than the {MemoryPhase.WarmupSteps} warm-up steps, got {options.MemorySteps}.");
         return options;
     }
 

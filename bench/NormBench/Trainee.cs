@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
 using TorchSharp;
@@ -14,28 +13,35 @@ internal sealed record Measurement(IReadOnlyList<double> StepSeconds, double Oth
     public double Median => Stats.Median(StepSeconds);
 }
 
+/// <summary>A reading of the memory phase: after how many steps, TorchSharp's live tensors on this thread and the process's resident memory.</summary>
+internal sealed record MemorySample(int Step, long LiveTensors, long ResidentBytes);
+
+/// <summary>One model's memory phase: its samples, the highest resident memory read after any step, and the phase's duration.</summary>
+internal sealed record MemoryTrace(IReadOnlyList<MemorySample> Samples, long MaxResidentBytes, double Seconds);
+
 /// <summary>Median phase times (seconds) of one normalizer's step, and the tensor handles one step creates.</summary>
 internal sealed record Phases(double Forward, double Backward, double Update, double ScopeDispose, double Total, double HandlesForward, double HandlesStep);
 
 /// <summary>
-/// A ResNet-20 with one normalizer (a NormalizerFactory string; null for TorchSharp's BatchNorm2d, ResNetCifar's default),
+/// A ResNet-20 whose normalization layers one factory builds (a NormalizerFactory string's, or a TorchSharp module's),
 /// its SGD and its batch. Every measurement starts from a freshly built model (torch.manual_seed(0)), so that every round
 /// times the same steps from the same initialization: a model trained on for many rounds would drift towards a memorised
 /// batch (or, with lr 0.1 and a small batch, towards divergence) and time different arithmetic from round to round.
 /// </summary>
 internal sealed class Trainee : IDisposable
 {
+    private readonly Func<long, nn.Module<Tensor, Tensor>> normalization;
     private readonly Tensor x, y;
     private ResNetCifar? model;
     private SGD? optimizer;
 
-    /// <param name="specification">The factory string, or null for TorchSharp's BatchNorm2d.</param>
+    /// <param name="normalization">Builds a normalization layer for a channel count, as ResNetCifar takes it.</param>
     /// <param name="x">The batch, shared by every trainee of a batch size (not disposed here), in the layout to time.</param>
     /// <param name="channelsLast">Lay the convolution weights out channels-last, as the engine does by default.</param>
-    public Trainee(string label, string? specification, Tensor x, Tensor y, bool channelsLast)
+    public Trainee(string label, Func<long, nn.Module<Tensor, Tensor>> normalization, Tensor x, Tensor y, bool channelsLast)
     {
         Label = label;
-        Specification = specification;
+        this.normalization = normalization;
         ChannelsLast = channelsLast;
         this.x = x;
         this.y = y;
@@ -49,9 +55,7 @@ internal sealed class Trainee : IDisposable
         optimizer?.Dispose();
         model?.Dispose();
         torch.manual_seed(0);
-        model = Specification is null
-            ? new ResNetCifar(20)
-            : new ResNetCifar(20, normalization: NormalizerFactory.Create(Specification));
+        model = new ResNetCifar(20, normalization: normalization);
         model.train();
         if (ChannelsLast) MemoryFormat.SetConvolutionLayout(model, channelsLast: true);
         optimizer = optim.SGD(model.parameters(), 0.1, momentum: 0.9, weight_decay: 1e-4);
@@ -63,7 +67,6 @@ internal sealed class Trainee : IDisposable
     private static long LiveTensors => DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
 
     public string Label { get; }
-    public string? Specification { get; }
     public long ParameterCount { get; }
 
     /// <summary>Set when a step threw (a normalizer that rejects its input after the training diverged, say); the trainee is not timed again.</summary>
@@ -99,6 +102,28 @@ internal sealed class Trainee : IDisposable
         var (other, capacity) = CpuSnapshot.Others(cpuStart, CpuSnapshot.Take());
         var liveAfter = LiveTensors;
         return new Measurement(times, other / capacity, liveBefore, liveAfter, handles, Loss());
+    }
+
+    /// <summary>
+    /// Rebuilds the model and trains it <paramref name="steps"/> steps, reading the live tensors and resident memory after step
+    /// <paramref name="warmup"/>, every <paramref name="interval"/> steps after it, and after the last; the resident memory
+    /// after every step, for its maximum.
+    /// </summary>
+    public MemoryTrace TraceMemory(int steps, int warmup, int interval)
+    {
+        Rebuild();
+        var samples = new List<MemorySample>();
+        long maxResident = 0;
+        var start = Stopwatch.GetTimestamp();
+        for (var step = 1; step <= steps; step++)
+        {
+            Step();
+            var resident = ProcessStat.ResidentBytes();
+            maxResident = Math.Max(maxResident, resident);
+            if (step == steps || (step >= warmup && (step - warmup) % interval == 0))
+                samples.Add(new MemorySample(step, LiveTensors, resident));
+        }
+        return new MemoryTrace(samples, maxResident, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 
     /// <summary>The loss on the batch (forward only, no update): a non-finite loss would mean the timing is of NaN arithmetic.</summary>
