@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
@@ -68,16 +69,35 @@ internal sealed class EvidenceRunner(EvidenceData data, EvidencePlan plan, int w
             var finished = 0;
             // One request at a time, in the order above (the default partitioning would hand out chunks).
             var inOrder = Partitioner.Create(merged, EnumerablePartitionerOptions.NoBuffering);
-            Parallel.ForEach(inOrder, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation }, request =>
+            try
             {
-                var measurement = RunOne(request, models[request.Spec], cancellation);
+                Parallel.ForEach(inOrder, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation }, request => Measure(request));
+            }
+            catch (AggregateException failed)
+            {
+                // The first failure as itself (a cancellation stays a cancellation), not wrapped by Parallel.
+                ExceptionDispatchInfo.Capture(failed.InnerExceptions[0]).Throw();
+            }
+            return results;
+
+            void Measure(RunRequest request)
+            {
+                RunMeasurement measurement;
+                try
+                {
+                    measurement = RunOne(request, models[request.Spec], cancellation);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw new InvalidOperationException($"Run '{request.Spec}' failed: {e.Message}", e);
+                }
                 models[request.Spec].Dispose();
                 results[request.Spec] = measurement;
-                var done = Interlocked.Increment(ref finished);
-                log(string.Create(CultureInfo.InvariantCulture,
-                    $"[{done}/{merged.Count}, {clock.Elapsed.TotalMinutes:F1} min] {request.Spec}: test error {100 * measurement.TestError:F2}% ({measurement.TrainSeconds:F0} s training)"));
-            });
-            return results;
+                // One line at a time: the caller's writer need not be thread-safe.
+                lock (results)
+                    log(string.Create(CultureInfo.InvariantCulture,
+                        $"[{++finished}/{merged.Count}, {clock.Elapsed.TotalMinutes:F1} min] {request.Spec}: test error {100 * measurement.TestError:F2}% ({measurement.TrainSeconds:F0} s training)"));
+            }
         }
         finally
         {
