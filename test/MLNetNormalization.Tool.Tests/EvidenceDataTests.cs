@@ -120,7 +120,7 @@ public sealed class EvidenceDataTests
     {
         // MNIST's rarest digit (5) has 863 images; the plan takes (300 + 100) x 2 per digit. Fashion-MNIST has 6,000 training images per class.
         var data = EvidenceData.Load(EvidencePlan.Full(3), FashionMnist.DefaultDirectory, Path.Combine(ToolFixture.RepoRoot, MnistNpm.RepositoryRelativeDirectory));
-        Assert.Equal((7_000, 2_000, 10_000), (data.Fashion.Train.Count, data.Fashion.Validation!.Count, data.Fashion.Test.Count));
+        Assert.Equal((10_000, 2_000, 10_000), (data.Fashion.Train.Count, data.Fashion.Validation!.Count, data.Fashion.Test.Count));
         Assert.Equal((12_000, 4_000), (data.MultiDomain.Train.Count, data.MultiDomain.Test.Count));
     }
 

@@ -39,7 +39,7 @@ internal static class ReportRenderer
     }
 
     /// <summary>The dotnet host that runs this process: the SDK's when set, else the one above the shared runtime in use.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
         var name = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";

@@ -41,7 +41,8 @@ internal static class BlockParts
     public static BlockCompute Compute(IEnumerable<Cell> cells, EvidencePlan plan, IReadOnlyDictionary<RunSpec, RunMeasurement> runs, IReadOnlySet<RunSpec> shared)
     {
         var specs = cells.SelectMany(c => c.Specs(plan.Seeds)).Distinct().ToList();
-        return new BlockCompute(specs.Count, specs.Count(shared.Contains), specs.Sum(s => runs[s].TrainSeconds), specs.Sum(s => runs[s].EvaluationSeconds));
+        return new BlockCompute(specs.Count, specs.Count(shared.Contains), specs.Sum(s => runs[s].TrainSeconds), specs.Sum(s => runs[s].EvaluationSeconds),
+            specs.Sum(s => runs[s].CpuSeconds));
     }
 
     /// <summary>Test error (%) against batch size on a log2 axis: one line per normalizer through its cells, with ± one standard deviation.</summary>

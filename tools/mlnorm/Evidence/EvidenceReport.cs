@@ -23,7 +23,7 @@ internal static class EvidenceReport
         }
         var runs = results.Runs.Count;
         Line(I($"Written by `{results.Command}` (started {results.Started:yyyy-MM-dd HH:mm} UTC): {runs} training runs of LeNet in {results.WallSeconds / 60:F1} minutes ") +
-             I($"with {results.Workers} runs at a time on {results.ProcessorCount} cores ({results.ProcessCpuSeconds:N0} s of CPU; load average {results.LoadAverageBefore ?? "unknown"} before, {results.LoadAverageAfter ?? "unknown"} after). ") +
+             I($"with {results.Workers} runs at a time on {results.ProcessorCount} cores ({results.CpuSeconds:N0} CPU seconds in the runs; load average {results.LoadAverageBefore ?? "unknown"} before, {results.LoadAverageAfter ?? "unknown"} after). ") +
              $"Every number below is in [{ResultsFile}]({ResultsFile}), with each run's test error and seconds.");
         Line();
         Line("Test error is 1 - accuracy on test images no run trained on, in percent: mean ± sample standard deviation over the seeds.");
@@ -53,10 +53,10 @@ internal static class EvidenceReport
 
         Line("## Compute");
         Line();
-        Line("| block | runs | shared with another block | training (run-seconds) | evaluation (run-seconds) |");
-        Line("|---|---|---|---|---|");
+        Line("| block | runs | shared with another block | training (run-seconds) | evaluation (run-seconds) | CPU seconds |");
+        Line("|---|---|---|---|---|---|");
         foreach (var block in results.Blocks)
-            Line(I($"| {block.Title} | {block.Compute.Runs} | {block.Compute.SharedRuns} | {block.Compute.TrainSeconds:N0} | {block.Compute.EvaluationSeconds:N0} |"));
+            Line(I($"| {block.Title} | {block.Compute.Runs} | {block.Compute.SharedRuns} | {block.Compute.TrainSeconds:N0} | {block.Compute.EvaluationSeconds:N0} | {block.Compute.CpuSeconds:N0} |"));
         Line();
         Line(I($"Run-seconds add up each run's own clock time; {results.Workers} ran at a time, so the whole command took {results.WallSeconds:N0} s of wall time for {results.Runs.Sum(r => r.TrainSeconds + r.EvaluationSeconds):N0} run-seconds."));
         Line();
@@ -131,7 +131,7 @@ internal static class EvidenceReport
             Line();
         }
         var compute = block.Compute;
-        Line(I($"Compute: {compute.Runs} runs ({plan.Seeds} seeds per cell; {compute.SharedRuns} of them shared with another block), {compute.TrainSeconds:N0} run-seconds of training and {compute.EvaluationSeconds:N0} of evaluation."));
+        Line(I($"Compute: {compute.Runs} runs ({plan.Seeds} seeds per cell; {compute.SharedRuns} of them shared with another block), {compute.TrainSeconds:N0} run-seconds of training and {compute.EvaluationSeconds:N0} of evaluation, {compute.CpuSeconds:N0} CPU seconds."));
         Line();
     }
 

@@ -22,8 +22,8 @@ internal sealed record CellResult(string Label, string Task, string Normalizer, 
 /// <param name="Measured">The two intervals (or the paired difference) in percent.</param>
 internal sealed record ClaimResult(string Section, string Claim, string Comparison, string Measured, string Verdict);
 
-/// <summary>Seconds and runs a block took. Runs shared with another block count in both.</summary>
-internal sealed record BlockCompute(int Runs, int SharedRuns, double TrainSeconds, double EvaluationSeconds);
+/// <summary>Seconds and runs a block took (run-seconds of training and evaluation, and the CPU seconds of its runs). Runs shared with another block count in both.</summary>
+internal sealed record BlockCompute(int Runs, int SharedRuns, double TrainSeconds, double EvaluationSeconds, double CpuSeconds);
 
 /// <summary>A model type's inference-alpha tuning: per seed, the alpha with the lowest validation error and the test errors at alpha 0 and at it.</summary>
 internal sealed record AlphaTuning(string Label, IReadOnlyList<AlphaSeed> Seeds, double MeanDifference, double DifferenceStandardDeviation);
@@ -53,7 +53,7 @@ internal sealed record BlockResult(
 
 /// <summary>The machine-readable results of one `mlnorm evidence` run (evidence-results.json).</summary>
 internal sealed record EvidenceResults(
-    string Command, string Mode, DateTimeOffset Started, double WallSeconds, double ProcessCpuSeconds, int Workers, int ProcessorCount,
+    string Command, string Mode, DateTimeOffset Started, double WallSeconds, double CpuSeconds, int Workers, int ProcessorCount,
     string? LoadAverageBefore, string? LoadAverageAfter, EvidencePlan Plan, IReadOnlyList<string> VerdictRule,
     IReadOnlyList<BlockResult> Blocks, IReadOnlyList<RunMeasurement> Runs)
 {

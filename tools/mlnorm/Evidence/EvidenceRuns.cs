@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.ExceptionServices;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
@@ -31,80 +29,26 @@ internal sealed record AlphaMeasurement(double Alpha, double ValidationError, do
 internal sealed record GateDistribution(IReadOnlyList<string> Layers, IReadOnlyList<string> Domains, int Modes,
                                         double[][][] MeanGate, double[][][] ArgmaxShare);
 
-/// <summary>What one run measured, and the seconds it took (training, then every evaluation).</summary>
-internal sealed record RunMeasurement(RunSpec Spec, double TestError, double TrainSeconds, double EvaluationSeconds,
+/// <summary>What one run measured, the seconds it took (training, then every evaluation), and the CPU seconds its worker process spent on it.</summary>
+internal sealed record RunMeasurement(RunSpec Spec, double TestError, double TrainSeconds, double EvaluationSeconds, double CpuSeconds,
                                       IReadOnlyList<AlphaMeasurement>? Alphas, GateDistribution? Gates);
 
 /// <summary>
-/// Trains LeNet runs with the training engine (<see cref="ClassifierTrainer"/>), several at once, and measures them.
-/// Each run is single-threaded and runs on its own worker, so its numbers do not depend on how many workers there are.
+/// Trains and measures one run with the training engine (<see cref="ClassifierTrainer"/>): LeNet with the run's normalizer,
+/// initialized from the run's seed. What an evidence worker process does for each run it is handed.
 /// </summary>
-internal sealed class EvidenceRunner(EvidenceData data, EvidencePlan plan, int workers)
+internal sealed class EvidenceRunner(EvidenceData data, EvidencePlan plan)
 {
-    /// <summary>Runs every request (the same spec asked twice is trained once, measuring what either asked); returns the measurements by spec.</summary>
-    public IReadOnlyDictionary<RunSpec, RunMeasurement> Run(IReadOnlyList<RunRequest> requests, Action<string> log, CancellationToken cancellation)
+    /// <summary>Builds the run's model from its seed, trains it, and measures it.</summary>
+    public RunMeasurement Measure(RunRequest request, CancellationToken cancellation)
     {
-        var merged = requests.GroupBy(r => r.Spec)
-            .Select(g => new RunRequest(g.Key, g.Any(r => r.SweepAlpha), g.Any(r => r.MeasureGates)))
-            // Small batches first: they take longest, and starting them early keeps the workers busy to the end.
-            .OrderBy(r => r.Spec.BatchSize).ThenBy(r => r.Spec.Task).ThenBy(r => r.Spec.Normalizer, StringComparer.Ordinal).ThenBy(r => r.Spec.Seed)
-            .ToList();
-        // libtorch's intra-op pool is per process: one thread per op, the workers give the parallelism.
-        torch.set_num_threads(1);
-        // Every model is built (and so initialized) here, one after another from its own seed, before any training starts:
-        // the engine reseeds torch's global generator when a run starts, which would otherwise race with another
-        // worker's initialization.
-        var models = new Dictionary<RunSpec, nn.Module<Tensor, Tensor>>();
-        var results = new ConcurrentDictionary<RunSpec, RunMeasurement>();
-        try
-        {
-            foreach (var request in merged)
-            {
-                var spec = request.Spec;
-                var task = data.Of(spec.Task);
-                torch.manual_seed(spec.Seed);
-                models[spec] = Backbone.Create(Architecture.LeNet, task.Train.Shape, task.Train.ClassNames.Count, new NormalizerPlan(spec.Normalizer));
-            }
-            var clock = Stopwatch.StartNew();
-            var finished = 0;
-            // One request at a time, in the order above (the default partitioning would hand out chunks).
-            var inOrder = Partitioner.Create(merged, EnumerablePartitionerOptions.NoBuffering);
-            try
-            {
-                Parallel.ForEach(inOrder, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation }, request => Measure(request));
-            }
-            catch (AggregateException failed)
-            {
-                // The first failure as itself (a cancellation stays a cancellation), not wrapped by Parallel.
-                ExceptionDispatchInfo.Capture(failed.InnerExceptions[0]).Throw();
-            }
-            return results;
-
-            void Measure(RunRequest request)
-            {
-                RunMeasurement measurement;
-                try
-                {
-                    measurement = RunOne(request, models[request.Spec], cancellation);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    throw new InvalidOperationException($"Run '{request.Spec}' failed: {e.Message}", e);
-                }
-                models[request.Spec].Dispose();
-                results[request.Spec] = measurement;
-                // One line at a time: the caller's writer need not be thread-safe.
-                lock (results)
-                    log(string.Create(CultureInfo.InvariantCulture,
-                        $"[{++finished}/{merged.Count}, {clock.Elapsed.TotalMinutes:F1} min] {request.Spec}: test error {100 * measurement.TestError:F2}% ({measurement.TrainSeconds:F0} s training)"));
-            }
-        }
-        finally
-        {
-            // A finished run disposed its own model as soon as it was measured.
-            foreach (var (spec, model) in models)
-                if (!results.ContainsKey(spec)) model.Dispose();
-        }
+        var spec = request.Spec;
+        var task = data.Of(spec.Task);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        torch.manual_seed(spec.Seed);
+        using var model = Backbone.Create(Architecture.LeNet, task.Train.Shape, task.Train.ClassNames.Count, new NormalizerPlan(spec.Normalizer));
+        var measurement = RunOne(request, model, cancellation);
+        return measurement with { CpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds };
     }
 
     private RunMeasurement RunOne(RunRequest request, nn.Module<Tensor, Tensor> model, CancellationToken cancellation)
@@ -148,6 +92,6 @@ internal sealed class EvidenceRunner(EvidenceData data, EvidencePlan plan, int w
             NormalizationModel.ResetInferenceAlpha(model);
         }
         var gates = request.MeasureGates ? GateMeasurement.Measure(model, data.MultiDomainTest, task.PixelMean, task.PixelStd) : null;
-        return new RunMeasurement(spec, testError, trainSeconds, clock.Elapsed.TotalSeconds, alphas, gates);
+        return new RunMeasurement(spec, testError, trainSeconds, clock.Elapsed.TotalSeconds, CpuSeconds: 0, alphas, gates);
     }
 }
