@@ -50,6 +50,7 @@ public static partial class Cli
         root.Subcommands.Add(SweepCommand(context));
         root.Subcommands.Add(EvaluateCommand(context));
         root.Subcommands.Add(PredictCommand(context));
+        root.Subcommands.Add(EvidenceCommand(context));
         return root;
     }
 
