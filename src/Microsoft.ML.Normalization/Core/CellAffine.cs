@@ -10,17 +10,17 @@ namespace MLNetNormalization.Normalization.Core;
 public delegate (Tensor Scale, Tensor Shift) CellAffineAlgebra(CellMoments cells);
 
 /// <summary>
-/// The general path of spec section 1 on an NCHW batch: cell moments, the layer's algebra on them, and
-/// y = (x - m)·A + B, centred on each cell's own mean m so that an input far from zero (an offset of 1e4 in float32)
-/// keeps its precision, which x·A + (B - m·A) would cancel.
-/// </summary>
-/// <summary>
 /// The moments of each (n, c) cell of an NCHW input as [N, C] float64 tables, the input centred on an estimate of each
 /// cell's mean (in the input's type and shape), and the float64 offset of the true mean from that estimate:
 /// x - m = Centred - Offset.
 /// </summary>
 internal sealed record MeasuredCells(Tensor Mean, Tensor Var, Tensor Centred, Tensor Offset);
 
+/// <summary>
+/// The general path of spec section 1 on an NCHW batch: cell moments, the layer's algebra on them, and
+/// y = (x - m)·A + B, centred on each cell's own mean m so that an input far from zero (an offset of 1e4 in float32)
+/// keeps its precision, which x·A + (B - m·A) would cancel.
+/// </summary>
 internal static class CellAffine
 {
     /// <summary>
