@@ -7,7 +7,7 @@ namespace MLNetNormalization.Normalization.Core;
 /// A layer's statistics algebra (spec section 1, step 2): from the cell moments to the per-cell affine (A, B) of
 /// y = (x - m)·A + B, as [N, C] float64 tables, differentiable in the moments and the layer's parameters.
 /// </summary>
-public delegate (Tensor Scale, Tensor Shift) CellAffineAlgebra(CellMoments cells);
+internal delegate (Tensor Scale, Tensor Shift) CellAffineAlgebra(CellMoments cells);
 
 /// <summary>
 /// The moments of each (n, c) cell of an NCHW input as [N, C] float64 tables, the input centred on an estimate of each
