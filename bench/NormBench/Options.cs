@@ -71,8 +71,9 @@ internal sealed class Options
                           after; 0 skips the phase, else more than 100 (default 2000)
           --memory-batch N  batch size of the memory phase (default 4: the phase takes minutes, not an hour)
           --profile       instead of the benchmark, time the phases of the step (forward, backward, SGD, scope
-                          dispose) and count the tensor handles a step creates, per row; uses --batches,
-                          --norms, --natives, --steps, --warmup, --threads; writes no file
+                          dispose), count the tensors a step creates, and measure one small-table op, per row;
+                          uses --batches, --norms, --natives, --steps, --warmup, --threads, --output; writes its
+                          own section of the results file
           --help          this text
 
         Exit code 0 when the measurement completed (whatever the ratios), nonzero on errors.

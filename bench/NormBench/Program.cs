@@ -28,6 +28,8 @@ const double SmallBatchTarget = 1.6;
 const string ReferenceLabel = "TorchSharp nn.BatchNorm2d (reference)";
 const string StartMarker = "<!-- normalizers:start -->";
 const string EndMarker = "<!-- normalizers:end -->";
+const string ProfileStartMarker = "<!-- normalizers-profile:start -->";
+const string ProfileEndMarker = "<!-- normalizers-profile:end -->";
 
 return BenchHost.Main(args, Options.Parse, options => options.Help, Options.Usage, Run);
 
@@ -251,24 +253,65 @@ static string ForBatch(string norm, int batch)
     return $"ghost:{match.Groups[1].Value}{Math.Max(2, batch / 2)}{match.Groups[3].Value}".Trim();
 }
 
+// --profile: where a step's time goes, per row, and the cost of one op on a small table, written to its own section of the
+// results file. Explains the small-batch ratios: there a normalizer's excess over the reference is its statistics algebra,
+// a fixed number of small-table ops per layer whatever the batch, each costing what TableOpCost measures.
 static int Profile(Options options)
 {
+    var root = FindRepoRoot();
+    var output = Path.GetFullPath(Path.Combine(root, options.Output));
+    var date = DateTime.UtcNow;
+    var command = RunCommand("bench/NormBench", options.Arguments);
+    var s = new StringBuilder();
+    s.AppendLine("## Normalizers: where the step time goes (profile)");
+    s.AppendLine();
+    s.AppendLine("Written by `bench/NormBench --profile`. Each row trains the ResNet-20 of the section above on one fixed random batch; " +
+                 "medians over the profiled steps of each phase, in ms. *Tensors* counts the TorchSharp tensors the step creates " +
+                 "(TorchSharp's `DisposeScopeManager.Statistics`, every dispose scope included): about one per libtorch op issued " +
+                 "from .NET, not counting the ops autograd runs natively in the backward. *Excess* is the row's step time minus the " +
+                 "reference's; *ops x cost* is the row's extra tensors per step times the measured cost of one autograd-recorded op " +
+                 "on a small float64 table (below), an estimate of what its statistics algebra costs whatever the batch size.");
+    s.AppendLine();
+    s.AppendLine($"Command: `{command}`; {date:yyyy-MM-dd HH:mm} UTC; torch.get_num_threads() = {torch.get_num_threads()}, libtorch {torch.__version__}, {Layout(options)}.");
     foreach (var batch in options.Batches)
     {
         var warmup = options.WarmupFor(batch);
         var steps = options.StepsFor(batch);
+        var (plainOp, recordedOp) = TableOpCost.Measure(batch, 16, repeats: 20);
         torch.manual_seed(1);
         using var x = Batch(batch, options.ChannelsLast);
         using var y = randint(0, 10, [batch]);
-        Console.WriteLine($"batch {batch}, torch.get_num_threads() = {torch.get_num_threads()}, {Layout(options)}, {warmup} warm-up + {steps} profiled steps each, medians (ms):");
-        Console.WriteLine($"  {"row",-47} {"forward",8} {"backward",8} {"SGD",6} {"dispose",7} {"total",7}  handles fwd/step");
+        Console.WriteLine($"batch {batch}, {warmup} warm-up + {steps} profiled steps each, medians (ms); one op on a [{batch}, 16] float64 table: " +
+                          $"{plainOp:F1} us plain, {recordedOp:F1} us recorded by autograd with its backward");
+        var rows = new List<(string Label, Phases Phases, int Layers)>();
         foreach (var contender in Contenders(options, batch))
         {
             using var trainee = new Trainee(contender.Label, contender.Normalization, x, y, options.ChannelsLast);
             var p = trainee.Profile(warmup, steps);
-            Console.WriteLine($"  {trainee.Label,-47} {p.Forward * 1000,8:F1} {p.Backward * 1000,8:F1} {p.Update * 1000,6:F1} {p.ScopeDispose * 1000,7:F1} {p.Total * 1000,7:F1}  {p.HandlesForward:F0}/{p.HandlesStep:F0}");
+            rows.Add((trainee.Label, p, trainee.NormalizationLayers));
+            Console.WriteLine($"  {trainee.Label,-47} forward {p.Forward * 1000,7:F1}  backward {p.Backward * 1000,7:F1}  SGD {p.Update * 1000,5:F1}  " +
+                              $"total {p.Total * 1000,7:F1}  tensors {p.TensorsForward:F0}/{p.TensorsStep:F0}");
+        }
+        var reference = rows.Single(r => r.Label == ReferenceLabel).Phases;
+        s.AppendLine();
+        s.AppendLine($"### Batch {batch}");
+        s.AppendLine();
+        s.AppendLine($"{warmup} warm-up + {steps} profiled steps per row. One op on a [{batch}, 16] float64 table costs **{plainOp:F1} us** plain and " +
+                     $"**{recordedOp:F1} us** recorded by autograd, its backward included (median of 20 chains of 200 multiplications).");
+        s.AppendLine();
+        s.AppendLine("| Row | Forward | Backward | SGD | Dispose | Total | Tensors (forward / step) | Extra tensors per layer | Excess | Ops x cost |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (label, p, layers) in rows)
+        {
+            var extra = p.TensorsStep - reference.TensorsStep;
+            var isReference = label == ReferenceLabel;
+            s.AppendLine($"| {label} | {p.Forward * 1000:F1} | {p.Backward * 1000:F1} | {p.Update * 1000:F1} | {p.ScopeDispose * 1000:F1} | {p.Total * 1000:F1} | " +
+                         $"{p.TensorsForward:F0} / {p.TensorsStep:F0} | {(isReference ? "" : $"{extra / layers:F0}")} | " +
+                         $"{(isReference ? "" : $"{(p.Total - reference.Total) * 1000:F1}")} | {(isReference ? "" : $"{extra * recordedOp / 1000:F1}")} |");
         }
     }
+    ResultsFile.WriteSection(output, ProfileStartMarker, ProfileEndMarker, s.ToString());
+    Console.WriteLine($"wrote {output}");
     return 0;
 }
 

@@ -19,8 +19,11 @@ internal sealed record MemorySample(int Step, long LiveTensors, long ResidentByt
 /// <summary>One model's memory phase: its samples, the highest resident memory read after any step, and the phase's duration.</summary>
 internal sealed record MemoryTrace(IReadOnlyList<MemorySample> Samples, long MaxResidentBytes, double Seconds);
 
-/// <summary>Median phase times (seconds) of one normalizer's step, and the tensor handles one step creates.</summary>
-internal sealed record Phases(double Forward, double Backward, double Update, double ScopeDispose, double Total, double HandlesForward, double HandlesStep);
+/// <summary>
+/// Median phase times (seconds) of one normalizer's step, and the TorchSharp tensors its forward and its whole step create
+/// (every dispose scope, the layers' own included; about one per libtorch op issued from .NET).
+/// </summary>
+internal sealed record Phases(double Forward, double Backward, double Update, double ScopeDispose, double Total, double TensorsForward, double TensorsStep);
 
 /// <summary>
 /// A ResNet-20 whose normalization layers one factory builds (a NormalizerFactory string's, or a TorchSharp module's),
@@ -55,7 +58,12 @@ internal sealed class Trainee : IDisposable
         optimizer?.Dispose();
         model?.Dispose();
         torch.manual_seed(0);
-        model = new ResNetCifar(20, normalization: normalization);
+        NormalizationLayers = 0;
+        model = new ResNetCifar(20, normalization: channels =>
+        {
+            NormalizationLayers++;
+            return normalization(channels);
+        });
         model.train();
         if (ChannelsLast) MemoryFormat.SetConvolutionLayout(model, channelsLast: true);
         optimizer = optim.SGD(model.parameters(), 0.1, momentum: 0.9, weight_decay: 1e-4);
@@ -63,8 +71,21 @@ internal sealed class Trainee : IDisposable
 
     public bool ChannelsLast { get; }
 
+    /// <summary>How many normalization layers the model has (19 in ResNet-20).</summary>
+    public int NormalizationLayers { get; private set; }
+
     /// <summary>Tensors created on this thread and not yet disposed (TorchSharp's own count).</summary>
     private static long LiveTensors => DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+
+    /// <summary>Tensors created on this thread so far, inside dispose scopes or not (TorchSharp's own counts).</summary>
+    internal static long CreatedTensors
+    {
+        get
+        {
+            var statistics = DisposeScopeManager.Statistics.TensorStatistics;
+            return statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount;
+        }
+    }
 
     public string Label { get; }
     public long ParameterCount { get; }
@@ -134,29 +155,30 @@ internal sealed class Trainee : IDisposable
         return nn.functional.cross_entropy(model!.call(x), y).item<float>();
     }
 
-    /// <summary>--profile: phase times and handle counts of <paramref name="steps"/> steps after <paramref name="warmup"/>, medians.</summary>
+    /// <summary>--profile: phase times and created tensors of <paramref name="steps"/> steps after <paramref name="warmup"/>, medians.</summary>
     public Phases Profile(int warmup, int steps)
     {
         Rebuild();
         var samples = new List<double[]>();
         for (var i = 0; i < warmup + steps; i++)
         {
+            var created = CreatedTensors;
             var start = Stopwatch.GetTimestamp();
-            double forward, backward, update, handlesForward, handlesStep;
-            using (var scope = NewDisposeScope())
+            double forward, backward, update, tensorsForward, tensorsStep;
+            using (NewDisposeScope())
             {
                 optimizer!.zero_grad();
                 var loss = nn.functional.cross_entropy(model!.call(x), y);
                 forward = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                handlesForward = scope.DisposablesCount;
+                tensorsForward = CreatedTensors - created;
                 loss.backward();
                 backward = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 optimizer.step();
                 update = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                handlesStep = scope.DisposablesCount;
+                tensorsStep = CreatedTensors - created;
             }
             var total = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            if (i >= warmup) samples.Add([forward, backward - forward, update - backward, total - update, total, handlesForward, handlesStep]);
+            if (i >= warmup) samples.Add([forward, backward - forward, update - backward, total - update, total, tensorsForward, tensorsStep]);
         }
         double Median(int column) => Stats.Median(samples.Select(s => s[column]));
         return new Phases(Median(0), Median(1), Median(2), Median(3), Median(4), Median(5), Median(6));

@@ -180,9 +180,9 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// BN, or BN within contiguous chunks of examples (ghost BN), through libtorch's fused batch_norm in training.
     /// Given running buffers of the input's type and momentum 1, the kernel writes each chunk's mean and unbiased
     /// variance into them from the same pass that normalizes; the chunks are split off and joined again as views and
-    /// one copy (split's backward is a join, where narrow's would zero-fill the whole input per chunk). The chunks'
+    /// one copy (split's backward is a join, where narrow's would zero-fill the whole input per chunk). Several chunks'
     /// moments pool by Chan's combination into the batch's per-channel moments, which fold into the float64 running
-    /// statistics. Null (general path) outside training or when the input's type differs from the parameters'.
+    /// statistics; a single chunk's fold in as the kernel wrote them. Null (general path) outside training or when the input's type differs from the parameters'.
     /// </summary>
     protected Tensor? FusedBatchNormTraining(Tensor input, PixelSet set, RunningMoments running)
     {
@@ -204,6 +204,13 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
         }
         using (no_grad())
         {
+            if (chunks.Length == 1)
+            {
+                // One chunk is the batch: the kernel's mean and unbiased variance are the running update as they are.
+                CheckFinite(means[0], variances[0], shape);
+                running.UpdateAsGiven(new(means[0], variances[0]), Momentum);
+                return outputs[0];
+            }
             var pixels = shape[2] * shape[3];
             var counts = tensor(chunkSizes.Select(size => (double)(size * pixels)).ToArray(), device: input.device).unsqueeze(1);
             var chunkMean = stack(means).to(ScalarType.Float64);
@@ -214,7 +221,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
             var var = ((chunkVar + (chunkMean - mean).square()) * counts).sum([0]) / total;
             running.Update(new(mean, var), total, Momentum);
         }
-        return outputs.Length == 1 ? outputs[0] : cat(outputs, 0);
+        return cat(outputs, 0);
     }
 
     /// <summary>The per-cell affine (A, B) of y = (x - m)·A + B, as [N, C] float64 tables.</summary>
