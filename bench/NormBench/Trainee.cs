@@ -78,7 +78,7 @@ internal sealed class Trainee : IDisposable
     private static long LiveTensors => DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
 
     /// <summary>Tensors created on this thread so far, inside dispose scopes or not (TorchSharp's own counts).</summary>
-    internal static long CreatedTensors
+    private static long CreatedTensors
     {
         get
         {
