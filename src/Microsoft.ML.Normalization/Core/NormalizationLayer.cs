@@ -152,7 +152,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
 
     private (Tensor Scale, Tensor Shift) MeasuredAffine(CellMoments cells)
     {
-        CheckFinite(cells.Mean, cells.Var, cells.Shape);
+        CheckFinite(cells.Var, cells.Shape);
         return Affine(cells);
     }
 
@@ -161,7 +161,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     // zero keeps its precision; and no statistics of the input are measured.
     private Tensor FixedAffineForward(Tensor input)
     {
-        CheckFinite(input.sum(ScalarType.Float64), null, input.shape);
+        CheckFinite(input.sum(ScalarType.Float64), input.shape);
         var (scale, shift) = FixedInferenceAffine();
         var centre = where(scale != 0, -shift / scale, 0.0).detach().to(input.dtype);
         var channelShape = new long[] { 1, Channels, 1, 1 };
@@ -207,7 +207,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
             if (chunks.Length == 1)
             {
                 // One chunk is the batch: the kernel's mean and unbiased variance are the running update as they are.
-                CheckFinite(means[0], variances[0], shape);
+                CheckFinite(variances[0], shape);
                 running.UpdateAsGiven(new(means[0], variances[0]), Momentum);
                 return outputs[0];
             }
@@ -215,7 +215,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
             var counts = tensor(chunkSizes.Select(size => (double)(size * pixels)).ToArray(), device: input.device).unsqueeze(1);
             var chunkMean = stack(means).to(ScalarType.Float64);
             var chunkVar = stack(variances).to(ScalarType.Float64) * (counts - 1) / counts;   // biased, per chunk
-            CheckFinite(chunkMean, chunkVar, shape);
+            CheckFinite(chunkVar, shape);
             var total = shape[0] * pixels;
             var mean = (chunkMean * counts).sum([0]) / total;
             var var = ((chunkVar + (chunkMean - mean).square()) * counts).sum([0]) / total;
@@ -300,10 +300,14 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
             (set.IsBatchDependent ? "train with more examples per batch (or per chunk) or larger feature maps." : "use larger feature maps or a normalizer that pools over more channels or examples."));
     }
 
-    /// <summary>Throws when statistics measured on the input are NaN or infinite, which only non-finite input values make.</summary>
-    protected void CheckFinite(Tensor statistic, Tensor? other, long[] inputShape)
+    /// <summary>
+    /// Throws when a statistic measured on the input is NaN or infinite, which only non-finite input values make. Pass a
+    /// variance: a NaN or an infinity among a set's values makes its variance NaN ((inf - inf)² or NaN²) whatever its
+    /// mean became, so one sum read once checks the whole input (a small-table op costs microseconds, at every layer).
+    /// </summary>
+    protected void CheckFinite(Tensor statistic, long[] inputShape)
     {
-        var finite = isfinite(statistic).all().item<bool>() && (other is null || isfinite(other).all().item<bool>());
+        var finite = double.IsFinite(statistic.detach().sum().ToDouble());
         if (finite) return;
         throw new ArgumentException(
             $"{LayerName}: the input {Describe(inputShape)} contains NaN or infinite values; check the layers before it " +
