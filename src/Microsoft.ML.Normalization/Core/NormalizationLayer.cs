@@ -182,7 +182,8 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// variance into them from the same pass that normalizes; the chunks are split off and joined again as views and
     /// one copy (split's backward is a join, where narrow's would zero-fill the whole input per chunk). Several chunks'
     /// moments pool by Chan's combination into the batch's per-channel moments, which fold into the float64 running
-    /// statistics; a single chunk's fold in as the kernel wrote them. Null (general path) outside training or when the input's type differs from the parameters'.
+    /// statistics; a single chunk's fold in as the kernel wrote them. Null (general path) outside training or when the
+    /// input's type differs from the parameters'.
     /// </summary>
     protected Tensor? FusedBatchNormTraining(Tensor input, PixelSet set, RunningMoments running)
     {
@@ -302,12 +303,13 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Throws when a statistic measured on the input is NaN or infinite, which only non-finite input values make. Pass a
-    /// variance: a NaN or an infinity among a set's values makes its variance NaN ((inf - inf)² or NaN²) whatever its
-    /// mean became, so one sum read once checks the whole input (a small-table op costs microseconds, at every layer).
+    /// variance table (a NaN or an infinity among a set's values makes its variance NaN, (inf - inf)² or NaN², whatever
+    /// its mean became) or a sum of the input: one float64 sum, read once, then checks the whole input, where a
+    /// small-table op costs microseconds at every layer.
     /// </summary>
     protected void CheckFinite(Tensor statistic, long[] inputShape)
     {
-        var finite = double.IsFinite(statistic.detach().sum().ToDouble());
+        var finite = double.IsFinite(statistic.detach().sum(ScalarType.Float64).ToDouble());
         if (finite) return;
         throw new ArgumentException(
             $"{LayerName}: the input {Describe(inputShape)} contains NaN or infinite values; check the layers before it " +
