@@ -80,10 +80,10 @@ public sealed class ModeNorm : NormalizationLayer
     private void UpdateRunning(MeanVar perMode)
     {
         using var noGrad = no_grad();
-        var mean = perMode.Mean.detach();
-        var meanSquare = perMode.Var.detach() + mean.square();
-        BufferNamed("running_mean").mul_(1 - Momentum).add_(mean, Momentum);
-        BufferNamed("running_mean_square").mul_(1 - Momentum).add_(meanSquare, Momentum);
+        var mean = perMode.Mean;
+        // running + momentum·(batch - running), the momentum blend in one op.
+        BufferNamed("running_mean").lerp_(mean, Momentum);
+        BufferNamed("running_mean_square").lerp_(perMode.Var + mean.square(), Momentum);
     }
 
     private MeanVar RunningPerMode()

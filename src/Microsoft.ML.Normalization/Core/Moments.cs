@@ -61,12 +61,14 @@ public sealed class CellMoments
 /// <summary>Pooling of (mean, var) pairs by Chan's combination: exact, and free of E[x²] cancellation.</summary>
 public static class Pool
 {
-    /// <summary>Sets of equally many pixels along <paramref name="dim"/>: mean of means, mean of (var + (mean - pooled mean)²).</summary>
+    /// <summary>
+    /// Sets of equally many pixels along <paramref name="dim"/>: the mean of the means, and the mean of the variances
+    /// plus the biased variance of the means (= mean of (var + (mean - pooled mean)²)).
+    /// </summary>
     public static MeanVar Equal(MeanVar moments, long dim, bool keepDim = false)
     {
-        var mean = moments.Mean.mean([dim], keepdim: true);
-        var var = (moments.Var + (moments.Mean - mean).square()).mean([dim], keepdim: true);
-        return keepDim ? new(mean, var) : new(mean.squeeze(dim), var.squeeze(dim));
+        var (varianceOfMeans, mean) = var_mean(moments.Mean, [dim], unbiased: false, keepdim: keepDim);
+        return new(mean, moments.Var.mean([dim], keepdim: keepDim) + varianceOfMeans);
     }
 
     /// <summary>

@@ -58,8 +58,9 @@ public sealed class RunningMoments
         Blend(Var, batch.Var, momentum);
     }
 
+    // running + momentum·(batch - running) = (1 - momentum)·running + momentum·batch, in one op; called under no_grad.
     private static void Blend(Tensor running, Tensor batch, double momentum) =>
-        running.mul_(1 - momentum).add_(batch.detach().to(running.dtype).reshape(running.shape), momentum);
+        running.lerp_(batch.to(running.dtype).reshape(running.shape), momentum);
 
     /// <summary>The buffers as (mean, var) tables, outside autograd.</summary>
     public MeanVar AsMeanVar => new(Mean.detach(), Var.detach());

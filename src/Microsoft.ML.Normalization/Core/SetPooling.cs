@@ -38,10 +38,8 @@ public static class SetPooling
         if (set.Examples == ExampleGrouping.Chunks && rows.shape[0] != 1)
             // The index lives where the statistics do (index_select refuses a CPU index for a CUDA tensor).
             rows = rows.index_select(0, tensor(set.ChunksFor(cells.N).ChunkOfExample, device: rows.device));
-        var perExample = rows.expand(cells.N, groups);
-        return groups == cells.C
-            ? perExample
-            : perExample.unsqueeze(2).expand(cells.N, groups, cells.C / groups).reshape(cells.N, cells.C);
+        var perChannel = groups == cells.C ? rows : rows.repeat_interleave(cells.C / groups, 1);
+        return perChannel.expand(cells.N, cells.C);
     }
 
     public static MeanVar ToCells(this PixelSet set, MeanVar table, CellMoments cells) =>
