@@ -30,6 +30,7 @@ const string StartMarker = "<!-- normalizers:start -->";
 const string EndMarker = "<!-- normalizers:end -->";
 const string ProfileStartMarker = "<!-- normalizers-profile:start -->";
 const string ProfileEndMarker = "<!-- normalizers-profile:end -->";
+const int TableOpChains = 20;
 
 return BenchHost.Main(args, Options.Parse, options => options.Help, Options.Usage, Run);
 
@@ -277,7 +278,7 @@ static int Profile(Options options)
     {
         var warmup = options.WarmupFor(batch);
         var steps = options.StepsFor(batch);
-        var (plainOp, recordedOp) = TableOpCost.Measure(batch, 16, repeats: 20);
+        var (plainOp, recordedOp) = TableOpCost.Measure(batch, 16, TableOpChains);
         torch.manual_seed(1);
         using var x = Batch(batch, options.ChannelsLast);
         using var y = randint(0, 10, [batch]);
@@ -297,7 +298,7 @@ static int Profile(Options options)
         s.AppendLine($"### Batch {batch}");
         s.AppendLine();
         s.AppendLine($"{warmup} warm-up + {steps} profiled steps per row. One op on a [{batch}, 16] float64 table costs **{plainOp:F1} us** plain and " +
-                     $"**{recordedOp:F1} us** recorded by autograd, its backward included (median of 20 chains of 200 multiplications).");
+                     $"**{recordedOp:F1} us** recorded by autograd, its backward included (median of {TableOpChains} chains of {TableOpCost.OpsPerChain} multiplications).");
         s.AppendLine();
         s.AppendLine("| Row | Forward | Backward | SGD | Dispose | Total | Tensors (forward / step) | Extra tensors per layer | Excess | Ops x cost |");
         s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

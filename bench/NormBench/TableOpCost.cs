@@ -11,7 +11,8 @@ namespace MLNetNormalization.Bench;
 /// </summary>
 internal static class TableOpCost
 {
-    private const int OpsPerChain = 200;
+    /// <summary>Multiplications per timed chain.</summary>
+    public const int OpsPerChain = 200;
 
     /// <summary>Median microseconds per op over <paramref name="repeats"/> chains of 200 multiplications of a [rows, columns] float64 table.</summary>
     public static (double Plain, double Recorded) Measure(long rows, long columns, int repeats)
