@@ -57,11 +57,10 @@ internal static class ConsumptionProject
             <SelfContained>false</SelfContained>
           </PropertyGroup>
           <ItemGroup>
-            <PackageReference Include="Microsoft.ML" Version="5.0.1" />
-            <PackageReference Include="Microsoft.ML.ImageAnalytics" Version="5.0.1" />
-            <!-- ImageAnalytics 5.0.1 needs SkiaSharp 2.88 (it fails on SkiaSharp 3). -->
-            <PackageReference Include="SkiaSharp" Version="2.88.9" />
-            <PackageReference Include="SkiaSharp.NativeAssets.Linux.NoDependencies" Version="2.88.9" />
+            <PackageReference Include="Microsoft.ML" Version="6.0.0" />
+            <PackageReference Include="Microsoft.ML.ImageAnalytics" Version="6.0.0" />
+            <PackageReference Include="SkiaSharp" Version="3.119.2" />
+            <PackageReference Include="SkiaSharp.NativeAssets.Linux.NoDependencies" Version="3.119.2" />
             <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
           </ItemGroup>
           <ItemGroup>

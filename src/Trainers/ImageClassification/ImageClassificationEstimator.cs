@@ -24,7 +24,7 @@ namespace MLNetNormalization;
 /// <remarks>
 /// From the MLContext it takes, as ML.NET's own trainers do: the seed (a fixed <c>new MLContext(seed)</c> gives the same
 /// weights on the CPU; <see cref="ImageClassifierWithNormOptions.Seed"/> overrides it), the log (<c>ml.Log</c> receives
-/// the progress lines) and the context's cancellation flag (which ML.NET 5.0.1 keeps internal, for its own tools; a user
+/// the progress lines) and the context's cancellation flag (which ML.NET keeps internal, for its own tools; a user
 /// cancels with <see cref="ImageClassifierWithNormOptions.CancellationToken"/>): either stops training at the next step
 /// with <see cref="OperationCanceledException"/>.
 /// </remarks>

@@ -145,7 +145,7 @@ public sealed class ImageClassifierWithNormOptions
     /// Cancels training: Fit stops at the next step (or right after a <see cref="MetricsCallback"/> that cancelled) with
     /// <see cref="OperationCanceledException"/>; with <see cref="WorkspacePath"/> set, running Fit again resumes from the
     /// last checkpoint.
-    /// (ML.NET 5.0.1 keeps MLContext's own CancelExecution internal; the trainer honours it too.) Default none.
+    /// (ML.NET keeps MLContext's own CancelExecution internal; the trainer honours it too.) Default none.
     /// </summary>
     public CancellationToken CancellationToken { get; set; }
 

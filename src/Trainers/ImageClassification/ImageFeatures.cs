@@ -72,10 +72,12 @@ internal static class ImageFeatures
                 $"the decoder says {result}); remove or replace that file, or filter such rows out before the trainer.");
         using var sized = new SKBitmap(new SKImageInfo(shape.Width, shape.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         using (var canvas = new SKCanvas(sized))
-        using (var paint = new SKPaint { FilterQuality = SKFilterQuality.Medium })
+        using (var image = SKImage.FromBitmap(decoded))
         {
             canvas.Clear(SKColors.Black);
-            canvas.DrawBitmap(decoded!, new SKRect(0, 0, shape.Width, shape.Height), paint);
+            // Bilinear within the nearest mipmap level: the pixels SkiaSharp 2.88's FilterQuality.Medium gave, so models
+            // trained before SkiaSharp 3 see the same inputs.
+            canvas.DrawImage(image, new SKRect(0, 0, shape.Width, shape.Height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Nearest));
         }
         var pixels = sized.GetPixelSpan();
         var plane = shape.Height * shape.Width;

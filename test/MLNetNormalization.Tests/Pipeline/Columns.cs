@@ -38,7 +38,7 @@ internal static class Columns
 }
 
 /// <summary>
-/// ML.NET members a test needs that ML.NET 5.0.1 keeps internal, called by reflection on the real ML.NET (ML.NET's own
+/// ML.NET members a test needs that ML.NET keeps internal, called by reflection on the real ML.NET (ML.NET's own
 /// code calls them: EstimatorChain.Fit makes a SchemaShape of its input this way; tools with access cancel a context).
 /// </summary>
 internal static class MLNetInternals
@@ -48,7 +48,7 @@ internal static class MLNetInternals
         (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static, [typeof(DataViewSchema)])!
             .Invoke(null, [schema])!;
 
-    /// <summary>MLContext.CancelExecution, internal in ML.NET 5.0.1 (ICancelable is internal too).</summary>
+    /// <summary>MLContext.CancelExecution, internal in ML.NET (ICancelable is internal too).</summary>
     public static void CancelExecution(MLContext context) =>
         typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance, Type.EmptyTypes)!
             .Invoke(context, null);
