@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Spectre.Console;
+using MLNetNormalization.Tools.Mlnorm.Report;
 
 namespace MLNetNormalization.Tools.Mlnorm;
 
@@ -249,7 +250,7 @@ public static partial class Cli
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"accuracy {metrics.MicroAccuracy:P2}, macro accuracy {metrics.MacroAccuracy:P2}, log loss {metrics.LogLoss:F4} on {metrics.ConfusionMatrix.Counts.Sum(row => row.Sum())} images"));
             foreach (var point in evaluation.Alphas)
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference alpha {point.Alpha}: accuracy {point.Accuracy:P2}, log loss {point.LogLoss:F4}"));
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference alpha {point.Alpha}: accuracy {point.MicroAccuracy:P2}, log loss {point.LogLoss:F4}"));
             if (folder is not null)
             {
                 ReportRenderer.Write(ReportBuilder.ForEvaluation(data, Path.GetFullPath(result.GetValue(model)!), ModelPipeline.ClassifierOf(chain), evaluation), folder.Staging);

@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using MLNetNormalization.Normalization;
+using MLNetNormalization.Tools.Mlnorm.Report;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Training;
 

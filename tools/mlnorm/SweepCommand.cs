@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.ML;
 using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Tools.Mlnorm.Report;
 
 namespace MLNetNormalization.Tools.Mlnorm;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNetNormalization.Tools.Mlnorm.Report;
 
 namespace MLNetNormalization.Tools.Mlnorm.Evidence;
 

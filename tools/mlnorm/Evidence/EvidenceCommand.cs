@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MLNetNormalization.Tools.Mlnorm.Evidence;
 using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Tools.Mlnorm.Report;
 
 namespace MLNetNormalization.Tools.Mlnorm;
 
@@ -103,10 +104,7 @@ public static partial class Cli
         Directory.CreateDirectory(staging);
         try
         {
-            var chartsPath = Path.Combine(staging, "evidence-charts.json");
-            charts.Save(chartsPath);
-            ReportRenderer.Run(["--charts", chartsPath, staging]);
-            File.Delete(chartsPath);
+            EvidenceChartRenderer.WriteAll(charts, staging);
             File.WriteAllText(Path.Combine(staging, EvidenceReport.ResultsFile), evidence.ToJson());
             File.WriteAllText(Path.Combine(staging, EvidenceReport.MarkdownFile), EvidenceReport.Markdown(evidence));
             var written = Directory.GetFiles(staging).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -109,12 +110,25 @@ internal static class EvidenceWorkerPool
             killOnCancel = cancellation.Register(Kill);
         }
 
+        /// <summary>The dotnet host that runs this process: the SDK's when set, else the one above the shared runtime in use.</summary>
+        private static string DotnetHost()
+        {
+            if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
+            var name = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
+            // <root>/shared/Microsoft.NETCore.App/<version>/
+            var root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+            var candidate = Path.Combine(root, name);
+            if (File.Exists(candidate)) return candidate;
+            if (Environment.ProcessPath is { } self && Path.GetFileName(self) == name) return self;
+            return name;
+        }
+
         public static WorkerProcess Start(WorkerSettings settings, CancellationToken cancellation)
         {
             var tool = Path.Combine(AppContext.BaseDirectory, "mlnorm.dll");
             if (!File.Exists(tool))
                 throw new InvalidOperationException($"{tool} is missing, so no evidence worker can start; reinstall mlnorm (or rebuild tools/mlnorm).");
-            var start = new ProcessStartInfo(ReportRenderer.DotnetHost())
+            var start = new ProcessStartInfo(DotnetHost())
             {
                 RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             };

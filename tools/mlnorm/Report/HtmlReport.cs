@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 
-namespace MLNetNormalization.Tools.Report;
+namespace MLNetNormalization.Tools.Mlnorm.Report;
 
 /// <summary>report.html: one self-contained file (inline CSS and SVG charts, no scripts, nothing fetched).</summary>
 internal static class HtmlReport

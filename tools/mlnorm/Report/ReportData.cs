@@ -1,9 +1,7 @@
-// The numbers of one mlnorm run that report.html shows. Written by mlnorm as report-data.json and read by
-// mlnorm-report, which draws the report; the file is compiled into both programs.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace MLNetNormalization.Tools;
+namespace MLNetNormalization.Tools.Mlnorm.Report;
 
 /// <summary>Everything report.html shows about one run (train, evaluate or sweep).</summary>
 public sealed class ReportData
@@ -37,13 +35,8 @@ public sealed class ReportData
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    /// <summary>Writes the data as JSON.</summary>
+    /// <summary>Writes the data as JSON (report-data.json, beside report.html, for whoever wants the numbers).</summary>
     public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
-
-    /// <summary>Reads data written by <see cref="Save"/>.</summary>
-    public static ReportData Load(string path) =>
-        JsonSerializer.Deserialize<ReportData>(File.ReadAllText(path), Json)
-        ?? throw new InvalidDataException($"{path} holds no report data; it should be the report-data.json that mlnorm writes.");
 }
 
 /// <summary>A name and its value, shown in the report's header table.</summary>
@@ -51,9 +44,6 @@ public sealed record ReportFact(string Name, string Value);
 
 /// <summary>One epoch: the running training loss and accuracy at its end, and the validation metrics after it.</summary>
 public sealed record EpochPoint(int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationLoss, double? ValidationAccuracy);
-
-/// <summary>Accuracy (and log loss) of the evaluation data at one inference alpha.</summary>
-public sealed record AlphaPoint(double Alpha, double Accuracy, double LogLoss);
 
 /// <summary>One sweep trial: its configuration, result, and accuracy after each epoch against the sweep's clock.</summary>
 public sealed record TrialRow(int Rank, string Name, string Normalizer, double Accuracy, double LogLoss, int Epochs, double Seconds, List<TimePoint> Curve);

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MLNetNormalization.Tools.Mlnorm;
+namespace MLNetNormalization.Tools.Mlnorm.Report;
 
 /// <summary>Collects what report.html shows from a run's results.</summary>
 internal static class ReportBuilder

@@ -1,7 +1,7 @@
 using ScottPlot;
 using ScottPlot.TickGenerators;
 
-namespace MLNetNormalization.Tools.Report;
+namespace MLNetNormalization.Tools.Mlnorm.Report;
 
 /// <summary>The report's charts, drawn with ScottPlot 5 and returned as SVG markup (without the XML declaration).</summary>
 internal static class Charts
@@ -83,7 +83,7 @@ internal static class Charts
     public static string AlphaCurve(IReadOnlyList<AlphaPoint> points)
     {
         var plot = new Plot();
-        var line = plot.Add.Scatter(points.Select(p => p.Alpha).ToArray(), points.Select(p => p.Accuracy).ToArray());
+        var line = plot.Add.Scatter(points.Select(p => p.Alpha).ToArray(), points.Select(p => p.MicroAccuracy).ToArray());
         line.MarkerSize = 8;
         plot.Title("Accuracy against inference alpha");
         plot.XLabel("inference alpha (0: running statistics, 1: each image's own)");

@@ -1,9 +1,9 @@
 using ScottPlot;
 using ScottPlot.TickGenerators;
 
-namespace MLNetNormalization.Tools.Report;
+namespace MLNetNormalization.Tools.Mlnorm.Report;
 
-/// <summary>Draws the charts of `mlnorm evidence` (evidence-charts.json) with ScottPlot 5, one SVG file per chart.</summary>
+/// <summary>Draws the charts of `mlnorm evidence` with ScottPlot 5, one SVG file per chart.</summary>
 internal static class EvidenceChartRenderer
 {
     private const int Width = 720, Height = 420;

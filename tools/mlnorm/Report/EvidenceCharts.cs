@@ -1,22 +1,9 @@
-// The charts of `mlnorm evidence`: what each shows, written by mlnorm as evidence-charts.json and drawn by mlnorm-report
-// (mlnorm-report --charts) as one SVG file per chart; the file is compiled into both programs.
-using System.Text.Json;
-using System.Text.Json.Serialization;
+namespace MLNetNormalization.Tools.Mlnorm.Report;
 
-namespace MLNetNormalization.Tools;
-
-/// <summary>The charts of one evidence run.</summary>
+/// <summary>The charts of one evidence run (what each shows), drawn by <see cref="EvidenceChartRenderer"/> as one SVG file per chart.</summary>
 public sealed class EvidenceChartSet
 {
     public List<EvidenceChart> Charts { get; set; } = [];
-
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
-
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
-
-    public static EvidenceChartSet Load(string path) =>
-        JsonSerializer.Deserialize<EvidenceChartSet>(File.ReadAllText(path), Json)
-        ?? throw new InvalidDataException($"{path} holds no charts; it should be the evidence-charts.json that mlnorm evidence writes.");
 }
 
 /// <summary>How a chart draws its series.</summary>
