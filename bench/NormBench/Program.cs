@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using MLNetNormalization.Bench;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static MLNetNormalization.Bench.BenchHost;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

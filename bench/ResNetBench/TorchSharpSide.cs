@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -43,7 +43,7 @@ internal sealed class TorchSharpSide : IDisposable
         // The Normalization assembly sets glibc's malloc thresholds when it loads; ResNetCifar with TorchSharp's
         // BatchNorm2d touches none of its types, so load it before the first tensor, as any model of our layers would.
         System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(
-            typeof(MLNetNormalization.Normalization.Core.NormalizationLayer).Module.ModuleHandle);
+            typeof(MLNetNormalization.Normalization.NormalizationLayer).Module.ModuleHandle);
         torch.set_num_threads(threads);
         if (torch.get_num_threads() != threads)
             throw new InvalidOperationException($"libtorch runs {torch.get_num_threads()} threads after asking for {threads}.");

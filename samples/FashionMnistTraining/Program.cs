@@ -5,11 +5,11 @@
 using System.Globalization;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Samples.FashionMnistTraining;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Inference;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Data;
+using MLNetNormalization.Inference;
+using MLNetNormalization.Training;
 using TorchSharp;
 
 var options = SampleOptions.Parse(args);

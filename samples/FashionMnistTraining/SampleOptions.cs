@@ -1,8 +1,8 @@
 using System.Globalization;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Data;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Samples.FashionMnistTraining;
 

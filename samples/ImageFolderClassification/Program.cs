@@ -8,8 +8,8 @@ using Microsoft.ML;
 using Microsoft.ML.Transforms.Image;
 using MLNetNormalization;
 using MLNetNormalization.Samples.ImageFolderClassification;
-using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Data;
+using MLNetNormalization.Training;
 
 var options = SampleOptions.Parse(args, out var failed);
 if (options is null) return failed ? 2 : 0;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 
 namespace MLNetNormalization.Samples.ImageFolderClassification;
 

@@ -1,4 +1,5 @@
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -31,11 +32,11 @@ public sealed class BatchGroupNorm : NormalizationLayer
 
     public int Groups { get; }
     public int ExamplesPerGroup { get; }
-    public RunningMoments Running { get; }
+    internal RunningMoments Running { get; }
 
     public override bool HasRunningStatistics => true;
 
-    protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
+    private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
 
-    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
+    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
 }

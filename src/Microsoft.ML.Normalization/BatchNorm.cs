@@ -1,4 +1,5 @@
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,13 +22,13 @@ public sealed class BatchNorm : NormalizationLayer
         statistics = new(PixelSet.Batch, RunningStatisticsKind.PerSet, Running);
     }
 
-    public RunningMoments Running { get; }
+    internal RunningMoments Running { get; }
 
     public override bool HasRunningStatistics => true;
 
-    protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, PixelSet.Batch, Running);
+    private protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, PixelSet.Batch, Running);
 
-    protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
+    private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
 
-    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
+    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
 }

@@ -1,4 +1,5 @@
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -31,7 +32,7 @@ public sealed class HeterologousNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => MeanSet.IsBatchDependent || StdSet.IsBatchDependent;
 
-    protected override bool InferenceStatisticsAreFixed(double alpha) =>
+    private protected override bool InferenceStatisticsAreFixed(double alpha) =>
         meanStatistics.IsFixedAtInference(alpha) && stdStatistics.IsFixedAtInference(alpha);
 
     private PixelSetStatistics Track(PixelSet set, string prefix)
@@ -44,7 +45,7 @@ public sealed class HeterologousNorm : NormalizationLayer
             : new(set, RunningStatisticsKind.None, null);
     }
 
-    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
+    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         if (!training)
             return AffineFor(cells, new(meanStatistics.Inference(cells, Alpha).Mean, stdStatistics.Inference(cells, Alpha).Var));

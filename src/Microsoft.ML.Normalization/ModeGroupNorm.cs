@@ -1,4 +1,5 @@
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,16 +43,16 @@ public sealed class ModeGroupNorm : NormalizationLayer
 
     // The gates pool the channels by the example's own cell means, even when the moments pooled are the
     // running ones; only with a single mode are the gates 1 and the channel weights 1/C whatever the input.
-    protected override bool InferenceStatisticsAreFixed(double alpha) => Modes == 1 && alpha == 0;
+    private protected override bool InferenceStatisticsAreFixed(double alpha) => Modes == 1 && alpha == 0;
 
     /// <summary>The gates g[n,c,k] of a batch, [N, C, K] float64.</summary>
-    public Tensor Gates(CellMoments cells) => softmax(GateLogits(cells), 2);
+    internal Tensor Gates(CellMoments cells) => softmax(GateLogits(cells), 2);
 
     // a_k·m[n,c] + b_k, [N, C, K] float64.
     private Tensor GateLogits(CellMoments cells) =>
         cells.Mean.unsqueeze(2) * GateScale.to(ScalarType.Float64) + GateShift.to(ScalarType.Float64);
 
-    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
+    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         var logits = GateLogits(cells);
         // Each mode's weights over the channels, g[n,c,k] / Σ_c g[n,c,k], normalized in log space: a mode

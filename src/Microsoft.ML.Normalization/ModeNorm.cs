@@ -1,4 +1,5 @@
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,15 +41,15 @@ public sealed class ModeNorm : NormalizationLayer
 
     // The gates weigh the modes by the example's own channel means, even when the modes' moments are the
     // running ones; only a single mode's gate is 1 whatever the input.
-    protected override bool InferenceStatisticsAreFixed(double alpha) => Modes == 1 && alpha == 0;
+    private protected override bool InferenceStatisticsAreFixed(double alpha) => Modes == 1 && alpha == 0;
 
     /// <summary>The gates g[n,k] of a batch, [N, K] float64.</summary>
-    public Tensor Gates(CellMoments cells) => softmax(GateLogits(cells), 1).to(ScalarType.Float64);
+    internal Tensor Gates(CellMoments cells) => softmax(GateLogits(cells), 1).to(ScalarType.Float64);
 
     // W·m[n,:] + b, [N, K] in the layer's type.
     private Tensor GateLogits(CellMoments cells) => nn.functional.linear(cells.Mean.to(GateWeight.dtype), GateWeight, GateBias);
 
-    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
+    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         var logits = GateLogits(cells);
         var gates = softmax(logits, 1).to(ScalarType.Float64);

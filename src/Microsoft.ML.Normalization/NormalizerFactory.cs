@@ -1,5 +1,6 @@
 using System.Globalization;
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 
 namespace MLNetNormalization.Normalization;
 

@@ -1,4 +1,5 @@
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -35,9 +36,9 @@ public sealed class SwitchableNorm : NormalizationLayer
     public override IEnumerable<Parameter> GatingParameters() => [MeanLogits, VarLogits];
 
     // The IN and LN parts are the example's own statistics, whatever alpha weighs the BN part with.
-    protected override bool InferenceStatisticsAreFixed(double alpha) => false;
+    private protected override bool InferenceStatisticsAreFixed(double alpha) => false;
 
-    protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
+    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         // The unbiased IN variance needs two pixels per cell, in training and at inference alike.
         CheckTrainingSetSize(PixelSet.Instance, cells.Shape);

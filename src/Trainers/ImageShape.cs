@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Trainers;
+namespace MLNetNormalization;
 
 /// <summary>The shape of one input image, channels first as the networks take it: [Channels, Height, Width].</summary>
 public readonly record struct ImageShape(int Channels, int Height, int Width)

@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 
-namespace MLNetNormalization.Trainers;
+namespace MLNetNormalization;
 
 /// <summary>
 /// A program may train with this assembly alone touching no type of the layers' assembly (a backbone with TorchSharp's

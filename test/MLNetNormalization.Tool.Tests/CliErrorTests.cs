@@ -1,4 +1,4 @@
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 
 namespace MLNetNormalization.Tool.Tests;
 

@@ -1,6 +1,6 @@
 using MLNetNormalization.Tools.Mlnorm.Evidence;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization;
+using MLNetNormalization.Data;
 
 namespace MLNetNormalization.Tool.Tests;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 
 namespace MLNetNormalization.Tool.Tests;
 

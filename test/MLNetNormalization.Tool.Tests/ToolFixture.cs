@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using MLNetNormalization.Tools.Mlnorm;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 
 namespace MLNetNormalization.Tool.Tests;
 

@@ -2,10 +2,11 @@
 //   resumed <index>, started <index>, epoch <index> <epoch>, paused <index>, finished <index> <stopped> <micro-accuracy:R>, best <index> <accuracy:R>
 // Usage: SweepProbe <log path>. One libtorch thread, so that runs in different processes sum in the same order.
 using System.Globalization;
+using MLNetNormalization.Sweeps;
 using Microsoft.ML;
 using MLNetNormalization;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 using TorchSharp;
 
 if (args.Length != 1)

@@ -1,11 +1,12 @@
 using System.Globalization;
+using MLNetNormalization.Sweeps;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Tools.Mlnorm.Report;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tools.Mlnorm;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 using Spectre.Console;
 
 namespace MLNetNormalization.Tools.Mlnorm;

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using MLNetNormalization.Sweeps;
 using Microsoft.ML;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 using MLNetNormalization.Tools.Mlnorm.Report;
 
 namespace MLNetNormalization.Tools.Mlnorm;

@@ -4,13 +4,13 @@ using static TorchSharp.torch;
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>A mean and a biased variance, as float64 tables of any shape.</summary>
-public readonly record struct MeanVar(Tensor Mean, Tensor Var);
+internal readonly record struct MeanVar(Tensor Mean, Tensor Var);
 
 /// <summary>
 /// The per-(n, c) moments of a batch: mean and biased variance over each cell's L = H*W pixels, as [N, C] float64
 /// tables (spec section 1, step 1), with the NCHW shape they were measured on.
 /// </summary>
-public sealed class CellMoments
+internal sealed class CellMoments
 {
     private CellMoments(Tensor mean, Tensor var, long[] shape)
     {
@@ -59,7 +59,7 @@ public sealed class CellMoments
 }
 
 /// <summary>Pooling of (mean, var) pairs by Chan's combination: exact, and free of E[x²] cancellation.</summary>
-public static class Pool
+internal static class Pool
 {
     /// <summary>
     /// Sets of equally many pixels along <paramref name="dim"/>: the mean of the means, and the mean of the variances

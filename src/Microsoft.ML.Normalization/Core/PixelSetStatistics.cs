@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>Where a pixel set's running statistics come from.</summary>
-public enum RunningStatisticsKind
+internal enum RunningStatisticsKind
 {
     /// <summary>None: inference uses the example's own statistics, whatever alpha is.</summary>
     None,
@@ -18,7 +18,7 @@ public enum RunningStatisticsKind
 /// statistics), and at inference the example's own statistics over the same set mixed with the running
 /// ones by the layer's alpha.
 /// </summary>
-public sealed class PixelSetStatistics
+internal sealed class PixelSetStatistics
 {
     private readonly RunningMoments? running;
 

@@ -11,7 +11,7 @@ namespace MLNetNormalization.Normalization.Core;
 /// (~1e-3 at an offset of 1e4) while cancelling the offset. The buffers are looked up by name on each use, so
 /// that they follow the layer through <c>to(device)</c> and <c>load</c>.
 /// </summary>
-public sealed class RunningMoments
+internal sealed class RunningMoments
 {
     private readonly nn.Module owner;
 

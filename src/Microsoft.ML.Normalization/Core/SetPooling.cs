@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>Pools cell moments into a pixel set's statistics, and spreads set statistics back over the cells.</summary>
-public static class SetPooling
+internal static class SetPooling
 {
     /// <summary>The statistics of every set of the batch: [sets of examples, channel groups] tables.</summary>
     public static MeanVar PoolSets(this PixelSet set, CellMoments cells)

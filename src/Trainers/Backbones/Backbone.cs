@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Backbones;
+namespace MLNetNormalization.Backbones;
 
 /// <summary>
 /// Builds a user's own backbone for the trainer: a TorchSharp module mapping a batch of standardized images
@@ -37,7 +37,7 @@ public static class Backbone
     /// Also when a normalizer of the plan does not fit a layer (a group count that does not divide its channels); the
     /// message then gives the channel counts of every normalized layer and the group counts that divide them all.
     /// </exception>
-    public static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan = null)
+    public static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, NormalizerPlan? plan)
     {
         plan ??= new NormalizerPlan();
         try
@@ -71,7 +71,7 @@ public static class Backbone
     /// A new <paramref name="architecture"/> whose normalization layers <paramref name="normalization"/> makes,
     /// called with each layer's channel count in network order.
     /// </summary>
-    public static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, Func<long, nn.Module<Tensor, Tensor>> normalization)
+    internal static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, Func<long, nn.Module<Tensor, Tensor>> normalization)
     {
         ArgumentNullException.ThrowIfNull(normalization);
         // Checked here for every architecture alike, before any layer is made: the CIFAR ResNets take no
@@ -97,7 +97,7 @@ public static class Backbone
     /// ("bn" in every layer when null), checked to be a usable classifier: it must have parameters.
     /// </summary>
     /// <exception cref="InvalidOperationException">When the factory returns null or a module without parameters.</exception>
-    public static nn.Module<Tensor, Tensor> Create(BackboneFactory factory, ImageShape input, int classes, NormalizerPlan? plan = null)
+    public static nn.Module<Tensor, Tensor> Create(BackboneFactory factory, ImageShape input, int classes, NormalizerPlan? plan)
     {
         ArgumentNullException.ThrowIfNull(factory);
         if (input.Channels <= 0 || input.Height <= 0 || input.Width <= 0)

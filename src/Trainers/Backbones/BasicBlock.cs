@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Backbones;
+namespace MLNetNormalization.Backbones;
 
 /// <summary>How a residual block's shortcut matches the shape of its residual when the block changes it (He et al. 2016).</summary>
 internal enum ShortcutKind

@@ -1,10 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Backbones;
+namespace MLNetNormalization.Backbones;
 
 /// <summary>
 /// A convolution followed by its normalizer (children "conv" then "norm"): the unit every backbone is built of,

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Backbones;
+namespace MLNetNormalization.Backbones;
 
 /// <summary>
 /// LeNet as in Caffe's MNIST example (LeCun et al.), the network of the mode-normalization paper's

@@ -1,17 +1,7 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
 
-namespace MLNetNormalization.Trainers.Backbones;
-
-/// <summary>Which normalization layers of a backbone get the chosen normalizer.</summary>
-public enum NormalizerPlacement
-{
-    /// <summary>Every normalization layer (the papers' main setting).</summary>
-    EveryLayer,
-
-    /// <summary>Only the first normalization layer; the others get <see cref="NormalizerPlan.OtherLayers"/> (the MN paper's "init" variant).</summary>
-    FirstLayerOnly,
-}
+namespace MLNetNormalization.Backbones;
 
 /// <summary>
 /// The normalizers of a backbone, as factory strings ("bn", "mn:k=2", "hn:g=1"; see

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Backbones;
+namespace MLNetNormalization.Backbones;
 
 /// <summary>
 /// The ImageNet ResNet-18 (He et al. 2016, table 1): a 7x7 stride-2 stem of 64 channels with its

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Backbones;
+namespace MLNetNormalization.Backbones;
 
 /// <summary>
 /// CIFAR-style ResNet (He et al. 2016, section 4.2): a 3x3 stem of 16 channels, three stages of n basic

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Backbones;
+namespace MLNetNormalization.Backbones;
 
 /// <summary>
 /// VGG (Simonyan &amp; Zisserman 2015) as commonly trained on CIFAR: the 3x3 convolutions of configuration

@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Trainers.Data;
+namespace MLNetNormalization.Data;
 
 /// <summary>Fashion-MNIST (Xiao et al. 2017) from Debian's dataset-fashion-mnist package: 60,000 training and 10,000 test images, 28x28 grayscale, 10 classes.</summary>
 public static class FashionMnist

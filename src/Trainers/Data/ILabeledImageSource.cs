@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Trainers.Data;
+namespace MLNetNormalization.Data;
 
 /// <summary>
 /// Labeled images addressed by index: what the training engine reads. Implementations may hold the

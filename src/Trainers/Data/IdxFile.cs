@@ -1,14 +1,14 @@
-namespace MLNetNormalization.Trainers.Data;
+namespace MLNetNormalization.Data;
 
 /// <summary>An unsigned-byte array read from an IDX file, with its dimensions.</summary>
-public sealed record IdxArray(int[] Dimensions, byte[] Values);
+internal sealed record IdxArray(int[] Dimensions, byte[] Values);
 
 /// <summary>
 /// Reads IDX files (the MNIST / Fashion-MNIST format), gzipped or not: two zero bytes, a type code,
 /// the rank, big-endian int32 sizes, then the values row-major. Only the unsigned-byte type (0x08),
 /// which the image and label files use, is supported.
 /// </summary>
-public static class IdxFile
+internal static class IdxFile
 {
     public static IdxArray Read(string path)
     {

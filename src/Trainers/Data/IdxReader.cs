@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace MLNetNormalization.Trainers.Data;
+namespace MLNetNormalization.Data;
 
 /// <summary>
 /// An open IDX file (gzipped or not) whose header has been read: the values follow, to be read in order, so a

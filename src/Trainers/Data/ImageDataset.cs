@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Trainers.Data;
+namespace MLNetNormalization.Data;
 
 /// <summary>Images held in memory as bytes (N x C x H x W, channel-major) with integer class labels.</summary>
 public sealed class ImageDataset : ILabeledImageSource

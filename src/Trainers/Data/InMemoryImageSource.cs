@@ -1,10 +1,10 @@
-namespace MLNetNormalization.Trainers.Data;
+namespace MLNetNormalization.Data;
 
 /// <summary>
 /// Images as float pixels in memory (the image trainer gets them from ExtractPixels, already standardized),
 /// CHW row after row, with class labels. Read-only once built, so reads from several threads are safe.
 /// </summary>
-public sealed class InMemoryImageSource : ILabeledImageSource
+internal sealed class InMemoryImageSource : ILabeledImageSource
 {
     private readonly float[] pixels;
     private readonly int[] labels;

@@ -1,9 +1,10 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 
-namespace MLNetNormalization.Trainers.Inference;
+namespace MLNetNormalization.Inference;
 
 /// <summary>A normalization layer that was left in the model, by its dotted name, and why.</summary>
 public sealed record UnfoldedLayer(string Name, string Reason)

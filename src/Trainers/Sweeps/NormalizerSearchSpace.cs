@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MLNetNormalization;
+namespace MLNetNormalization.Sweeps;
 
 /// <summary>One heterologous-normalization pair: the pixel set the mean is pooled over and the one the std is (bn, in, ln, gn&lt;G&gt;, en&lt;G&gt;), written "hn:mean=Mean,std=Std".</summary>
 public sealed record HeterologousPair(string Mean, string Std);

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace MLNetNormalization;
+namespace MLNetNormalization.Sweeps;
 
 /// <summary>The normalizer sweep on ML.NET's multiclass catalog, in the shape of ML.NET AutoML's experiments.</summary>
 public static class NormalizerSweepCatalog

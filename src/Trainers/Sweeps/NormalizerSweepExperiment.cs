@@ -5,9 +5,9 @@ using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 
-namespace MLNetNormalization;
+namespace MLNetNormalization.Sweeps;
 
 /// <summary>
 /// A normalizer sweep made by <c>ml.MulticlassClassification.CreateNormalizerSweep(settings)</c>: its candidates are fixed

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MLNetNormalization;
+namespace MLNetNormalization.Sweeps;
 
 /// <summary>How a sweep picks and runs its trials.</summary>
 public enum SweepStrategy

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
-namespace MLNetNormalization;
+namespace MLNetNormalization.Sweeps;
 
 /// <summary>
 /// A sweep's JSON-lines log: a header line {"kind":"sweep","version":1,"settings":{...}}, then one

@@ -1,6 +1,6 @@
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 
-namespace MLNetNormalization;
+namespace MLNetNormalization.Sweeps;
 
 /// <summary>One epoch of a trial, as the training engine reported it.</summary>
 /// <param name="Epoch">1-based.</param>

@@ -1,10 +1,10 @@
 using System.Threading.Channels;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 
-namespace MLNetNormalization.Trainers.Training;
+namespace MLNetNormalization.Training;
 
 /// <summary>One batch as the trainer consumes it: standardized CHW images, row after row, and their labels.</summary>
-public sealed record ImageBatch(int Index, float[] Images, long[] Labels)
+internal sealed record ImageBatch(int Index, float[] Images, long[] Labels)
 {
     public int Count => Labels.Length;
 }
@@ -15,7 +15,7 @@ public sealed record ImageBatch(int Index, float[] Images, long[] Labels)
 /// Everything random is derived from (seed, epoch) for the order and (seed, epoch, batch) for the
 /// augmentation, so a batch is the same whichever batch a run starts or resumes at.
 /// </summary>
-public sealed class BatchAssembler
+internal sealed class BatchAssembler
 {
     private readonly ILabeledImageSource source;
     private readonly float[] mean, inverseStd;

@@ -5,7 +5,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Training;
+namespace MLNetNormalization.Training;
 
 /// <summary>Where a run stands: what a checkpoint records besides tensors, as JSON.</summary>
 internal sealed record TrainingPosition

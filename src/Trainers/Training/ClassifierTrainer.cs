@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Training;
+namespace MLNetNormalization.Training;
 
 /// <summary>
 /// Trains an image classifier the way the papers did (SGD with momentum, step schedules, crop-and-flip

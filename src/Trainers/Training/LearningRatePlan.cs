@@ -1,7 +1,7 @@
-namespace MLNetNormalization.Trainers.Training;
+namespace MLNetNormalization.Training;
 
 /// <summary>Turns the options' epoch-based schedule into the per-step schedule the optimizer follows.</summary>
-public static class LearningRatePlan
+internal static class LearningRatePlan
 {
     /// <summary>Milestones of a MultiStep schedule: the options' own, or 50% and 75% of the epochs.</summary>
     public static IReadOnlyList<int> Milestones(TrainingOptions options) =>

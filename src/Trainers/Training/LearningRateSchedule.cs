@@ -1,11 +1,11 @@
-namespace MLNetNormalization.Trainers.Training;
+namespace MLNetNormalization.Training;
 
 /// <summary>
 /// A learning-rate multiplier as a pure function of the global step t (steps taken so far, from 0): the rate
 /// of step t is the initial rate · <see cref="Factor"/>(t). The trainer drives TorchSharp's optimizer through
 /// <c>torch.optim.lr_scheduler.LambdaLR</c> with this function, so a resumed run continues from any step.
 /// </summary>
-public abstract class LearningRateSchedule
+internal abstract class LearningRateSchedule
 {
     /// <summary>The multiplier of step <paramref name="step"/> (0-based).</summary>
     /// <exception cref="ArgumentOutOfRangeException">When <paramref name="step"/> is negative.</exception>

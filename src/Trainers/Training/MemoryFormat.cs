@@ -2,14 +2,14 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Training;
+namespace MLNetNormalization.Training;
 
 /// <summary>
 /// The channels-last memory layout of 4-d tensors: sizes stay [N, C, H, W] while the strides are those of
 /// [N, H, W, C]. TorchSharp 0.107 has no memory-format argument, so the layout is made by permuting to NHWC,
 /// copying contiguously, and permuting the view back.
 /// </summary>
-public static class MemoryFormat
+internal static class MemoryFormat
 {
     /// <summary>
     /// <paramref name="tensor"/> (4-d) with channels-last strides: itself when already so laid out, else a copy.

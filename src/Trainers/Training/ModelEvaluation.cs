@@ -1,10 +1,10 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Trainers.Training;
+namespace MLNetNormalization.Training;
 
 /// <summary>Runs a model in eval mode over batches and accumulates the validation metrics of its softmax probabilities.</summary>
-public static class ModelEvaluation
+internal static class ModelEvaluation
 {
     /// <summary>
     /// The <see cref="ValidationMetrics"/> of <paramref name="model"/>'s softmax probabilities on <paramref name="batches"/>

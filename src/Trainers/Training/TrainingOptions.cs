@@ -1,40 +1,4 @@
-namespace MLNetNormalization.Trainers.Training;
-
-/// <summary>How the learning rate changes over training (all on top of an optional linear warm-up).</summary>
-public enum LearningRateScheduleKind
-{
-    /// <summary>The rate stays at <see cref="TrainingOptions.LearningRate"/>.</summary>
-    Constant,
-
-    /// <summary>Multiplied by <see cref="TrainingOptions.ScheduleGamma"/> every <see cref="TrainingOptions.StepEpochs"/> epochs.</summary>
-    Step,
-
-    /// <summary>Multiplied by <see cref="TrainingOptions.ScheduleGamma"/> at each epoch in <see cref="TrainingOptions.Milestones"/> (the papers' schedules).</summary>
-    MultiStep,
-
-    /// <summary>Cosine decay from the rate to 0 over the epochs after warm-up.</summary>
-    Cosine,
-}
-
-/// <summary>The validation metric early stopping and best-model keeping watch.</summary>
-public enum ValidationMetric
-{
-    /// <summary>MicroAccuracy, higher is better.</summary>
-    MicroAccuracy,
-
-    /// <summary>LogLoss, lower is better.</summary>
-    LogLoss,
-}
-
-/// <summary>Stops training when the validation metric has not improved by <see cref="MinDelta"/> for <see cref="Patience"/> epochs.</summary>
-public sealed record EarlyStoppingOptions
-{
-    /// <summary>Epochs without improvement before stopping. Default 5.</summary>
-    public int Patience { get; init; } = 5;
-
-    /// <summary>The smallest change that counts as an improvement. Default 0.</summary>
-    public double MinDelta { get; init; }
-}
+namespace MLNetNormalization.Training;
 
 /// <summary>
 /// Everything the training engine needs besides the model and the data. Defaults follow the papers'

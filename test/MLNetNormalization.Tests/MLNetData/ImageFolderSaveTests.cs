@@ -1,5 +1,5 @@
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization;
+using MLNetNormalization.Data;
 using SkiaSharp;
 
 namespace MLNetNormalization.Tests.MLNetData;

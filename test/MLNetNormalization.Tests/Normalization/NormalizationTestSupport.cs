@@ -1,4 +1,5 @@
 using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Normalization;

@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using Microsoft.ML.Transforms.Image;
 using MLNetNormalization.Tests.MLNetData;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 
 namespace MLNetNormalization.Tests.Pipeline;
 

@@ -1,5 +1,5 @@
 using Microsoft.ML;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Pipeline;
 

@@ -1,3 +1,4 @@
+using MLNetNormalization.Sweeps;
 using Microsoft.ML;
 using MLNetNormalization.Tests.Support;
 

@@ -1,3 +1,4 @@
+using MLNetNormalization.Sweeps;
 using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Sweeps;

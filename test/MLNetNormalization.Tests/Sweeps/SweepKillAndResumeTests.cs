@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json.Nodes;
+using MLNetNormalization.Sweeps;
 using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Sweeps;

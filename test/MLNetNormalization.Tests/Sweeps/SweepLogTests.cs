@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MLNetNormalization.Sweeps;
 using Microsoft.ML;
 using MLNetNormalization.Tests.Support;
 

@@ -1,6 +1,7 @@
+using MLNetNormalization.Sweeps;
 using Microsoft.ML;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Sweeps;
 

@@ -1,6 +1,7 @@
+using MLNetNormalization.Sweeps;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Backbones;
 
 namespace MLNetNormalization.Tests.Sweeps;
 

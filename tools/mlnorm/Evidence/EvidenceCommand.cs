@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using MLNetNormalization.Tools.Mlnorm.Evidence;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 using MLNetNormalization.Tools.Mlnorm.Report;
 
 namespace MLNetNormalization.Tools.Mlnorm;

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using MLNetNormalization.Data;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -77,7 +78,7 @@ internal sealed class EvidenceRunner(EvidenceData data, EvidencePlan plan)
         clock.Restart();
 
         var evaluator = new ClassifierTrainer(options with { BatchSize = EvidencePlan.EvaluationBatchSize });
-        double ErrorOn(Trainers.Data.ImageDataset images) => 1 - evaluator.Evaluate(model, images, cancellation).MicroAccuracy;
+        double ErrorOn(ImageDataset images) => 1 - evaluator.Evaluate(model, images, cancellation).MicroAccuracy;
         var testError = ErrorOn(task.Test);
         List<AlphaMeasurement>? alphas = null;
         if (request.SweepAlpha)

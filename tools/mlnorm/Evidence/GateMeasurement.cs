@@ -1,7 +1,7 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Data;
+using MLNetNormalization.Training;
 using static TorchSharp.torch;
 
 namespace MLNetNormalization.Tools.Mlnorm.Evidence;

@@ -1,3 +1,4 @@
+using MLNetNormalization.Sweeps;
 using ScottPlot;
 using ScottPlot.TickGenerators;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MLNetNormalization.Sweeps;
 
 namespace MLNetNormalization.Tools.Mlnorm.Report;
 

@@ -1,7 +1,7 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
 
@@ -17,7 +17,7 @@ public class BackboneArgumentTests
         var unknown = (Architecture)99;
         foreach (var error in new[]
                  {
-                     Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.Create(unknown, Cifar, 10)),
+                     Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.Create(unknown, Cifar, 10, plan: null)),
                      Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.MinimumImageSize(unknown)),
                  })
         {
@@ -46,7 +46,7 @@ public class BackboneArgumentTests
         Assert.Equal(minimum, Backbone.MinimumImageSize(architecture));
         foreach (var input in new ImageShape[] { new(3, minimum - 1, minimum), new(3, minimum, minimum - 1) })
         {
-            var error = Assert.Throws<ArgumentException>(() => Backbone.Create(architecture, input, 10));
+            var error = Assert.Throws<ArgumentException>(() => Backbone.Create(architecture, input, 10, plan: null));
             Assert.Equal("input", error.ParamName);
             Assert.StartsWith($"{network} needs images of at least {minimum}x{minimum} pixels, got {input.Height}x{input.Width}", error.Message);
             Assert.Contains($"resize or pad the images to at least {minimum}x{minimum}", error.Message);
@@ -76,11 +76,11 @@ public class BackboneArgumentTests
     [InlineData(Architecture.ResNet18)]
     public void ImagesNeedChannelsAndClassifiersNeedClasses(Architecture architecture)
     {
-        var channelless = Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.Create(architecture, new ImageShape(0, 32, 32), 10));
+        var channelless = Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.Create(architecture, new ImageShape(0, 32, 32), 10, plan: null));
         Assert.Equal("input", channelless.ParamName);
         Assert.Contains("images need at least one channel; got 0", channelless.Message);
 
-        var classless = Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.Create(architecture, Cifar, 0));
+        var classless = Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.Create(architecture, Cifar, 0, plan: null));
         Assert.Equal("classes", classless.ParamName);
         Assert.Contains("the classifier needs at least one class", classless.Message);
     }

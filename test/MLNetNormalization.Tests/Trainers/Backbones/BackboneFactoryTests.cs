@@ -1,9 +1,9 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Tests.Trainers.Training;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;
 
@@ -35,7 +35,7 @@ public sealed class BackboneFactoryTests
     public void TheEngineTrainsAUsersBackboneToLearnTheStripes()
     {
         torch.manual_seed(12);
-        using var model = Backbone.Create(Tiny, TrainerRuns.Train.Shape, TrainerRuns.Train.ClassNames.Count);
+        using var model = Backbone.Create(Tiny, TrainerRuns.Train.Shape, TrainerRuns.Train.ClassNames.Count, plan: null);
         var options = TrainerRuns.Options() with { Epochs = 6, Milestones = [4] };
         var result = new ClassifierTrainer(options).Train(model, TrainerRuns.Train, TrainerRuns.Validation);
         // Four classes: chance is 0.25.
@@ -45,10 +45,10 @@ public sealed class BackboneFactoryTests
     [Fact]
     public void AFactoryThatReturnsNothingTrainableIsRefusedWithWhy()
     {
-        var none = Assert.Throws<InvalidOperationException>(() => Backbone.Create((_, _, _) => null!, new ImageShape(1, 8, 8), 2));
+        var none = Assert.Throws<InvalidOperationException>(() => Backbone.Create((_, _, _) => null!, new ImageShape(1, 8, 8), 2, plan: null));
         Assert.Contains("returned null", none.Message, StringComparison.Ordinal);
-        var empty = Assert.Throws<InvalidOperationException>(() => Backbone.Create((_, _, _) => nn.Sequential(nn.Flatten()), new ImageShape(1, 8, 8), 2));
+        var empty = Assert.Throws<InvalidOperationException>(() => Backbone.Create((_, _, _) => nn.Sequential(nn.Flatten()), new ImageShape(1, 8, 8), 2, plan: null));
         Assert.Contains("no parameters", empty.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.Create(Tiny, new ImageShape(1, 8, 8), 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Backbone.Create(Tiny, new ImageShape(1, 8, 8), 0, plan: null));
     }
 }

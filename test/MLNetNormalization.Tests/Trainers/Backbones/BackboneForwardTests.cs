@@ -1,6 +1,6 @@
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
 using TorchSharp.Modules;
 using static MLNetNormalization.Tests.Trainers.Backbones.BackboneTestSupport;
 
@@ -31,7 +31,7 @@ public class BackboneForwardTests
     {
         torch.manual_seed(2024);
         using var scope = NewDisposeScope();
-        using var model = Backbone.Create(architecture, new ImageShape(channels, height, width), classes);
+        using var model = Backbone.Create(architecture, new ImageShape(channels, height, width), classes, plan: null);
         var output = model.call(randn([Batch, channels, height, width]));
 
         Assert.Equal([Batch, classes], output.shape);
@@ -48,7 +48,7 @@ public class BackboneForwardTests
         var size = Backbone.MinimumImageSize(architecture);
         torch.manual_seed(2025);
         using var scope = NewDisposeScope();
-        using var model = Backbone.Create(architecture, new ImageShape(2, size, size), 5);
+        using var model = Backbone.Create(architecture, new ImageShape(2, size, size), 5, plan: null);
         var input = randn([Batch, 2, size, size]);
 
         Assert.Equal([Batch, 5L], model.call(input).shape);

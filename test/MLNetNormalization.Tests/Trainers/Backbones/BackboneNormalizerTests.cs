@@ -1,7 +1,7 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
 using BatchNorm2d = TorchSharp.Modules.BatchNorm2d;
 using Conv2d = TorchSharp.Modules.Conv2d;
 using BatchNorm = MLNetNormalization.Normalization.BatchNorm;
@@ -22,7 +22,7 @@ public class BackboneNormalizerTests
     public void EveryConvolutionAndNormalizerSitTogetherInAConvNorm(Architecture architecture)
     {
         torch.manual_seed(3030);
-        using var model = Backbone.Create(architecture, SmallInput(architecture), 10);
+        using var model = Backbone.Create(architecture, SmallInput(architecture), 10, plan: null);
         AssertEveryConvolutionAndNormalizerInAConvNorm(model, NormalizerChannels(architecture).Length);
     }
 

@@ -1,6 +1,6 @@
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
 using static MLNetNormalization.Tests.Trainers.Backbones.BackboneTestSupport;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;

@@ -1,6 +1,7 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Normalization;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
 using TorchSharp.Modules;
 
 namespace MLNetNormalization.Tests.Trainers.Backbones;

@@ -1,7 +1,7 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Normalization.Core;
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Backbones;
 
 namespace MLNetNormalization.Tests.Trainers.Folding;
 

@@ -1,6 +1,6 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Backbones;
 
 namespace MLNetNormalization.Tests.Trainers.Folding;
 

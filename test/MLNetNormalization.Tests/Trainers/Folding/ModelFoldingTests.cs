@@ -1,7 +1,7 @@
 using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Inference;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Inference;
 using Xunit.Abstractions;
 
 namespace MLNetNormalization.Tests.Trainers.Folding;

@@ -1,7 +1,7 @@
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Trainers.ImageClassification;
 

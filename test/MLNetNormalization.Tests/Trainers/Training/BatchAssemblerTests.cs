@@ -1,6 +1,6 @@
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization;
+using MLNetNormalization.Data;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 

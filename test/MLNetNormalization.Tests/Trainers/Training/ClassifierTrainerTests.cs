@@ -1,5 +1,5 @@
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 using static MLNetNormalization.Tests.Trainers.Training.TrainerRuns;
 
 namespace MLNetNormalization.Tests.Trainers.Training;

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 

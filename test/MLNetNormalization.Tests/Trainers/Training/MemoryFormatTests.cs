@@ -1,6 +1,6 @@
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 using static MLNetNormalization.Tests.Trainers.Training.TrainerRuns;
 
 namespace MLNetNormalization.Tests.Trainers.Training;

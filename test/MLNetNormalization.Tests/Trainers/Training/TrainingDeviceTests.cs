@@ -1,5 +1,5 @@
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 using static MLNetNormalization.Tests.Trainers.Training.TrainerRuns;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
@@ -11,8 +11,8 @@ public sealed class TrainingDeviceTests
     [Fact]
     public void CpuIsTheCpuAndAutoFallsBackToIt()
     {
-        Assert.Equal(DeviceType.CPU, TrainingDevice.Resolve(ComputeDevice.Cpu).type);
-        Assert.Equal(cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU, TrainingDevice.Resolve(ComputeDevice.Auto).type);
+        Assert.Equal(DeviceType.CPU, TrainingDevice.Resolve(ComputeDevice.Cpu, ContextDevice.None).Device.type);
+        Assert.Equal(cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU, TrainingDevice.Resolve(ComputeDevice.Auto, ContextDevice.None).Device.type);
     }
 
     [Fact]
@@ -20,10 +20,10 @@ public sealed class TrainingDeviceTests
     {
         if (cuda.is_available())
         {
-            Assert.Equal(DeviceType.CUDA, TrainingDevice.Resolve(ComputeDevice.Cuda).type);
+            Assert.Equal(DeviceType.CUDA, TrainingDevice.Resolve(ComputeDevice.Cuda, ContextDevice.None).Device.type);
             return;
         }
-        var error = Assert.Throws<InvalidOperationException>(() => TrainingDevice.Resolve(ComputeDevice.Cuda));
+        var error = Assert.Throws<InvalidOperationException>(() => TrainingDevice.Resolve(ComputeDevice.Cuda, ContextDevice.None));
         Assert.Contains("TorchSharp-cuda-linux", error.Message, StringComparison.Ordinal);
         Assert.Contains("TorchSharp-cuda-windows", error.Message, StringComparison.Ordinal);
         Assert.Contains("ComputeDevice.Cpu", error.Message, StringComparison.Ordinal);
@@ -31,7 +31,7 @@ public sealed class TrainingDeviceTests
 
     [Fact]
     public void AnUnknownDeviceIsRefused() =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingDevice.Resolve((ComputeDevice)42));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingDevice.Resolve((ComputeDevice)42, ContextDevice.None));
 
     [Fact]
     public void TrainingRefusesAModelOnACudaDeviceTorchSharpCannotUseBeforeAnyWork()

@@ -1,8 +1,8 @@
 using MLNetNormalization.Tests.Support;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Data;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 

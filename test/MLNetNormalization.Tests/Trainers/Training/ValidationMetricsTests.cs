@@ -1,4 +1,4 @@
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Trainers.Training;
 

@@ -3,10 +3,10 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Data;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Data;
+using MLNetNormalization.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,6 +35,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     private readonly IHost _host;
     private readonly ImageClassifierWithNormOptions _options;
     private readonly int _seed;
+    private readonly ContextDevice _contextDevice;
 
     /// <param name="options">Copied now: later changes to the caller's instance change nothing.</param>
     internal ImageClassificationEstimator(IHostEnvironment env, ImageClassifierWithNormOptions options)
@@ -45,6 +46,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         _options = options.Clone();
         // Drawn now, as ML.NET's trainers draw from their host: the same context seed gives the same trainers.
         _seed = _options.Seed ?? _host.Rand.Next();
+        _contextDevice = ContextDevice.Of(env);
     }
 
     /// <summary>
@@ -71,7 +73,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             throw new ArgumentException(
                 $"ImageClassifierWithNorm: the label column '{label.Name}' has {classes} class; a multiclass model needs at least two classes. " +
                 "Give training data with at least two label values (and fit MapValueToKey on it).", nameof(schema));
-        _options.Resolve(shape, classes, _seed);
+        _options.Resolve(shape, classes, _seed, _contextDevice);
     }
 
     /// <summary><see cref="Fit"/>, also returning what the engine did (every epoch's history, including those of a resumed checkpoint).</summary>
@@ -86,7 +88,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
                 $"ImageClassifierWithNorm: the label column '{label.Name}' has {classes} class; a multiclass model needs at least two classes. " +
                 "Give training data with at least two label values (and fit MapValueToKey on it).", nameof(input));
         // The options first: an invalid combination is reported as such, whatever the data look like.
-        var resolved = options.Resolve(shape, classes, _seed);
+        var resolved = options.Resolve(shape, classes, _seed, _contextDevice);
         var labelKeys = LabelKeyValues.From(label, classes);
 
         (DataViewSchema.Column Label, DataViewSchema.Column Features)? validationColumns = null;
@@ -130,6 +132,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
             // ML.NET's cancellation is a flag on the context's hosts; the engine listens to a token.
             using var watch = new Timer(_ => { if (((ICancelable)_host).IsCanceled) cancellation.Cancel(); }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
+            if (resolved.DeviceNote is { } note) channel.Warning(note);
             channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {shape}, {classes} classes, for {training.Epochs} epochs.");
             var result = new ClassifierTrainer(training).Train(model, train, validation, progress =>
             {
@@ -156,9 +159,10 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     /// <summary>
     /// The input columns plus Score (Vector&lt;Single&gt;) and PredictedLabel (a key with the label's KeyValues), with
     /// the annotations ML.NET's multiclass trainers give, after checking the label and features columns exist with
-    /// usable types. Trains nothing.
+    /// usable types and that the device can be had. Trains nothing.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The label or features column is missing or of the wrong type.</exception>
+    /// <exception cref="ArgumentException">The options' Device, or the MLContext's GpuDeviceId without FallbackToCpu, asks for a GPU TorchSharp cannot give.</exception>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
@@ -172,6 +176,9 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         var encoded = features.Kind != SchemaShape.Column.VectorKind.Scalar && features.ItemType == NumberDataViewType.Byte;
         if (!pixels && !encoded)
             throw NotImages(features.Name, $"{features.ItemType?.ToString()} ({features.Kind})", "pipeline");
+        // ML.NET asks every estimator of a chain for its schema before fitting the first: a device that cannot be had is
+        // refused here, before MapValueToKey or any other step reads the data.
+        _options.ResolveDevice(_contextDevice);
         return OutputColumns.AddTo(inputSchema, _options.ScoreColumnName, _options.PredictedLabelColumnName, label);
     }
 

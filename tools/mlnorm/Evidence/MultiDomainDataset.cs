@@ -1,14 +1,16 @@
-namespace MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
+
+namespace MLNetNormalization.Tools.Mlnorm.Evidence;
 
 /// <summary>One visual domain of a multi-domain task: a name and its images, labelled with the domain's own classes.</summary>
-public sealed record ImageDomain(string Name, ImageDataset Images);
+internal sealed record ImageDomain(string Name, ImageDataset Images);
 
 /// <summary>
 /// Several image domains in one classification task with disjoint label sets, as in the mode-normalization paper's
 /// multi-task experiment (seed "mode normalization" 4.1: four datasets, one 40-way classifier): domain d's class c
 /// becomes label <c>LabelOffsets[d] + c</c>, named "domain: class". The images keep their order, domain after domain.
 /// </summary>
-public sealed class MultiDomainDataset
+internal sealed class MultiDomainDataset
 {
     private MultiDomainDataset(ImageDataset images, IReadOnlyList<string> domainNames, IReadOnlyList<int> labelOffsets)
     {

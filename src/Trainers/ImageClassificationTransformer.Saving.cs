@@ -3,8 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MLNetNormalization;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization.Backbones;
 using TorchSharp;
 using static TorchSharp.torch;
 

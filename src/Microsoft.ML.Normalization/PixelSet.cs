@@ -1,4 +1,4 @@
-namespace MLNetNormalization.Normalization.Core;
+namespace MLNetNormalization.Normalization;
 
 /// <summary>How a pixel set groups the examples of a batch.</summary>
 public enum ExampleGrouping

@@ -1,5 +1,5 @@
 using Microsoft.ML;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 
 namespace MLNetNormalization;
 

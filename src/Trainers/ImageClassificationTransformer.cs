@@ -1,8 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers;
-using MLNetNormalization.Trainers.Backbones;
+using MLNetNormalization;
+using MLNetNormalization.Backbones;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;

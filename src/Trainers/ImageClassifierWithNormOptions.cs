@@ -1,9 +1,9 @@
 using System.Globalization;
 using Microsoft.ML;
-using MLNetNormalization.Trainers;
+using MLNetNormalization;
 using MLNetNormalization.Normalization;
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Backbones;
+using MLNetNormalization.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -128,10 +128,13 @@ public sealed class ImageClassifierWithNormOptions
     public EarlyStoppingOptions? EarlyStopping { get; set; }
 
     /// <summary>
-    /// Where to train and predict. Default <see cref="ComputeDevice.Auto"/> (the first CUDA GPU when
-    /// <c>torch.cuda.is_available()</c>, else the CPU). <see cref="ComputeDevice.Cuda"/> where TorchSharp has no CUDA
-    /// device is refused by Fit before any data are read, with an <see cref="ArgumentException"/> naming the package to
-    /// reference instead of TorchSharp-cpu: TorchSharp-cuda-linux or TorchSharp-cuda-windows.
+    /// Where to train and predict. Default <see cref="ComputeDevice.Auto"/>: as ML.NET's context says, the CUDA device
+    /// <c>MLContext.GpuDeviceId</c> when it is set, else the first CUDA GPU when <c>torch.cuda.is_available()</c>, else the
+    /// CPU. <see cref="ComputeDevice.Cuda"/> takes device <c>GpuDeviceId</c> (0 when unset); <see cref="ComputeDevice.Cpu"/>
+    /// ignores the context. A GPU asked for where TorchSharp has none is refused by Fit before any data are read, with an
+    /// <see cref="ArgumentException"/> naming the package to reference instead of TorchSharp-cpu (TorchSharp-cuda-linux or
+    /// TorchSharp-cuda-windows), unless <c>MLContext.FallbackToCpu</c> is true: then Fit trains on the CPU and says so in the
+    /// log (a warning).
     /// </summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
 
@@ -173,11 +176,32 @@ public sealed class ImageClassifierWithNormOptions
     });
 
     /// <summary>
-    /// Checks every option and combination for images of <paramref name="input"/> shape and <paramref name="classes"/>
-    /// classes, before any training, and returns what the trainer builds from them. The global random
-    /// generator is left as it was.
+    /// The device <see cref="Device"/> and <paramref name="context"/>'s GpuDeviceId and FallbackToCpu come to; it depends on
+    /// no data, so the estimator checks it with the schema, before any transform of the pipeline reads a row.
     /// </summary>
-    internal ResolvedClassifierOptions Resolve(ImageShape input, int classes, int contextSeed)
+    /// <exception cref="ArgumentException">Device is not a <see cref="ComputeDevice"/>, or a GPU TorchSharp cannot give was asked for without FallbackToCpu.</exception>
+    internal ChosenDevice ResolveDevice(ContextDevice context)
+    {
+        if (!Enum.IsDefined(Device))
+            throw Invalid(nameof(Device), $"{Device} is not one of {string.Join(", ", Enum.GetNames<ComputeDevice>())}.");
+        try
+        {
+            return TrainingDevice.Resolve(Device, context);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A GPU TorchSharp cannot give: the message names the package to add (TorchSharp-cuda-linux or -windows) and FallbackToCpu.
+            throw Invalid(nameof(Device), e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Checks every option and combination for images of <paramref name="input"/> shape and <paramref name="classes"/>
+    /// classes, before any training, and returns what the trainer builds from them. The device follows
+    /// <paramref name="context"/>'s GpuDeviceId and FallbackToCpu where <see cref="Device"/> leaves it to the context. The
+    /// global random generator is left as it was.
+    /// </summary>
+    internal ResolvedClassifierOptions Resolve(ImageShape input, int classes, int contextSeed, ContextDevice? context = null)
     {
         if (!Enum.IsDefined(Architecture))
             throw Invalid(nameof(Architecture), $"{Architecture} is not one of {string.Join(", ", Enum.GetNames<Architecture>())}.");
@@ -206,18 +230,7 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(nameof(EarlyStopping), "needs validation data: set ValidationFraction (or give a validation set).");
         foreach (var (option, value) in new[] { (nameof(ImageChannels), ImageChannels), (nameof(ImageHeight), ImageHeight), (nameof(ImageWidth), ImageWidth) })
             if (value is < 1) throw Invalid(option, $"must be >= 1, got {value}.");
-        if (!Enum.IsDefined(Device))
-            throw Invalid(nameof(Device), $"{Device} is not one of {string.Join(", ", Enum.GetNames<ComputeDevice>())}.");
-        torch.Device device;
-        try
-        {
-            device = TrainingDevice.Resolve(Device);
-        }
-        catch (InvalidOperationException e)
-        {
-            // Cuda where TorchSharp has none: the message names the package to add (TorchSharp-cuda-linux or -windows).
-            throw Invalid(nameof(Device), e.Message, e);
-        }
+        var device = ResolveDevice(context ?? ContextDevice.None);
 
         var training = new TrainingOptions
         {
@@ -238,7 +251,7 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), MessageOf(e), e);
         }
         CheckEveryLayer(plan, input, classes);
-        return new ResolvedClassifierOptions(Architecture, plan, training, InferenceAlpha, device);
+        return new ResolvedClassifierOptions(Architecture, plan, training, InferenceAlpha, device.Device, device.Note);
     }
 
     // Builds every normalization layer the backbone would have, so that a normalizer that cannot take a layer's

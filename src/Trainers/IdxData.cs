@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.ML;
-using MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
 
 namespace MLNetNormalization;
 

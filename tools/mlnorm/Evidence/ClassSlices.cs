@@ -1,7 +1,9 @@
-namespace MLNetNormalization.Trainers.Data;
+using MLNetNormalization.Data;
+
+namespace MLNetNormalization.Tools.Mlnorm.Evidence;
 
 /// <summary>Class-balanced, deterministic slices of a dataset, so that several disjoint subsets can be cut from one source without a random generator.</summary>
-public static class ClassSlices
+internal static class ClassSlices
 {
     /// <summary>
     /// For every class, its examples ranked <paramref name="skip"/> to <paramref name="skip"/> + <paramref name="take"/> - 1

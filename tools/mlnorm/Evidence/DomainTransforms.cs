@@ -1,6 +1,7 @@
-using MLNetNormalization.Trainers.Training;
+using MLNetNormalization.Data;
+using MLNetNormalization.Training;
 
-namespace MLNetNormalization.Trainers.Data;
+namespace MLNetNormalization.Tools.Mlnorm.Evidence;
 
 /// <summary>
 /// Deterministic transforms that turn one image dataset into a new visual domain with other pixel statistics, for
@@ -8,7 +9,7 @@ namespace MLNetNormalization.Trainers.Data;
 /// Fashion-MNIST in one classifier). Only packaged data is available here, so the domains are derived: inverted
 /// images (dark shapes on white) and strokes over a textured background (like SVHN's digits in scenes).
 /// </summary>
-public static class DomainTransforms
+internal static class DomainTransforms
 {
     /// <summary>Every pixel p becomes 255 - p: white backgrounds, dark shapes.</summary>
     public static ImageDataset Invert(ImageDataset images)
@@ -45,7 +46,7 @@ public static class DomainTransforms
 /// A checkerboard background: squares of <see cref="Period"/> pixels, shifted by (<see cref="OffsetX"/>,
 /// <see cref="OffsetY"/>), alternating between the gray levels <see cref="Dark"/> and <see cref="Light"/>.
 /// </summary>
-public readonly record struct Checkerboard(int Period, int OffsetX, int OffsetY, byte Dark, byte Light)
+internal readonly record struct Checkerboard(int Period, int OffsetX, int OffsetY, byte Dark, byte Light)
 {
     /// <summary>Periods 2 to 5 pixels, dark levels 20 to 79, light levels 110 to 169: light enough to be a texture, dark enough that white strokes stand out.</summary>
     public const int MinPeriod = 2, PeriodChoices = 4, MinDark = 20, MinLight = 110, LevelChoices = 60;

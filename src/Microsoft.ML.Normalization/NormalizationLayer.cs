@@ -1,10 +1,12 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using MLNetNormalization.Normalization.Core;
+using MLNetNormalization.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MLNetNormalization.Normalization.Core;
+namespace MLNetNormalization.Normalization;
 
 /// <summary>
 /// What every normalizer shares (spec section 1): per-(n, c) moments of the input, a small float64
@@ -22,7 +24,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     private readonly List<string> runningStatisticNames = [];
     private double alpha;
 
-    protected NormalizationLayer(string layerName, long channels, double eps, double momentum, double defaultAlpha) : base(layerName)
+    private protected NormalizationLayer(string layerName, long channels, double eps, double momentum, double defaultAlpha) : base(layerName)
     {
         LayerName = layerName;
         if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), channels, $"{layerName}: the channel count must be positive.");
@@ -56,11 +58,11 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     public Parameter Bias => ParameterNamed("bias");
 
     /// <summary>A parameter this layer registered, by its state_dict name (looked up on each use: <c>to</c> and <c>load</c> replace the tensors).</summary>
-    protected Parameter ParameterNamed(string name) =>
+    private protected Parameter ParameterNamed(string name) =>
         get_parameter(name) ?? throw new InvalidOperationException($"{LayerName} has no parameter '{name}'.");
 
     /// <summary>A buffer this layer registered, by its state_dict name.</summary>
-    protected Tensor BufferNamed(string name) =>
+    private protected Tensor BufferNamed(string name) =>
         get_buffer(name) ?? throw new InvalidOperationException($"{LayerName} has no buffer '{name}'.");
 
     /// <summary>The layer's own default alpha (spec: 0 for batch statistics, 1 for per-example ones, 1/B_g for BGN).</summary>
@@ -90,7 +92,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// statistics taken from its own state (running statistics) whatever the input. Its evaluation output is
     /// then a fixed per-channel affine of the input, which can be folded into the convolution before it.
     /// </summary>
-    protected abstract bool InferenceStatisticsAreFixed(double alpha);
+    private protected abstract bool InferenceStatisticsAreFixed(double alpha);
 
     /// <summary>
     /// The layer's evaluation output written as y = x·<paramref name="scale"/>[c] + <paramref name="shift"/>[c]
@@ -174,7 +176,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// statistics in the current mode (and updates the running statistics in training), or null to take the
     /// general path. The input has passed the shape and type checks.
     /// </summary>
-    protected virtual Tensor? FusedForward(Tensor input) => null;
+    private protected virtual Tensor? FusedForward(Tensor input) => null;
 
     /// <summary>
     /// BN, or BN within contiguous chunks of examples (ghost BN), through libtorch's fused batch_norm in training.
@@ -185,7 +187,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// statistics; a single chunk's fold in as the kernel wrote them. Null (general path) outside training or when the
     /// input's type differs from the parameters'.
     /// </summary>
-    protected Tensor? FusedBatchNormTraining(Tensor input, PixelSet set, RunningMoments running)
+    private protected Tensor? FusedBatchNormTraining(Tensor input, PixelSet set, RunningMoments running)
     {
         if (!training || input.dtype != Weight.dtype) return null;
         var shape = input.shape;
@@ -226,23 +228,23 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The per-cell affine (A, B) of y = (x - m)·A + B, as [N, C] float64 tables.</summary>
-    protected abstract (Tensor Scale, Tensor Shift) Affine(CellMoments cells);
+    private protected abstract (Tensor Scale, Tensor Shift) Affine(CellMoments cells);
 
     /// <summary>gamma·(x - mu)/sqrt(var + eps) + beta, written as (x - m)·A + B for per-cell (mu, var).</summary>
-    protected (Tensor Scale, Tensor Shift) AffineFor(CellMoments cells, MeanVar normalizing)
+    private protected (Tensor Scale, Tensor Shift) AffineFor(CellMoments cells, MeanVar normalizing)
     {
         var scale = Gamma() * (normalizing.Var.clamp(min: 0) + Eps).rsqrt();
         return (scale, (cells.Mean - normalizing.Mean) * scale + Beta());
     }
 
     /// <summary>gamma as a [1, C] float64 row.</summary>
-    protected Tensor Gamma() => Weight.to(ScalarType.Float64).unsqueeze(0);
+    private protected Tensor Gamma() => Weight.to(ScalarType.Float64).unsqueeze(0);
 
     /// <summary>beta as a [1, C] float64 row.</summary>
-    protected Tensor Beta() => Bias.to(ScalarType.Float64).unsqueeze(0);
+    private protected Tensor Beta() => Bias.to(ScalarType.Float64).unsqueeze(0);
 
     /// <summary>The affine of a layer that normalizes with one pixel set's statistics (BN, ghost BN, BGN, EN, GN, LN, IN).</summary>
-    protected (Tensor Scale, Tensor Shift) SingleSetAffine(PixelSetStatistics statistics, CellMoments cells)
+    private protected (Tensor Scale, Tensor Shift) SingleSetAffine(PixelSetStatistics statistics, CellMoments cells)
     {
         if (!training) return AffineFor(cells, statistics.Inference(cells, Alpha));
         CheckTrainingSetSize(statistics.Set, cells.Shape);
@@ -250,7 +252,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Registers running moments (mean 0, var 1) of the given size as buffers "{prefix}running_mean" and "{prefix}running_var".</summary>
-    protected RunningMoments RegisterRunningMoments(long size, string prefix = "")
+    private protected RunningMoments RegisterRunningMoments(long size, string prefix = "")
     {
         RegisterRunningStatistic(prefix + "running_mean", [size], 0);
         RegisterRunningStatistic(prefix + "running_var", [size], 1);
@@ -264,7 +266,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// and a float32 E[x²] by ~4, errors those differences keep while cancelling the rest; float64 keeps them at
     /// ~1e-12 and ~1e-8.
     /// </summary>
-    protected void RegisterRunningStatistic(string name, long[] shape, double initialValue)
+    private protected void RegisterRunningStatistic(string name, long[] shape, double initialValue)
     {
         register_buffer(name, full(shape, initialValue, ScalarType.Float64));
         runningStatisticNames.Add(name);
@@ -292,7 +294,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Throws when a pixel set would hold one value (its variance is meaningless).</summary>
-    protected void CheckTrainingSetSize(PixelSet set, long[] shape)
+    private protected void CheckTrainingSetSize(PixelSet set, long[] shape)
     {
         var (n, c, pixelsPerCell) = (shape[0], shape[1], shape[2] * shape[3]);
         if (set.SmallestSetSize(n, c, pixelsPerCell) > 1) return;
@@ -307,7 +309,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// its mean became) or a sum of the input: one float64 sum, read once, then checks the whole input, where a
     /// small-table op costs microseconds at every layer.
     /// </summary>
-    protected void CheckFinite(Tensor statistic, long[] inputShape)
+    private protected void CheckFinite(Tensor statistic, long[] inputShape)
     {
         var finite = double.IsFinite(statistic.detach().sum(ScalarType.Float64).ToDouble());
         if (finite) return;
@@ -335,6 +337,6 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
                 nameof(input));
     }
 
-    protected static string Describe(long[] shape) =>
+    private protected static string Describe(long[] shape) =>
         "[" + string.Join(", ", shape.Select(s => s.ToString(CultureInfo.InvariantCulture))) + "]";
 }

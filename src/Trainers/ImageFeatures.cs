@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetNormalization.Trainers;
+using MLNetNormalization;
 using SkiaSharp;
 
 namespace MLNetNormalization;

@@ -1,8 +1,0 @@
-using MLNetNormalization.Trainers.Backbones;
-using MLNetNormalization.Trainers.Training;
-using static TorchSharp.torch;
-
-namespace MLNetNormalization;
-
-/// <summary>What checked <see cref="ImageClassifierWithNormOptions"/> come to: the backbone, its normalizers, the engine's options, the inference alpha and the device.</summary>
-internal sealed record ResolvedClassifierOptions(Architecture Architecture, NormalizerPlan Plan, TrainingOptions Training, double? InferenceAlpha, Device Device);
