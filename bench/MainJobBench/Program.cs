@@ -6,7 +6,6 @@ using Microsoft.ML;
 using MLNetNormalization;
 using MLNetNormalization.Bench;
 using MLNetNormalization.Samples.FashionMnistTraining;
-using MLNetNormalization.Trainers;
 using MLNetNormalization.Trainers.Backbones;
 using MLNetNormalization.Trainers.Data;
 using MLNetNormalization.Trainers.Training;
@@ -32,7 +31,7 @@ static int Run(Options options)
     var sample = new SampleOptions
     {
         Normalizer = options.Norm, BatchSize = options.BatchSize, Epochs = options.Epochs, TrainImages = options.TrainImages,
-        Threads = options.Threads, Seed = options.Seed, DataDirectory = options.DataDirectory,
+        Seed = options.Seed, DataDirectory = options.DataDirectory,
     };
     var scratch = Directory.CreateTempSubdirectory("mlnorm-mainjobbench-").FullName;
     try
