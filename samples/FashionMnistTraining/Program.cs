@@ -1,89 +1,90 @@
-// Trains an image classifier (LeNet by default) on Fashion-MNIST with a chosen normalizer, showing
-// progress, then prints its test metrics. Kill it and run the same command again with --workspace:
-// it resumes from its last checkpoint.
+// Trains an image classifier (LeNet by default) on Fashion-MNIST with a chosen normalizer through ML.NET: an MLContext,
+// the images as data views, the pipeline MapValueToKey -> ImageClassifierWithNorm -> MapKeyToValue, Fit with progress,
+// the fitted pipeline saved as a model zip, then ML.NET's Evaluate on the test set. With --workspace, kill it and run
+// the same command again: it resumes from its last checkpoint.
 // Usage: dotnet run -c Release --project samples/FashionMnistTraining -- [--norm mn:k=2] [options]
 using System.Globalization;
-using MLNetNormalization.Normalization;
-using MLNetNormalization.Samples.FashionMnistTraining;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms;
 using MLNetNormalization;
-using MLNetNormalization.Backbones;
-using MLNetNormalization.Data;
-using MLNetNormalization.Inference;
-using MLNetNormalization.Training;
+using MLNetNormalization.Samples.FashionMnistTraining;
 using TorchSharp;
 
-var options = SampleOptions.Parse(args);
-if (options is null) return 2;
+var options = SampleOptions.Parse(args, out var exitCode);
+if (options is null) return exitCode;
 if (options.Threads > 0) torch.set_num_threads(options.Threads);
 Console.WriteLine($"TorchSharp (libtorch {torch.__version__}), {torch.get_num_threads()} threads; loading Fashion-MNIST from {options.DataDirectory}");
 
-// The model is built before the data loads, so that a normalizer that does not fit it fails at once.
-var plan = new NormalizerPlan(options.Normalizer, options.Placement);
-torch.manual_seed((long)options.Training.Seed);
-torch.nn.Module<torch.Tensor, torch.Tensor> model;
+var ml = new MLContext(options.Seed);
+// The trainer's own messages in ML.NET's log: what it trains, and where it resumed. Its progress lines are left out:
+// the callback below prints progress in the sample's format.
+ml.Log += (_, e) =>
+{
+    if (e.Kind == ChannelMessageKind.Info && e.Source.StartsWith("ImageClassifierWithNorm", StringComparison.Ordinal)
+        && !e.RawMessage.StartsWith("epoch ", StringComparison.Ordinal))
+        Console.WriteLine(e.RawMessage);
+};
+
+IDataView train, test;
 try
 {
-    model = Backbone.Create(options.Architecture, FashionMnist.Shape, FashionMnist.ClassNames.Count, plan);
+    (train, test) = FashionMnistJob.Load(ml, options.DataDirectory, options.TrainImages);
 }
-catch (ArgumentException e)
+catch (FileNotFoundException e)
 {
-    Console.Error.WriteLine(SampleOptions.MessageOf(e));
+    Console.Error.WriteLine($"--data-dir: {e.Message}");
     return 2;
 }
-using var modelScope = model;
+Console.WriteLine($"{CountRows(train)} training and {CountRows(test)} test images" +
+                  (options.ValidationFraction > 0 ? Invariant($", {options.ValidationFraction:P0} of the training images held out for validation") : ""));
 
-var train = FashionMnist.LoadTrain(options.DataDirectory);
-var test = FashionMnist.LoadTest(options.DataDirectory);
-ImageDataset? validation = null;
-if (options.ValidationFraction > 0)
-{
-    var order = Enumerable.Range(0, train.Count).ToArray();
-    new Random((int)options.Training.Seed).Shuffle(order);
-    var held = (int)Math.Round(train.Count * options.ValidationFraction);
-    validation = train.Subset(order[..held]);
-    train = train.Subset(order[held..]);
-}
-Console.WriteLine($"{train.Count} training, {validation?.Count ?? 0} validation and {test.Count} test images of {train.Shape}");
-
-Console.WriteLine($"model: {options.Architecture} with {plan}; {model.parameters().Sum(p => p.numel()):N0} parameters");
-
-var lastEpochEnd = TimeSpan.Zero;
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
-    e.Cancel = true;   // stop at the next step and write a checkpoint, rather than dying mid-write
+    // The first Ctrl+C stops training at the next step and writes a checkpoint, rather than dying mid-write; a second ends the process.
+    e.Cancel = !cancel.IsCancellationRequested;
     cancel.Cancel();
 };
-var trainer = new ClassifierTrainer(options.Training);
-TrainingResult result;
+var lastEpochEnd = TimeSpan.Zero;
+var pipeline = FashionMnistJob.Pipeline(ml, options.ClassifierOptions(Print, cancel.Token));
+TransformerChain<KeyToValueMappingTransformer> model;
 try
 {
-    result = trainer.Train(model, train, validation, Print, cancel.Token);
+    model = pipeline.Fit(train);
 }
 catch (OperationCanceledException)
 {
-    Console.WriteLine(options.Training.WorkspacePath is null
-        ? "cancelled."
-        : $"cancelled; run the same command again to resume from {options.Training.WorkspacePath}.");
+    Console.WriteLine(options.WorkspacePath is null ? "cancelled." : $"cancelled; run the same command again to resume from {options.WorkspacePath}.");
     return 1;
 }
-if (result.ResumedFrom is not null) Console.WriteLine($"(resumed from {result.ResumedFrom})");
-if (result.BestEpoch is not null) Console.WriteLine($"best validation epoch: {result.BestEpoch}{(result.StoppedEarly ? " (stopped early)" : "")}");
-if (options.SaveWeights is not null) model.save(options.SaveWeights);
-
-var metrics = trainer.Evaluate(model, test);
-Console.WriteLine(Invariant($"test: MicroAccuracy {metrics.MicroAccuracy:P2}, LogLoss {metrics.LogLoss:F4}"));
-foreach (var alpha in options.Alphas)
+catch (ArgumentException e)
 {
-    NormalizationModel.SetInferenceAlpha(model, alpha);
-    Console.WriteLine(Invariant($"test with alpha {alpha}: MicroAccuracy {trainer.Evaluate(model, test).MicroAccuracy:P2}"));
-    NormalizationModel.ResetInferenceAlpha(model);
+    // The trainer checks its options when Fit starts, before it reads the images.
+    Console.Error.WriteLine(SampleOptions.Explain(e));
+    return 2;
 }
-if (options.Fold)
+catch (InvalidOperationException e)
 {
-    var report = ModelFolding.Fold(model);
-    Console.WriteLine(report);
-    Console.WriteLine(Invariant($"test folded: MicroAccuracy {trainer.Evaluate(model, test).MicroAccuracy:P2}"));
+    // A workspace holding another run's checkpoint, or training that diverged: the message says what to change.
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+// The classifier holds native tensors; dispose it when the sample ends rather than leave it to the finalizer.
+using var classifier = model.OfType<ImageClassificationTransformer>().Single();
+
+FashionMnistJob.Save(ml, model, train.Schema, options.ModelPath);
+Console.WriteLine($"saved the fitted pipeline to {options.ModelPath} ({new FileInfo(options.ModelPath).Length:N0} bytes); ml.Model.Load reads it");
+
+var scored = model.Transform(test);
+var metrics = ml.MulticlassClassification.Evaluate(scored);
+Console.WriteLine(Invariant($"test: MicroAccuracy {metrics.MicroAccuracy:P2}, MacroAccuracy {metrics.MacroAccuracy:P2}, LogLoss {metrics.LogLoss:F4}"));
+if (options.Alphas.Count > 0)
+{
+    // The scored view still holds Features and the key Label, which is what TuneInferenceAlpha scores each alpha's copy of the classifier on.
+    foreach (var (alpha, alphaMetrics) in ml.MulticlassClassification.TuneInferenceAlpha(classifier, scored, options.Alphas))
+        Console.WriteLine(Invariant($"test at inference alpha {alpha}: MicroAccuracy {alphaMetrics.MicroAccuracy:P2}, MacroAccuracy {alphaMetrics.MacroAccuracy:P2}, LogLoss {alphaMetrics.LogLoss:F4}"));
 }
 return 0;
 
@@ -100,6 +101,16 @@ void Print(TrainingProgress p)
     var epochTime = p.Elapsed - lastEpochEnd;
     lastEpochEnd = p.Elapsed;
     Console.WriteLine(Invariant($"epoch {p.Epoch}/{p.Epochs} done in {epochTime.TotalSeconds:F1} s (total {p.Elapsed:mm\\:ss}): loss {p.Loss:F4}  train acc {p.Accuracy:P2}{validation}"));
+}
+
+// A view taken with TakeRows does not know its row count; the IDX views do.
+static long CountRows(IDataView data)
+{
+    if (data.GetRowCount() is { } count) return count;
+    using var cursor = data.GetRowCursor([]);
+    var rows = 0L;
+    while (cursor.MoveNext()) rows++;
+    return rows;
 }
 
 static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -24,7 +24,8 @@ namespace MLNetNormalization;
 /// <remarks>
 /// From the MLContext it takes, as ML.NET's own trainers do: the seed (a fixed <c>new MLContext(seed)</c> gives the same
 /// weights on the CPU; <see cref="ImageClassifierWithNormOptions.Seed"/> overrides it), the log (<c>ml.Log</c> receives
-/// the progress lines) and the context's cancellation flag (which ML.NET keeps internal, for its own tools; a user
+/// the progress lines and, when Fit resumed a checkpoint of <see cref="ImageClassifierWithNormOptions.WorkspacePath"/>, a line
+/// "Resumed from the checkpoint in DIR at epoch E, batch B.") and the context's cancellation flag (which ML.NET keeps internal, for its own tools; a user
 /// cancels with <see cref="ImageClassifierWithNormOptions.CancellationToken"/>): either stops training at the next step
 /// with <see cref="OperationCanceledException"/>.
 /// </remarks>
@@ -143,6 +144,9 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
                 if (((ICancelable)_host).IsCanceled) cancellation.Cancel();
                 cancellation.Token.ThrowIfCancellationRequested();
             }, cancellation.Token);
+            // The engine says where it resumed only in its result: the log is where an ML.NET user learns that Fit continued a checkpoint.
+            if (result.ResumedFrom is { } resumedFrom)
+                channel.Info($"Resumed from the checkpoint in {training.WorkspacePath} at {resumedFrom}.");
             model.eval();
             if (resolved.InferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(model, alpha);
             return (new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, kind, shape, labelKeys,

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Training;
 
 namespace MLNetNormalization.Tests.Pipeline;
@@ -25,6 +26,29 @@ public sealed class PipelineTrainingTests(PipelineFixture fixture)
         var progress = lines.Where(l => l.Contains("epoch ", StringComparison.Ordinal)).ToList();
         Assert.Equal(fixture.Reports.Count, progress.Count);
         Assert.Contains($"epoch {PipelineFixture.Epochs}/{PipelineFixture.Epochs} finished", progress[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Fit_that_resumes_the_workspaces_checkpoint_says_where_in_the_context_log()
+    {
+        using var workspace = new TempDirectory();
+        using var cancel = new CancellationTokenSource();
+        var options = PipelineFixture.SmallOptions();
+        options.WorkspacePath = workspace.Path;
+        options.CancellationToken = cancel.Token;
+        // Cancelled at the end of the first epoch, after its checkpoint was written.
+        options.MetricsCallback = p => { if (p.Phase == TrainingPhase.EpochEnd) cancel.Cancel(); };
+        var (_, train, _, pipeline) = PipelineFixture.Prepare(PipelineFixture.Seed, options);
+        Assert.ThrowsAny<OperationCanceledException>(() => pipeline.Fit(train));
+
+        (options.CancellationToken, options.MetricsCallback) = (CancellationToken.None, null);
+        var (ml, resumedTrain, _, resumedPipeline) = PipelineFixture.Prepare(PipelineFixture.Seed, options);
+        var lines = new List<string>();
+        ml.Log += (_, e) => { if (e.Source.Contains("ImageClassifierWithNorm", StringComparison.Ordinal)) lock (lines) lines.Add(e.RawMessage); };
+        resumedPipeline.Fit(resumedTrain).OfType<ImageClassificationTransformer>().Single().Dispose();
+        Assert.Contains($"Resumed from the checkpoint in {workspace.Path} at epoch 2, batch 0.", lines);
+        // A fresh Fit says nothing of the kind.
+        Assert.DoesNotContain(fixture.Log, e => e.RawMessage.StartsWith("Resumed", StringComparison.Ordinal));
     }
 
     [Fact]
