@@ -59,6 +59,14 @@ public static class BenchHost
     }
 
     /// <summary>"CPU model, N logical cores, OS, .NET runtime": the Machine line of a report.</summary>
+    /// <summary>
+    /// The NuGet package version an assembly came from: ML.NET's assemblies keep version 1.0.0 whatever the package, but
+    /// their informational version is the package's ("6.0.0+commit").
+    /// </summary>
+    public static string PackageVersion(System.Reflection.Assembly assembly) =>
+        System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(assembly)?.InformationalVersion.Split('+')[0]
+        ?? assembly.GetName().Version?.ToString(3) ?? "unknown";
+
     public static string MachineDescription() =>
         $"{CpuModel()}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}";
 

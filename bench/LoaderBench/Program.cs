@@ -177,7 +177,7 @@ static string Report(Options options, DateTime date, Measured measured)
     text.AppendLine("## Image loader vs LeNet training (bench/LoaderBench)");
     text.AppendLine();
     text.AppendLine(f, $"- Command: `{RunCommand("bench/LoaderBench", options.Arguments)}`, {date:yyyy-MM-dd HH:mm} UTC");
-    text.AppendLine(f, $"- Machine: {MachineDescription()}; Microsoft.ML and Microsoft.ML.ImageAnalytics {typeof(MLContext).Assembly.GetName().Version?.ToString(3)}, SkiaSharp {typeof(SkiaSharp.SKBitmap).Assembly.GetName().Version?.ToString(3)}; TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch {__version__}), torch.get_num_threads() = {get_num_threads()} for training");
+    text.AppendLine(f, $"- Machine: {MachineDescription()}; Microsoft.ML and Microsoft.ML.ImageAnalytics {PackageVersion(typeof(MLContext).Assembly)}, SkiaSharp {PackageVersion(typeof(SkiaSharp.SKBitmap).Assembly)}; TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch {__version__}), torch.get_num_threads() = {get_num_threads()} for training");
     text.AppendLine(f, $"- {measured.Written} Fashion-MNIST training images ({options.PerClass} per class) written as 28x28 gray PNG files by `ImageFolder.Save` in {measured.WriteSeconds:F1} s; medians of {options.Rounds} rounds; batch {options.BatchSize}.");
     text.AppendLine(f, $"- Other processes used {measured.OtherCpuSeconds:F1} of the machine's {measured.CapacityCpuSeconds:F1} core-seconds during the measurements ({100 * measured.OtherCpuSeconds / measured.CapacityCpuSeconds:F0} %, /proc/stat).");
     text.AppendLine();

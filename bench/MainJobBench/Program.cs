@@ -140,10 +140,6 @@ static string Verdict(double ratio) => ratio <= Target ? "PASS" : "FAIL";
 
 static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 
-// ML.NET's assemblies keep version 1.0.0 whatever the package; the informational version is the package's ("6.0.0+commit").
-static string PackageVersion(Assembly assembly) =>
-    assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? assembly.GetName().Version?.ToString(3) ?? "unknown";
-
 static string Report(Options options, DateTime date, SampleOptions sample, List<JobRun> runs, Summary summary, double otherCpu, double capacityCpu)
 {
     var f = CultureInfo.InvariantCulture;
