@@ -1,13 +1,18 @@
 using System.Globalization;
+using System.IO.Compression;
 
 namespace MLNetNormalization.Tool.Tests;
 
-/// <summary>The consumption project that train writes builds on its own and predicts what `mlnorm predict` predicts.</summary>
+/// <summary>
+/// The consumption project that train writes references the MLNetNormalization packages that mlnorm carries (copied
+/// into its packages/, added to the package sources by its nuget.config) and imports nothing by hand; it builds on its
+/// own, with the packed assemblies, and predicts what `mlnorm predict` predicts.
+/// </summary>
 [Collection(ToolCollection.Name)]
 public sealed class ConsumptionProjectTests(ToolFixture fixture)
 {
     [Fact]
-    public void BuildsAndPredictsAsTheToolDoes()
+    public void BuildsFromThePackagesAndPredictsAsTheToolDoes()
     {
         // A copy, so that the build's bin/ and obj/ do not land in the shared run's folder.
         var copy = Path.Combine(fixture.Root, $"consumer-{Guid.NewGuid():N}");
@@ -15,9 +20,25 @@ public sealed class ConsumptionProjectTests(ToolFixture fixture)
         File.Copy(fixture.ModelPath, Path.Combine(copy, "model.zip"));
         var project = Path.Combine(copy, "consume");
 
+        var version = ToolFixture.PackageVersion;
+        Assert.Equal([$"MLNetNormalization.Normalization.{version}.nupkg", $"MLNetNormalization.Trainers.{version}.nupkg"],
+                     Directory.GetFiles(Path.Combine(project, "packages")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var csproj = File.ReadAllText(Path.Combine(project, "MLNormConsumer.csproj"));
+        Assert.Contains($"""<PackageReference Include="MLNetNormalization.Trainers" Version="{version}" />""", csproj);
+        Assert.DoesNotContain("<Import", csproj);
+        Assert.DoesNotContain("<Reference", csproj);
+
+        PackageRestore.Isolate(copy, packageSource: null);
         var build = ToolFixture.RunProcess(ToolFixture.Dotnet, ["build", "-c", "Release", "-o", Path.Combine(project, "out"), "-nologo", "-v", "q"],
                                            project, TimeSpan.FromMinutes(8));
         Assert.True(build.Code == 0, $"dotnet build failed:\n{build.Stdout}\n{build.Stderr}");
+        // The assembly in the output is the one in the carried package, not one from another build of the same version.
+        using (var trainers = ZipFile.OpenRead(Path.Combine(project, "packages", $"MLNetNormalization.Trainers.{version}.nupkg")))
+        {
+            using var packed = new MemoryStream();
+            using (var entry = trainers.GetEntry("lib/net10.0/MLNetNormalization.Trainers.dll")!.Open()) entry.CopyTo(packed);
+            Assert.Equal(packed.ToArray(), File.ReadAllBytes(Path.Combine(project, "out", "MLNetNormalization.Trainers.dll")));
+        }
 
         var images = fixture.SampleImages;
         var run = ToolFixture.RunProcess(ToolFixture.Dotnet, [Path.Combine(project, "out", "MLNormConsumer.dll"), .. images], project, TimeSpan.FromMinutes(3));

@@ -61,6 +61,12 @@ public sealed class ToolFixture : IDisposable
 
     public static string Configuration => Metadata("Configuration");
 
+    /// <summary>The version of the MLNetNormalization packages (MLNetNormalizationVersion in Directory.Build.props).</summary>
+    public static string PackageVersion => Metadata("MLNetNormalizationVersion");
+
+    /// <summary>The global packages folder that this build restored into, which holds every package the tests need.</summary>
+    public static string NuGetPackageRoot => Metadata("NuGetPackageRoot");
+
     private static string Metadata(string key) =>
         typeof(ToolFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
@@ -81,7 +87,9 @@ public sealed class ToolFixture : IDisposable
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} ran past {timeout}.");
+            // What it wrote tells where it hung; a process it left running could keep the pipes open, so not forever.
+            var output = Task.WaitAll([stdout, stderr], TimeSpan.FromSeconds(30)) ? $"{stdout.Result}\n{stderr.Result}" : "(its output did not end)";
+            throw new TimeoutException($"{file} {string.Join(' ', args)} ran past {timeout}:\n{output}");
         }
         process.WaitForExit();
         return (process.ExitCode, stdout.Result, stderr.Result);

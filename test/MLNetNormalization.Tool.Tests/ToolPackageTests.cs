@@ -1,9 +1,10 @@
 namespace MLNetNormalization.Tool.Tests;
 
 /// <summary>
-/// `dotnet pack` makes the tool package, `dotnet tool install --tool-path` installs it from that folder alone (a
-/// nuget.config that lists no other source), and the installed mlnorm runs: its help, and a prediction with the shared
-/// run's model, which needs TorchSharp's native libraries (and the libstdc++ fix on Debian 12) from the package.
+/// `dotnet pack` makes the tool package (with the library packages the consumption project references), `dotnet tool
+/// install --tool-path` installs it from that folder alone (a nuget.config that lists no other source), and the
+/// installed mlnorm runs: its help, and a prediction with the shared run's model, which needs TorchSharp's native
+/// libraries (and the libstdc++ fix on Debian 12) from the package.
 /// </summary>
 [Collection(ToolCollection.Name)]
 public sealed class ToolPackageTests(ToolFixture fixture)
@@ -27,6 +28,11 @@ public sealed class ToolPackageTests(ToolFixture fixture)
             // SkiaSharp's native library: ImageAnalytics decodes with it and the report's charts are drawn with it, in process.
             Assert.Contains(names, n => n.EndsWith("/runtimes/linux-x64/native/libSkiaSharp.so", StringComparison.Ordinal));
             Assert.DoesNotContain(names, n => n.Contains("/runtimes/win-x64/", StringComparison.Ordinal));
+            // The library packages that the consumption project references; the libstdc++ fix comes with them, so the
+            // tool no longer carries the TorchSharpCompat program for it.
+            foreach (var id in new[] { "MLNetNormalization.Normalization", "MLNetNormalization.Trainers" })
+                Assert.Contains(names, n => n.EndsWith($"/packages/{id}.{ToolFixture.PackageVersion}.nupkg", StringComparison.Ordinal));
+            Assert.DoesNotContain(names, n => n.EndsWith("/TorchSharpCompat.dll", StringComparison.Ordinal));
         }
 
         var config = Path.Combine(fixture.Root, "nuget.config");

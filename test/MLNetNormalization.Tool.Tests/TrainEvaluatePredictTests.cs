@@ -14,7 +14,8 @@ public sealed class TrainEvaluatePredictTests(ToolFixture fixture)
         Assert.True(File.Exists(fixture.ModelPath));
         Assert.True(File.Exists(Path.Combine(fixture.TrainOutput, "report.html")));
         Assert.True(File.Exists(Path.Combine(fixture.TrainOutput, "consume", "MLNormConsumer.csproj")));
-        foreach (var file in new[] { "ModelInput.cs", "ModelOutput.cs", "ModelConsumer.cs", "Program.cs", "lib/MLNetNormalization.Trainers.dll", "lib/TorchSharpCompat.dll" })
+        foreach (var file in new[] { "ModelInput.cs", "ModelOutput.cs", "ModelConsumer.cs", "Program.cs", "nuget.config",
+                                     $"packages/MLNetNormalization.Trainers.{ToolFixture.PackageVersion}.nupkg" })
             Assert.True(File.Exists(Path.Combine(fixture.TrainOutput, "consume", file)), file);
         // Nothing staged is left beside the output.
         Assert.Empty(Directory.GetDirectories(fixture.Root, "run.*.tmp"));

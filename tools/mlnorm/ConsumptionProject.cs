@@ -4,39 +4,35 @@ namespace MLNetNormalization.Tools.Mlnorm;
 
 /// <summary>
 /// Writes a small project that uses a saved model.zip: ModelInput, ModelOutput, ModelConsumer.Predict and a Program
-/// that prints a prediction per image file, with a csproj that references the NuGet packages the model needs and the
-/// MLNetNormalization assemblies (copied into lib/). It also copies the TorchSharpCompat build step into lib/ and imports
-/// it, so the project's own build makes TorchSharp load on Debian 12 / Ubuntu 22.04, as this repository's builds do.
+/// that prints a prediction per image file, with a csproj that references the MLNetNormalization.Trainers package (which
+/// brings ML.NET, ImageAnalytics, SkiaSharp and MLNetNormalization.Normalization) and TorchSharp-cpu, and a nuget.config
+/// that adds packages/ to the usual package sources: mlnorm copies the two MLNetNormalization packages it carries there.
+/// The Normalization package's build step makes TorchSharp load on Debian 12 / Ubuntu 22.04; the project imports nothing.
 /// </summary>
 internal static class ConsumptionProject
 {
-    public const string FolderName = "consume", ProjectName = "MLNormConsumer";
+    public const string FolderName = "consume", ProjectName = "MLNormConsumer", PackagesFolderName = "packages";
 
-    /// <summary>The assemblies (beside mlnorm.dll) that the project references or runs from lib/.</summary>
-    private static readonly string[] LibraryFiles =
-    [
-        "MLNetNormalization.Trainers.dll", "MLNetNormalization.Normalization.dll",
-        "TorchSharpCompat.dll", "TorchSharpCompat.runtimeconfig.json",
-    ];
+    private const string TrainersPackageId = "MLNetNormalization.Trainers";
+
+    /// <summary>The packages that mlnorm carries in packages/ beside mlnorm.dll. The project references Trainers, which
+    /// depends on Normalization.</summary>
+    private static readonly string[] PackageIds = ["MLNetNormalization.Normalization", TrainersPackageId];
 
     /// <summary>Writes the project into <c>consume/</c> of <paramref name="outputFolder"/>, beside the model.zip it uses.</summary>
     public static void Write(string outputFolder, IReadOnlyList<string> classNames)
     {
         var folder = Path.Combine(outputFolder, FolderName);
-        var lib = Path.Combine(folder, "lib");
-        Directory.CreateDirectory(lib);
-        foreach (var file in LibraryFiles)
-        {
-            var source = Path.Combine(AppContext.BaseDirectory, file);
-            if (!File.Exists(source))
-                throw new InvalidOperationException($"{source} is missing; reinstall mlnorm (its package carries the assemblies the consumption project references).");
-            File.Copy(source, Path.Combine(lib, file));
-        }
+        var packages = Path.Combine(folder, PackagesFolderName);
+        Directory.CreateDirectory(packages);
+        foreach (var package in PackageIds.Select(CarriedPackage))
+            File.Copy(package, Path.Combine(packages, Path.GetFileName(package)));
+        var trainersVersion = Path.GetFileNameWithoutExtension(CarriedPackage(TrainersPackageId))[(TrainersPackageId.Length + 1)..];
         // Empty, so that no Directory.Build.props/targets of the folders above changes how the project builds.
         File.WriteAllText(Path.Combine(folder, "Directory.Build.props"), "<Project />\n");
         File.WriteAllText(Path.Combine(folder, "Directory.Build.targets"), "<Project />\n");
-        File.WriteAllText(Path.Combine(folder, $"{ProjectName}.csproj"), Csproj);
-        File.WriteAllText(Path.Combine(folder, "TorchSharpCompat.targets"), CompatTargets);
+        File.WriteAllText(Path.Combine(folder, "nuget.config"), NuGetConfig);
+        File.WriteAllText(Path.Combine(folder, $"{ProjectName}.csproj"), Csproj(trainersVersion));
         File.WriteAllText(Path.Combine(folder, "ModelInput.cs"), ModelInput);
         File.WriteAllText(Path.Combine(folder, "ModelOutput.cs"), ModelOutput(classNames));
         File.WriteAllText(Path.Combine(folder, "ModelConsumer.cs"), ModelConsumer);
@@ -44,7 +40,30 @@ internal static class ConsumptionProject
         File.WriteAllText(Path.Combine(folder, "README.md"), Readme);
     }
 
-    private const string Csproj = """
+    /// <summary>The one package of <paramref name="id"/> (<c>id.version.nupkg</c>) in packages/ beside mlnorm.dll.</summary>
+    private static string CarriedPackage(string id)
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, PackagesFolderName);
+        string[] found = Directory.Exists(folder) ? Directory.GetFiles(folder, $"{id}.*.nupkg") : [];
+        return found.Length == 1
+            ? found[0]
+            : throw new InvalidOperationException(
+                $"{folder} holds {found.Length} {id} packages instead of one; reinstall mlnorm (its package carries the packages the consumption project references).");
+    }
+
+    private const string NuGetConfig = """
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <!-- MLNetNormalization's packages, copied here by mlnorm; the other packages come from the sources configured
+                 for this machine and user. -->
+            <add key="mlnorm-packages" value="packages" />
+          </packageSources>
+        </configuration>
+
+        """;
+
+    private static string Csproj(string trainersVersion) => $$"""
         <Project Sdk="Microsoft.NET.Sdk">
           <!-- Uses ../model.zip, written by mlnorm. Build and run with the image paths as arguments (see README.md). -->
           <PropertyGroup>
@@ -57,40 +76,12 @@ internal static class ConsumptionProject
             <SelfContained>false</SelfContained>
           </PropertyGroup>
           <ItemGroup>
-            <PackageReference Include="Microsoft.ML" Version="6.0.0" />
-            <PackageReference Include="Microsoft.ML.ImageAnalytics" Version="6.0.0" />
-            <PackageReference Include="SkiaSharp" Version="3.119.2" />
-            <PackageReference Include="SkiaSharp.NativeAssets.Linux.NoDependencies" Version="3.119.2" />
+            <!-- The model's classifier and normalization layers, with ML.NET 6.0 and ImageAnalytics: from packages/ (nuget.config). -->
+            <PackageReference Include="MLNetNormalization.Trainers" Version="{{trainersVersion}}" />
+            <!-- libtorch for the CPU. -->
             <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
-          </ItemGroup>
-          <ItemGroup>
-            <!-- The model's classifier and normalization layers (MLNetNormalization), copied here by mlnorm. -->
-            <Reference Include="MLNetNormalization.Trainers"><HintPath>lib/MLNetNormalization.Trainers.dll</HintPath></Reference>
-            <Reference Include="MLNetNormalization.Normalization"><HintPath>lib/MLNetNormalization.Normalization.dll</HintPath></Reference>
             <None Include="../model.zip" Link="model.zip" CopyToOutputDirectory="PreserveNewest" />
           </ItemGroup>
-          <Import Project="TorchSharpCompat.targets" />
-        </Project>
-
-        """;
-
-    private const string CompatTargets = """
-        <Project>
-          <!-- TorchSharp 0.107's libLibTorchSharp.so asks libstdc++ for GLIBCXX_3.4.32 (GCC 13), which Debian 12 and Ubuntu 22.04
-               lack, for a symbol it never calls. After the build copies it to the output folder, lib/TorchSharpCompat.dll marks
-               that need weak in the copy there (never in the NuGet cache), only where this machine's libstdc++ lacks the version. -->
-          <Target Name="PatchLibTorchSharpInOutput" AfterTargets="CopyFilesToOutputDirectory" Condition="$([MSBuild]::IsOSPlatform('Linux'))">
-            <PropertyGroup>
-              <_CompatDotnet>$(DOTNET_HOST_PATH)</_CompatDotnet>
-              <_CompatDotnet Condition="'$(_CompatDotnet)' == ''">dotnet</_CompatDotnet>
-            </PropertyGroup>
-            <ItemGroup>
-              <_LibTorchSharpInOutput Include="@(ReferenceCopyLocalPaths->'$(OutDir)%(DestinationSubDirectory)%(Filename)%(Extension)')"
-                                      Condition="'%(Filename)%(Extension)' == 'libLibTorchSharp.so'" />
-            </ItemGroup>
-            <Exec Condition="'@(_LibTorchSharpInOutput)' != ''"
-                  Command="&quot;$(_CompatDotnet)&quot; &quot;$(MSBuildThisFileDirectory)lib/TorchSharpCompat.dll&quot; @(_LibTorchSharpInOutput->'&quot;%(FullPath)&quot;', ' ')" />
-          </Target>
         </Project>
 
         """;
@@ -195,8 +186,10 @@ internal static class ConsumptionProject
         dotnet run -c Release -- path/to/image.png
         ```
 
-        In your own code, copy `ModelInput.cs`, `ModelOutput.cs` and `ModelConsumer.cs`, the package and `lib/` references
-        of the csproj and its `TorchSharpCompat.targets` import, and call `ModelConsumer.Predict(path)`.
+        In your own code, copy `ModelInput.cs`, `ModelOutput.cs` and `ModelConsumer.cs` and call
+        `ModelConsumer.Predict(path)`; add `packages/` to your package sources (as `nuget.config` does here) and the
+        csproj's two package references, `MLNetNormalization.Trainers` and `TorchSharp-cpu`. Nothing else is needed on
+        Debian 12 or Ubuntu 22.04: the MLNetNormalization.Normalization package's build step makes TorchSharp load there.
 
         """;
 
