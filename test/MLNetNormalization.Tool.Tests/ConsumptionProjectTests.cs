@@ -16,7 +16,7 @@ public sealed class ConsumptionProjectTests(ToolFixture fixture)
     {
         // A copy, so that the build's bin/ and obj/ do not land in the shared run's folder.
         var copy = Path.Combine(fixture.Root, $"consumer-{Guid.NewGuid():N}");
-        CopyFolder(Path.Combine(fixture.TrainOutput, "consume"), Path.Combine(copy, "consume"));
+        ToolFixture.CopyFolder(Path.Combine(fixture.TrainOutput, "consume"), Path.Combine(copy, "consume"));
         File.Copy(fixture.ModelPath, Path.Combine(copy, "model.zip"));
         var project = Path.Combine(copy, "consume");
 
@@ -63,15 +63,4 @@ public sealed class ConsumptionProjectTests(ToolFixture fixture)
             .Select(line => line.TrimEnd('\r').Split('\t'))
             .Select(f => (f[0], f[1], double.Parse(f[2], CultureInfo.InvariantCulture)))
             .ToList();
-
-    private static void CopyFolder(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-    }
 }

@@ -48,6 +48,18 @@ public sealed class ToolFixture : IDisposable
     public IReadOnlyList<string> SampleImages =>
         Directory.GetDirectories(Images).Order(StringComparer.Ordinal).Take(3).Select(d => Directory.GetFiles(d).Order(StringComparer.Ordinal).First()).ToList();
 
+    /// <summary>Copies every file below <paramref name="from"/> to the same place below <paramref name="to"/>.</summary>
+    public static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
     /// <summary>Runs mlnorm in this process; returns its exit code, stdout and stderr.</summary>
     public static (int Code, string Stdout, string Stderr) RunCli(params string[] args)
     {

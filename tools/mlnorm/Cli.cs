@@ -170,6 +170,7 @@ public static partial class Cli
         var metrics = trained.Evaluation.Metrics;
         SaveModel(ml, trained.Model, output.PathOf("model.zip"));
         ConsumptionProject.Write(output.Staging, trained.Evaluation.Classes);
+        TrainingProject.Write(output.Staging, ModelPipeline.Recipe("train", data, classNames, settings, ModelPipeline.ClassifierOptions(settings)));
         var record = TrainingRecord.For("train", ml, data, classNames, settings, metrics.MicroAccuracy, output.Target);
         record.Write(output.Staging);
         var report = ReportBuilder.ForTraining("train", data, settings, trained);

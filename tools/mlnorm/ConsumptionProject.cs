@@ -1,37 +1,19 @@
-using System.Text;
-
 namespace MLNetNormalization.Tools.Mlnorm;
 
 /// <summary>
 /// Writes a small project that uses a saved model.zip: ModelInput, ModelOutput, ModelConsumer.Predict and a Program
-/// that prints a prediction per image file, with a csproj that references the MLNetNormalization.Trainers package (which
-/// brings ML.NET, ImageAnalytics, SkiaSharp and MLNetNormalization.Normalization) and TorchSharp-cpu, and a nuget.config
-/// that adds packages/ to the usual package sources: mlnorm copies the two MLNetNormalization packages it carries there.
-/// The Normalization package's build step makes TorchSharp load on Debian 12 / Ubuntu 22.04; the project imports nothing.
+/// that prints a prediction per image file, with a csproj that references the MLNetNormalization.Trainers package and
+/// TorchSharp-cpu, in a <see cref="PackagedProjectFolder"/>.
 /// </summary>
 internal static class ConsumptionProject
 {
-    public const string FolderName = "consume", ProjectName = "MLNormConsumer", PackagesFolderName = "packages";
-
-    private const string TrainersPackageId = "MLNetNormalization.Trainers";
-
-    /// <summary>The packages that mlnorm carries in packages/ beside mlnorm.dll. The project references Trainers, which
-    /// depends on Normalization.</summary>
-    private static readonly string[] PackageIds = ["MLNetNormalization.Normalization", TrainersPackageId];
+    public const string FolderName = "consume", ProjectName = "MLNormConsumer";
 
     /// <summary>Writes the project into <c>consume/</c> of <paramref name="outputFolder"/>, beside the model.zip it uses.</summary>
     public static void Write(string outputFolder, IReadOnlyList<string> classNames)
     {
         var folder = Path.Combine(outputFolder, FolderName);
-        var packages = Path.Combine(folder, PackagesFolderName);
-        Directory.CreateDirectory(packages);
-        foreach (var package in PackageIds.Select(CarriedPackage))
-            File.Copy(package, Path.Combine(packages, Path.GetFileName(package)));
-        var trainersVersion = Path.GetFileNameWithoutExtension(CarriedPackage(TrainersPackageId))[(TrainersPackageId.Length + 1)..];
-        // Empty, so that no Directory.Build.props/targets of the folders above changes how the project builds.
-        File.WriteAllText(Path.Combine(folder, "Directory.Build.props"), "<Project />\n");
-        File.WriteAllText(Path.Combine(folder, "Directory.Build.targets"), "<Project />\n");
-        File.WriteAllText(Path.Combine(folder, "nuget.config"), NuGetConfig);
+        var trainersVersion = PackagedProjectFolder.Prepare(folder);
         File.WriteAllText(Path.Combine(folder, $"{ProjectName}.csproj"), Csproj(trainersVersion));
         File.WriteAllText(Path.Combine(folder, "ModelInput.cs"), ModelInput);
         File.WriteAllText(Path.Combine(folder, "ModelOutput.cs"), ModelOutput(classNames));
@@ -39,29 +21,6 @@ internal static class ConsumptionProject
         File.WriteAllText(Path.Combine(folder, "Program.cs"), Program);
         File.WriteAllText(Path.Combine(folder, "README.md"), Readme);
     }
-
-    /// <summary>The one package of <paramref name="id"/> (<c>id.version.nupkg</c>) in packages/ beside mlnorm.dll.</summary>
-    private static string CarriedPackage(string id)
-    {
-        var folder = Path.Combine(AppContext.BaseDirectory, PackagesFolderName);
-        string[] found = Directory.Exists(folder) ? Directory.GetFiles(folder, $"{id}.*.nupkg") : [];
-        return found.Length == 1
-            ? found[0]
-            : throw new InvalidOperationException(
-                $"{folder} holds {found.Length} {id} packages instead of one; reinstall mlnorm (its package carries the packages the consumption project references).");
-    }
-
-    private const string NuGetConfig = """
-        <?xml version="1.0" encoding="utf-8"?>
-        <configuration>
-          <packageSources>
-            <!-- MLNetNormalization's packages, copied here by mlnorm; the other packages come from the sources configured
-                 for this machine and user. -->
-            <add key="mlnorm-packages" value="packages" />
-          </packageSources>
-        </configuration>
-
-        """;
 
     private static string Csproj(string trainersVersion) => $$"""
         <Project Sdk="Microsoft.NET.Sdk">
@@ -105,7 +64,7 @@ internal static class ConsumptionProject
 
     private static string ModelOutput(IReadOnlyList<string> classNames)
     {
-        var names = string.Join(", ", classNames.Select(Literal));
+        var names = string.Join(", ", classNames.Select(CSharpSource.Literal));
         return $$"""
             using Microsoft.ML.Data;
 
@@ -193,11 +152,4 @@ internal static class ConsumptionProject
 
         """;
 
-    private static string Literal(string text)
-    {
-        var builder = new StringBuilder("\"");
-        foreach (var c in text)
-            builder.Append(c switch { '"' => "\\\"", '\\' => "\\\\", '\n' => "\\n", '\r' => "\\r", '\t' => "\\t", _ => c.ToString() });
-        return builder.Append('"').ToString();
-    }
 }

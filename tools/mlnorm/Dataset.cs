@@ -21,8 +21,9 @@ internal sealed partial class Dataset
     private readonly Func<string> _fingerprint;
 
     private Dataset(string path, IDataView rows, bool isIdx, IReadOnlyList<string> classes, int count, string description, (int Height, int Width)? idxSize,
-                    Func<string> fingerprint)
+                    (string Images, string Labels)? idxFiles, Func<string> fingerprint)
     {
+        IdxFiles = idxFiles;
         Path = path;
         Rows = rows;
         IsIdx = isIdx;
@@ -49,6 +50,9 @@ internal sealed partial class Dataset
 
     /// <summary>Height and width of the IDX images; null for an image folder.</summary>
     public (int Height, int Width)? IdxSize { get; }
+
+    /// <summary>The IDX files read (full paths); null for an image folder.</summary>
+    public (string Images, string Labels)? IdxFiles { get; }
 
     /// <summary>
     /// SHA-256 (hex) of the rows in order: for an image folder each image's path below the folder, its class and its bytes;
@@ -124,7 +128,7 @@ internal sealed partial class Dataset
             return Convert.ToHexStringLower(hash.GetHashAndReset());
         }
         return new Dataset(folder, ml.Data.LoadFromEnumerable(rows), isIdx: false, classes, rows.Count,
-            $"image folder {folder}: {rows.Count} images, {classes.Count} classes", idxSize: null, Fingerprint);
+            $"image folder {folder}: {rows.Count} images, {classes.Count} classes", idxSize: null, idxFiles: null, Fingerprint);
     }
 
     private static Dataset LoadIdx(MLContext ml, string folder, List<string> prefixes, DatasetRole role, IReadOnlyList<string>? classNames)
@@ -157,6 +161,6 @@ internal sealed partial class Dataset
         }
         return new Dataset(folder, view, isIdx: true, classes, count,
             $"IDX files {System.IO.Path.GetFileName(images)} and {System.IO.Path.GetFileName(labels)} in {folder}: {count} images of {height}x{width}, {classes.Count} classes",
-            (height, width), Fingerprint);
+            (height, width), (images, labels), Fingerprint);
     }
 }

@@ -115,27 +115,14 @@ internal static class ModelPipeline
         var (train, validation) = (prepared.Train, prepared.Validation);
 
         var history = new List<EpochPoint>();
-        var options = new ImageClassifierWithNormOptions
+        var options = ClassifierOptions(settings);
+        options.ValidationSet = validation;
+        options.CancellationToken = cancellation;
+        options.MetricsCallback = p =>
         {
-            Architecture = settings.Architecture,
-            NormalizerSpecification = settings.Normalizer,
-            Epochs = settings.Epochs,
-            BatchSize = settings.BatchSize,
-            LearningRate = settings.LearningRate,
-            Schedule = LearningRateScheduleKind.Cosine,
-            CropPadding = 0,
-            HorizontalFlip = true,
-            ValidationSet = validation,
-            Seed = settings.Seed,
-            LabelColumnName = LabelColumn,
-            FeatureColumnName = FeaturesColumn,
-            CancellationToken = cancellation,
-            MetricsCallback = p =>
-            {
-                if (p.Phase == TrainingPhase.EpochEnd)
-                    history.Add(new EpochPoint(p.Epoch, p.Loss, p.Accuracy, p.Validation?.LogLoss, p.Validation?.MicroAccuracy));
-                progress(p);
-            },
+            if (p.Phase == TrainingPhase.EpochEnd)
+                history.Add(new EpochPoint(p.Epoch, p.Loss, p.Accuracy, p.Validation?.LogLoss, p.Validation?.MicroAccuracy));
+            progress(p);
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         ImageClassificationTransformer classifier;
@@ -151,6 +138,29 @@ internal static class ModelPipeline
         var model = Assemble(ml, prepared, classifier);
         var evaluation = Evaluate(ml, model, validation, settings.Alphas);
         return new TrainedModel(model, classifier, history, evaluation, elapsed);
+    }
+
+    /// <summary>The classifier's options for <paramref name="settings"/>, without data, callbacks or cancellation.</summary>
+    public static ImageClassifierWithNormOptions ClassifierOptions(TrainSettings settings) => new()
+    {
+        Architecture = settings.Architecture,
+        NormalizerSpecification = settings.Normalizer,
+        Epochs = settings.Epochs,
+        BatchSize = settings.BatchSize,
+        LearningRate = settings.LearningRate,
+        Schedule = LearningRateScheduleKind.Cosine,
+        CropPadding = 0,
+        HorizontalFlip = true,
+        Seed = settings.Seed,
+        LabelColumnName = LabelColumn,
+        FeatureColumnName = FeaturesColumn,
+    };
+
+    /// <summary>What a model trained by <paramref name="command"/> on <paramref name="data"/> with <paramref name="options"/> was made from, for its training code.</summary>
+    public static TrainingRecipe Recipe(string command, Dataset data, IReadOnlyList<string>? classNames, TrainSettings settings, ImageClassifierWithNormOptions options)
+    {
+        var (height, width) = ImageSize(data, settings);
+        return new TrainingRecipe(command, data.Path, data.IdxFiles, classNames, height, width, settings.Rgb, settings.ValidationFraction, settings.Seed, options);
     }
 
     /// <summary>

@@ -238,6 +238,9 @@ public static partial class Cli
             var evaluation = ModelPipeline.Evaluate(ml, model, prepared.Validation, settings.Alphas);
             ConsumptionProject.Write(output.Staging, evaluation.Classes);
             var best = result.BestTrial;
+            var bestOptions = experiment.TrialOptions(best.Options);
+            bestOptions.InferenceAlpha = best.BestAlpha;
+            TrainingProject.Write(output.Staging, ModelPipeline.Recipe("sweep", data, classNames, settings, bestOptions));
             var record = TrainingRecord.For("sweep", ml, data, classNames, settings, best.BestAlphaMicroAccuracy, output.Target);
             record.Write(output.Staging);
             var report = new ReportData

@@ -111,7 +111,8 @@ public sealed class NormalizerSweepExperiment
         }
     }
 
-    private ImageClassifierWithNormOptions TrialOptions(SweepTrialOptions candidate)
+    /// <summary>The classifier options a trial of <paramref name="candidate"/> trains with (mlnorm writes them into the training code of the best).</summary>
+    internal ImageClassifierWithNormOptions TrialOptions(SweepTrialOptions candidate)
     {
         var options = _settings.BaseOptions.Clone();
         options.NormalizerSpecification = candidate.Normalizer;
