@@ -5,6 +5,31 @@ namespace MLNetNormalization.Bench;
 /// <summary>Checked parsing of command-line option values; each error names the option.</summary>
 public static class OptionValues
 {
+    /// <summary>
+    /// Walks a benchmark's arguments: "--help", "-h", "-?" and each of <paramref name="flags"/> go to <paramref name="flag"/>
+    /// alone; every other name takes the next argument as its value and goes to <paramref name="option"/>, which throws
+    /// <see cref="Unknown"/> for a name it does not know.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option without its value, or what <paramref name="option"/> throws.</exception>
+    public static void Walk(string[] args, IReadOnlyCollection<string> flags, Action<string> flag, Action<string, string> option)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is "--help" or "-h" or "-?" || flags.Contains(name))
+            {
+                flag(name);
+                continue;
+            }
+            if (i + 1 >= args.Length)
+                throw new ArgumentException($"Option {name} needs a value (see --help).");
+            option(name, args[++i]);
+        }
+    }
+
+    /// <summary>The error for an option name a benchmark does not know.</summary>
+    public static ArgumentException Unknown(string name) => new($"Unknown option '{name}' (see --help).");
+
     public static int Positive(string name, string value)
     {
         var n = Integer(name, value);

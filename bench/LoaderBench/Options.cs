@@ -43,15 +43,8 @@ internal sealed class Options
     public static Options Parse(string[] args)
     {
         var options = new Options { Arguments = args };
-        for (var i = 0; i < args.Length; i++)
+        Walk(args, [], flag => options.Help = true, (name, value) =>
         {
-            var name = args[i];
-            if (name is "--help" or "-h")
-            {
-                options.Help = true;
-                continue;
-            }
-            var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
             switch (name)
             {
                 case "--per-class": options.PerClass = Positive(name, value); break;
@@ -61,9 +54,9 @@ internal sealed class Options
                 case "--threads": options.Threads = Positive(name, value); break;
                 case "--data-dir": options.DataDirectory = value; break;
                 case "--output": options.Output = value; break;
-                default: throw new ArgumentException($"Unknown option {name}; --help lists them.");
+                default: throw Unknown(name);
             }
-        }
+        });
         return options;
     }
 }

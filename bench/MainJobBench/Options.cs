@@ -52,15 +52,8 @@ internal sealed class Options
     public static Options Parse(string[] args)
     {
         var options = new Options { Arguments = args };
-        for (var i = 0; i < args.Length; i++)
+        Walk(args, [], flag => options.Help = true, (name, value) =>
         {
-            var name = args[i];
-            if (name is "--help" or "-h")
-            {
-                options.Help = true;
-                continue;
-            }
-            var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
             switch (name)
             {
                 case "--norm": options.Norm = value; break;
@@ -74,9 +67,9 @@ internal sealed class Options
                 case "--output": options.Output = value; break;
                 case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
                 case "--max-wait": options.MaxWait = NonNegative(name, value); break;
-                default: throw new ArgumentException($"Unknown option {name}; --help lists them.");
+                default: throw Unknown(name);
             }
-        }
+        });
         return options;
     }
 }

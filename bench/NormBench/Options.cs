@@ -82,17 +82,8 @@ internal sealed class Options
     public static Options Parse(string[] args)
     {
         var options = new Options { Arguments = args };
-        for (var i = 0; i < args.Length; i++)
+        Walk(args, ["--profile"], flag => { if (flag == "--profile") options.Profile = true; else options.Help = true; }, (name, value) =>
         {
-            var name = args[i];
-            switch (name)
-            {
-                case "--help" or "-h" or "-?": options.Help = true; continue;
-                case "--profile": options.Profile = true; continue;
-            }
-            if (i + 1 >= args.Length)
-                throw new ArgumentException($"Option {name} needs a value (see --help).");
-            var value = args[++i];
             switch (name)
             {
                 case "--batches": options.Batches = List(name, value, ',').Select(b => Positive(name, b)).Distinct().ToArray(); break;
@@ -109,9 +100,9 @@ internal sealed class Options
                 case "--max-wait": options.MaxWait = NonNegative(name, value); break;
                 case "--memory-steps": options.MemorySteps = NonNegative(name, value); break;
                 case "--memory-batch": options.MemoryBatch = Positive(name, value); break;
-                default: throw new ArgumentException($"Unknown option '{name}' (see --help).");
+                default: throw Unknown(name);
             }
-        }
+        });
         if (options.MemorySteps is > 0 and <= MemoryPhase.WarmupSteps)
             throw new ArgumentException($"--memory-steps must be 0 (no memory phase) or more than the {MemoryPhase.WarmupSteps} warm-up steps, got {options.MemorySteps}.");
         return options;

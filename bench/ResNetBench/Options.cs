@@ -56,22 +56,8 @@ internal sealed class Options
     public static Options Parse(string[] args)
     {
         var options = new Options { Arguments = args };
-        for (var i = 0; i < args.Length; i++)
+        Walk(args, ["--diagnose"], flag => { if (flag == "--diagnose") options.Diagnose = true; else options.Help = true; }, (name, value) =>
         {
-            var name = args[i];
-            if (name is "--help" or "-h" or "-?")
-            {
-                options.Help = true;
-                continue;
-            }
-            if (name == "--diagnose")
-            {
-                options.Diagnose = true;
-                continue;
-            }
-            if (i + 1 >= args.Length)
-                throw new ArgumentException($"Option {name} needs a value (see --help).");
-            var value = args[++i];
             switch (name)
             {
                 case "--threads": options.Threads = Positive(name, value); break;
@@ -85,9 +71,9 @@ internal sealed class Options
                 case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
                 case "--retries": options.Retries = NonNegative(name, value); break;
                 case "--max-wait": options.MaxWait = NonNegative(name, value); break;
-                default: throw new ArgumentException($"Unknown option '{name}' (see --help).");
+                default: throw Unknown(name);
             }
-        }
+        });
         return options;
     }
 }

@@ -28,20 +28,17 @@ public sealed class ConsumptionProjectTests(ToolFixture fixture)
         Assert.DoesNotContain("<Import", csproj);
         Assert.DoesNotContain("<Reference", csproj);
 
-        PackageRestore.Isolate(copy, packageSource: null);
-        var build = ToolFixture.RunProcess(ToolFixture.Dotnet, ["build", "-c", "Release", "-o", Path.Combine(project, "out"), "-nologo", "-v", "q"],
-                                           project, TimeSpan.FromMinutes(8));
-        Assert.True(build.Code == 0, $"dotnet build failed:\n{build.Stdout}\n{build.Stderr}");
+        var output = ToolFixture.BuildWrittenProject(copy, project);
         // The assembly in the output is the one in the carried package, not one from another build of the same version.
         using (var trainers = ZipFile.OpenRead(Path.Combine(project, "packages", $"MLNetNormalization.Trainers.{version}.nupkg")))
         {
             using var packed = new MemoryStream();
             using (var entry = trainers.GetEntry("lib/net10.0/MLNetNormalization.Trainers.dll")!.Open()) entry.CopyTo(packed);
-            Assert.Equal(packed.ToArray(), File.ReadAllBytes(Path.Combine(project, "out", "MLNetNormalization.Trainers.dll")));
+            Assert.Equal(packed.ToArray(), File.ReadAllBytes(Path.Combine(output, "MLNetNormalization.Trainers.dll")));
         }
 
         var images = fixture.SampleImages;
-        var run = ToolFixture.RunProcess(ToolFixture.Dotnet, [Path.Combine(project, "out", "MLNormConsumer.dll"), .. images], project, TimeSpan.FromMinutes(3));
+        var run = ToolFixture.RunProcess(ToolFixture.Dotnet, [Path.Combine(output, "MLNormConsumer.dll"), .. images], project, TimeSpan.FromMinutes(3));
         Assert.True(run.Code == 0, $"the consumer failed:\n{run.Stdout}\n{run.Stderr}");
         var consumer = Parse(run.Stdout);
 

@@ -48,6 +48,19 @@ public sealed class ToolFixture : IDisposable
     public IReadOnlyList<string> SampleImages =>
         Directory.GetDirectories(Images).Order(StringComparer.Ordinal).Take(3).Select(d => Directory.GetFiles(d).Order(StringComparer.Ordinal).First()).ToList();
 
+    /// <summary>
+    /// Builds a project that mlnorm wrote (copied into <paramref name="project"/>, below <paramref name="copy"/>) as its user
+    /// would, restoring in isolation (<see cref="PackageRestore"/>); returns its output folder.
+    /// </summary>
+    public static string BuildWrittenProject(string copy, string project)
+    {
+        PackageRestore.Isolate(copy, packageSource: null);
+        var output = Path.Combine(project, "out");
+        var build = RunProcess(Dotnet, ["build", "-c", "Release", "-o", output, "-nologo", "-v", "q"], project, TimeSpan.FromMinutes(8));
+        Assert.True(build.Code == 0, $"dotnet build of {project} failed:\n{build.Stdout}\n{build.Stderr}");
+        return output;
+    }
+
     /// <summary>Copies every file below <paramref name="from"/> to the same place below <paramref name="to"/>.</summary>
     public static void CopyFolder(string from, string to)
     {

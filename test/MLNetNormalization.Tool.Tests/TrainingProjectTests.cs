@@ -22,12 +22,9 @@ public sealed partial class TrainingProjectTests(ToolFixture fixture)
         Assert.Contains("NormalizerSpecification = \"mn:k=2\"", program);
         Assert.Contains("BatchSize = 32", program);
 
-        PackageRestore.Isolate(copy, packageSource: null);
-        var build = ToolFixture.RunProcess(ToolFixture.Dotnet, ["build", "-c", "Release", "-o", Path.Combine(project, "out"), "-nologo", "-v", "q"],
-                                           project, TimeSpan.FromMinutes(8));
-        Assert.True(build.Code == 0, $"dotnet build failed:\n{build.Stdout}\n{build.Stderr}");
+        var output = ToolFixture.BuildWrittenProject(copy, project);
         var retrained = Path.Combine(copy, "model.zip");
-        var run = ToolFixture.RunProcess(ToolFixture.Dotnet, [Path.Combine(project, "out", "MLNormTrainer.dll"), fixture.Images, retrained], project,
+        var run = ToolFixture.RunProcess(ToolFixture.Dotnet, [Path.Combine(output, "MLNormTrainer.dll"), fixture.Images, retrained], project,
                                          TimeSpan.FromMinutes(5));
         Assert.True(run.Code == 0, $"the training code failed:\n{run.Stdout}\n{run.Stderr}");
 
