@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLNetNormalization;
+namespace MLNetNormalization.Data;
 
 /// <summary>
 /// The view <see cref="IdxData.Load"/> returns: images and labels held as bytes, turned into a text label and
