@@ -134,7 +134,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             // ML.NET's cancellation is a flag on the context's hosts; the engine listens to a token.
             using var watch = new Timer(_ => { if (((ICancelable)_host).IsCanceled) cancellation.Cancel(); }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
             if (resolved.DeviceNote is { } note) channel.Warning(note);
-            channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {shape}, {classes} classes, for {training.Epochs} epochs.");
+            channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {shape}, {classes} classes, for {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}.");
             var result = new ClassifierTrainer(training).Train(model, train, validation, progress =>
             {
                 channel.Info(Describe(progress));

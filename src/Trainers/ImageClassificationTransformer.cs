@@ -216,9 +216,10 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     }
 
     /// <summary>
-    /// The input plus the two output columns. A cursor that reads them opens a second cursor over the input that
-    /// reads only the features, <see cref="BatchSize"/> rows ahead, so that the network sees batches while the
-    /// first cursor serves the input's own columns row by row; the input must give the same rows to both.
+    /// The input plus the two output columns. A cursor that reads them reads the input <see cref="BatchSize"/> rows ahead
+    /// through one cursor of its own, keeping each row's values of the columns asked for beside its features, so that the
+    /// network sees batches and every row gets the score of its own features, whatever order the input gives its rows in
+    /// from one read to the next.
     /// </summary>
     private sealed class ScoringView : IDataView
     {
@@ -245,67 +246,108 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
             var active = new bool[Schema.Count];
             foreach (var column in columnsNeeded) active[column.Index] = true;
             var inputs = _source.Schema.Count;
-            var main = _source.GetRowCursor(_source.Schema.Where(c => active[c.Index]));
-            if (!active[inputs] && !active[inputs + 1]) return new Cursor(this, active, main, null);
-            try
-            {
-                return new Cursor(this, active, main, _source.GetRowCursor([_features]));
-            }
-            catch
-            {
-                main.Dispose();
-                throw;
-            }
+            var passed = _source.Schema.Where(c => active[c.Index]).ToList();
+            if (!active[inputs] && !active[inputs + 1]) return new PassThroughCursor(this, active, _source.GetRowCursor(passed));
+            return new ScoringCursor(this, active, passed, _source.GetRowCursor(passed.Append(_features).Distinct()));
         }
 
         public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
             [GetRowCursor(columnsNeeded, rand)];
 
-        private sealed class Cursor : DataViewRowCursor
+        /// <summary>A cursor that reads no output column: the input's own cursor, row for row.</summary>
+        private sealed class PassThroughCursor(ScoringView view, bool[] active, DataViewRowCursor input) : DataViewRowCursor
+        {
+            public override DataViewSchema Schema => view.Schema;
+
+            public override long Position => input.Position;
+
+            public override long Batch => input.Batch;
+
+            public override ValueGetter<DataViewRowId> GetIdGetter() => input.GetIdGetter();
+
+            public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
+
+            public override bool MoveNext() => input.MoveNext();
+
+            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
+                active[column.Index]
+                    ? input.GetGetter<TValue>(view._source.Schema[column.Index])
+                    : throw NotAskedFor(column);
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing) input.Dispose();
+                base.Dispose(disposing);
+            }
+        }
+
+        /// <summary>
+        /// Reads up to <see cref="BatchSize"/> rows of the input at a time, each row's features into the batch and its
+        /// values of the columns asked for (and its id) into <see cref="RowBuffer"/>s, scores the batch, then serves the
+        /// buffered rows one by one.
+        /// </summary>
+        private sealed class ScoringCursor : DataViewRowCursor
         {
             private readonly ScoringView _view;
             private readonly bool[] _active;
-            private readonly DataViewRowCursor _main;
-            private readonly DataViewRowCursor? _ahead;
-            private readonly ImageReader? _readImage;
+            private readonly DataViewRowCursor _input;
+            private readonly ImageReader _readImage;
+            private readonly RowBuffer<DataViewRowId> _ids;
+            private readonly Dictionary<int, RowBuffer> _values;
             private readonly float[] _images;
             private float[] _probabilities = [];
             private int _buffered;
-            private int _next;
-            private int _current;
+            private int _current = -1;
+            private long _position = -1;
+            private bool _ended;
 
-            public Cursor(ScoringView view, bool[] active, DataViewRowCursor main, DataViewRowCursor? ahead)
+            public ScoringCursor(ScoringView view, bool[] active, IReadOnlyList<DataViewSchema.Column> passed, DataViewRowCursor input)
             {
                 _view = view;
                 _active = active;
-                _main = main;
-                _ahead = ahead;
-                var model = view._model;
-                _readImage = ahead is null ? null : ImageFeatures.CreateReader(ahead, view._features, model.FeatureKind, model.Shape, "data being scored");
-                _images = ahead is null ? [] : new float[BatchSize * view._model.Shape.ElementCount];
+                _input = input;
+                try
+                {
+                    var model = view._model;
+                    _readImage = ImageFeatures.CreateReader(input, view._features, model.FeatureKind, model.Shape, "data being scored");
+                    _ids = new RowBuffer<DataViewRowId>(input.GetIdGetter());
+                    _values = passed.ToDictionary(c => c.Index, c => RowBuffer.For(input, c));
+                    _images = new float[BatchSize * model.Shape.ElementCount];
+                }
+                catch
+                {
+                    input.Dispose();
+                    throw;
+                }
             }
 
             public override DataViewSchema Schema => _view.Schema;
 
-            public override long Position => _main.Position;
+            public override long Position => _position;
 
-            public override long Batch => _main.Batch;
+            public override long Batch => _input.Batch;
 
-            public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();
+            public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => _ids.Read(_current, ref id);
 
             public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
             public override bool MoveNext()
             {
-                if (!_main.MoveNext())
+                if (_ended) return false;
+                if (_current + 1 == _buffered)
                 {
-                    if (_ahead is not null && (_next < _buffered || _ahead.MoveNext())) throw Mismatch();
-                    return false;
+                    Fill();
+                    if (_buffered == 0)
+                    {
+                        _ended = true;
+                        return false;
+                    }
                 }
-                if (_ahead is null) return true;
-                if (_next == _buffered) Fill();
-                if (_buffered == 0) throw Mismatch();
-                _current = _next++;
+                else
+                {
+                    _current++;
+                }
+                _position++;
                 return true;
             }
 
@@ -313,40 +355,88 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
             {
                 var size = _view._model.Shape.ElementCount;
                 var count = 0;
-                while (count < BatchSize && _ahead!.MoveNext())
+                while (count < BatchSize && _input.MoveNext())
                 {
-                    _readImage!(_images.AsSpan(count * size, size));
+                    _readImage(_images.AsSpan(count * size, size));
+                    _ids.Capture(count);
+                    foreach (var buffer in _values.Values) buffer.Capture(count);
                     count++;
                 }
                 _probabilities = count == 0 ? [] : _view._model.Score(_images.AsSpan(0, count * size), count);
                 _buffered = count;
-                _next = 0;
+                _current = 0;
             }
-
-            private InvalidOperationException Mismatch() => new(
-                $"ImageClassifierWithNorm model: the input gave different rows to two cursors over it (at row {Position + 1}); " +
-                "scoring needs an input that gives the same rows every time it is read (not a sequence that changes as it is enumerated).");
 
             public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
             {
-                if (!_active[column.Index])
-                    throw new InvalidOperationException($"ImageClassifierWithNorm model: column '{column.Name}' was not asked for when this cursor was made.");
+                if (!_active[column.Index]) throw NotAskedFor(column);
                 var inputs = _view._source.Schema.Count;
-                if (column.Index < inputs) return _main.GetGetter<TValue>(_view._source.Schema[column.Index]);
+                if (column.Index < inputs)
+                {
+                    var buffer = _values[column.Index] as RowBuffer<TValue>
+                        ?? throw new InvalidOperationException($"ImageClassifierWithNorm model: column '{column.Name}' holds {column.Type}, not {typeof(TValue).Name}.");
+                    return (ref TValue value) => buffer.Read(_current, ref value);
+                }
                 var classes = _view._model.ClassCount;
                 return OutputColumns.Getter<TValue>(column, column.Index == inputs, () => _probabilities.AsSpan(_current * classes, classes));
             }
 
             protected override void Dispose(bool disposing)
             {
-                if (disposing)
-                {
-                    _main.Dispose();
-                    _ahead?.Dispose();
-                }
+                if (disposing) _input.Dispose();
                 base.Dispose(disposing);
             }
         }
+
+        private static InvalidOperationException NotAskedFor(DataViewSchema.Column column) =>
+            new($"ImageClassifierWithNorm model: column '{column.Name}' was not asked for when this cursor was made.");
+    }
+
+    /// <summary>One input column's values for the rows a <see cref="ScoringView"/> cursor has read ahead, one slot per row.</summary>
+    private abstract class RowBuffer
+    {
+        /// <summary>A buffer of <paramref name="column"/>'s values read through <paramref name="cursor"/>.</summary>
+        public static RowBuffer For(DataViewRowCursor cursor, DataViewSchema.Column column)
+        {
+            var type = typeof(RowBuffer<>).MakeGenericType(column.Type.RawType);
+            var getter = typeof(DataViewRow).GetMethod(nameof(DataViewRow.GetGetter))!.MakeGenericMethod(column.Type.RawType).Invoke(cursor, [column])!;
+            return (RowBuffer)Activator.CreateInstance(type, getter)!;
+        }
+
+        /// <summary>Reads the cursor's current row into <paramref name="slot"/>.</summary>
+        public abstract void Capture(int slot);
+    }
+
+    private sealed class RowBuffer<T>(ValueGetter<T> source) : RowBuffer
+    {
+        // What the getters hand out is the caller's to keep: vectors are copied into the caller's buffer, text into a
+        // string of its own (a cursor may reuse its text buffer for the next row).
+        private static readonly Func<T, T>? OwnText = typeof(T) == typeof(ReadOnlyMemory<char>)
+            ? value => (T)(object)((ReadOnlyMemory<char>)(object)value!).ToString().AsMemory()
+            : null;
+        private static readonly CopyInto? CopyVector = typeof(T).IsGenericType && typeof(T).GetGenericTypeDefinition() == typeof(VBuffer<>)
+            ? (CopyInto)Delegate.CreateDelegate(typeof(CopyInto), typeof(RowBuffer<T>).GetMethod(nameof(CopyVBuffer), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+                .MakeGenericMethod(typeof(T).GetGenericArguments()[0]))
+            : null;
+
+        private delegate void CopyInto(in T source, ref T destination);
+
+        private readonly T[] _values = new T[BatchSize];
+
+        public override void Capture(int slot)
+        {
+            source(ref _values[slot]);
+            if (OwnText is not null) _values[slot] = OwnText(_values[slot]);
+        }
+
+        /// <summary>The value of the row in <paramref name="slot"/>.</summary>
+        public void Read(int slot, ref T value)
+        {
+            if (CopyVector is not null) CopyVector(in _values[slot], ref value);
+            else value = _values[slot];
+        }
+
+        private static void CopyVBuffer<TItem>(in VBuffer<TItem> source, ref VBuffer<TItem> destination) => source.CopyTo(ref destination);
     }
 
     /// <summary>Scores the rows of a prediction engine one at a time, when an output column is read.</summary>

@@ -191,7 +191,8 @@ public sealed class ImageClassifierWithNormOptions
         catch (InvalidOperationException e)
         {
             // A GPU TorchSharp cannot give: the message names the package to add (TorchSharp-cuda-linux or -windows) and FallbackToCpu.
-            throw Invalid(nameof(Device), e.Message, e);
+            // Where the context asked for it, the context is to blame, not an option the user never set.
+            throw Device == ComputeDevice.Auto ? new ArgumentException($"ImageClassifierWithNorm: {e.Message}", e) : Invalid(nameof(Device), e.Message, e);
         }
     }
 

@@ -179,7 +179,7 @@ public static partial class Cli
         output.Commit();
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"validation: accuracy {metrics.MicroAccuracy:P2}, log loss {metrics.LogLoss:F4} on {record.DescribeSplit()} ({trained.Elapsed.TotalSeconds:F1} s training)"));
-        context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, report.html");
+        context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, {TrainingProject.FolderName}/{TrainingProject.ProjectName}.csproj, report.html, report-data.json");
         context.Output.WriteLine($"to score the held-out images again: {record.Evaluate}");
         return Success;
     }

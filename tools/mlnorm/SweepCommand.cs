@@ -273,7 +273,7 @@ public static partial class Cli
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"best: {Describe(best.Options)}, validation accuracy {best.BestAlphaMicroAccuracy:P2} at inference alpha {best.BestAlpha} on {record.DescribeSplit()} " +
                 $"({result.Trials.Count} trials of {kinds} normalizer kinds, {result.Elapsed.TotalSeconds:F1} s)"));
-            context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, report.html, {TrialLogName}");
+            context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, {TrainingProject.FolderName}/{TrainingProject.ProjectName}.csproj, report.html, report-data.json, {TrialLogName}");
             context.Output.WriteLine($"to score the held-out images again: {record.Evaluate}");
         }
         return Success;
