@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -20,23 +22,26 @@ namespace MLNetNormalization;
 /// name), then one JSON string with what rebuilds the network (architecture, normalizer plan, input shape, the label's
 /// classes with their key values, the column names, the inference alpha, the device), and the stream
 /// <c>Weights.bin</c> with the network's parameters and running statistics bit for bit, as TorchSharp's
-/// <c>Module.save</c> writes its <c>state_dict</c> (docs/model-file-format.md).
+/// <c>Module.save</c> writes its <c>state_dict</c>, and the stream <c>Checksum.sha256</c>: the SHA-256 of the description
+/// and the weights, so that a file changed after it was saved is refused, never loaded with other weights or another
+/// network (docs/model-file-format.md).
 /// A loaded model is rebuilt, given the saved weights, put in eval mode and given the saved alpha, so on the same
 /// device it computes exactly what the saved one did.
 /// </summary>
 public sealed partial class ImageClassificationTransformer
 {
     internal const string LoaderSignature = "ImageClassifierWithNorm";
-    private const string WeightsStream = "Weights.bin";
+    private const string WeightsStream = "Weights.bin", ChecksumStream = "Checksum.sha256";
 
-    // 0x00010001: Weights.bin in our own tensor file format (before TorchSharp); 0x00010002: TorchSharp's Module.save format.
-    // Files of 0x00010001 pass ML.NET's version check so that Create refuses them with a message of its own.
-    private const uint TorchSharpWeightsVersion = 0x00010002;
+    // 0x00010001: Weights.bin in our own tensor file format (before TorchSharp); 0x00010002: TorchSharp's Module.save format;
+    // 0x00010003: with Checksum.sha256. Files of 0x00010001 pass ML.NET's version check so that Create refuses them with a
+    // message of its own; files of 0x00010002 (ML.NET 5.0.1 builds) load without a checksum.
+    private const uint TorchSharpWeightsVersion = 0x00010002, ChecksummedVersion = 0x00010003;
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MLNNORMC",
-        verWrittenCur: TorchSharpWeightsVersion,
-        verReadableCur: TorchSharpWeightsVersion,
+        verWrittenCur: ChecksummedVersion,
+        verReadableCur: ChecksummedVersion,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(ImageClassificationTransformer).Assembly.FullName);
@@ -53,17 +58,31 @@ public sealed partial class ImageClassificationTransformer
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         var (count, keyValueType, names) = LabelKeys.ToSaved();
-        ctx.Writer.Write(JsonSerializer.Serialize(new SavedClassifier(
+        var description = JsonSerializer.Serialize(new SavedClassifier(
             Architecture.ToString(), Plan.Normalizer, Plan.Placement.ToString(), Plan.OtherLayers,
             FeatureKind.ToString(), Shape.Channels, Shape.Height, Shape.Width, count, keyValueType, names,
-            Columns, InferenceAlpha, (Device.type == DeviceType.CUDA ? ComputeDevice.Cuda : ComputeDevice.Cpu).ToString())));
+            Columns, InferenceAlpha, (Device.type == DeviceType.CUDA ? ComputeDevice.Cuda : ComputeDevice.Cpu).ToString()));
+        ctx.Writer.Write(description);
+        byte[] weights;
         // Under the forward-pass lock, as Dispose takes it: the weights are never read from a freed network.
         lock (_model)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            // The writer is ML.NET's (save(BinaryWriter) leaves it open); save(Stream) would close the zip entry under it.
-            ctx.SaveBinaryStream(WeightsStream, writer => _model.save(writer));
+            using var memory = new MemoryStream();
+            using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true)) _model.save(writer);
+            weights = memory.ToArray();
         }
+        ctx.SaveBinaryStream(WeightsStream, writer => writer.Write(weights));
+        ctx.SaveTextStream(ChecksumStream, writer => writer.Write(Checksum(description, weights)));
+    }
+
+    /// <summary>The SHA-256, in lower-case hex, of the description's UTF-8 bytes followed by the weights' bytes.</summary>
+    internal static string Checksum(string description, byte[] weights)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(description));
+        hash.AppendData(weights);
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>The loader ML.NET calls (through the LoadableClass attribute) for a model saved by this class.</summary>
@@ -72,12 +91,35 @@ public sealed partial class ImageClassificationTransformer
         ctx.CheckAtModel(GetVersionInfo());
         if (ctx.Header.ModelVerWritten < TorchSharpWeightsVersion)
             throw Damaged(ctx, $"it was saved by a version before the port to TorchSharp (model version 0x{ctx.Header.ModelVerWritten:X8}), whose weights file this version does not read");
+        string description;
+        try
+        {
+            description = ctx.Reader.ReadString();
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException)
+        {
+            throw Damaged(ctx, $"its description cannot be read ({e.Message})", e);
+        }
+        byte[]? weights = null;
+        if (!ctx.TryLoadBinaryStream(WeightsStream, reader => weights = ReadToEnd(reader)))
+            throw Damaged(ctx, $"the stream {WeightsStream} with the weights is missing");
+        if (ctx.Header.ModelVerWritten >= ChecksummedVersion)
+        {
+            string? recorded = null;
+            if (!ctx.TryLoadTextStream(ChecksumStream, reader => recorded = reader.ReadToEnd()))
+                throw Damaged(ctx, $"the stream {ChecksumStream} with the checksum of its description and weights is missing");
+            var actual = Checksum(description, weights!);
+            if (recorded != actual)
+                throw Damaged(ctx, $"its description and weights do not match the SHA-256 saved with them in {ctx.Directory}/{ChecksumStream} " +
+                                   $"(saved {recorded}, now {actual}): the file was changed after it was saved");
+        }
+
         SavedClassifier saved;
         try
         {
-            saved = JsonSerializer.Deserialize<SavedClassifier>(ctx.Reader.ReadString()) ?? throw new JsonException("null");
+            saved = JsonSerializer.Deserialize<SavedClassifier>(description) ?? throw new JsonException("null");
         }
-        catch (Exception e) when (e is JsonException or EndOfStreamException or IOException)
+        catch (JsonException e)
         {
             throw Damaged(ctx, $"its description cannot be read ({e.Message})", e);
         }
@@ -123,8 +165,7 @@ public sealed partial class ImageClassificationTransformer
         }
         try
         {
-            if (!ctx.TryLoadBinaryStream(WeightsStream, reader => LoadWeights(ctx, model, reader)))
-                throw Damaged(ctx, $"the stream {WeightsStream} with the weights is missing");
+            using (var reader = new BinaryReader(new MemoryStream(weights!))) LoadWeights(ctx, model, reader);
             if (saved.InferenceAlpha is { } inferenceAlpha) NormalizationModel.SetInferenceAlpha(model, inferenceAlpha);
             return new ImageClassificationTransformer(model, architecture, plan, featureKind, shape, classes, columns, saved.InferenceAlpha, device);
         }
@@ -158,6 +199,13 @@ public sealed partial class ImageClassificationTransformer
         }
         if (reader.BaseStream.ReadByte() != -1)
             throw Damaged(ctx, $"{entry} has bytes after the weights of the network its description gives");
+    }
+
+    private static byte[] ReadToEnd(BinaryReader reader)
+    {
+        using var memory = new MemoryStream();
+        reader.BaseStream.CopyTo(memory);
+        return memory.ToArray();
     }
 
     private static InvalidDataException Damaged(ModelLoadContext ctx, string what, Exception? inner = null) => new(

@@ -7,9 +7,11 @@ namespace MLNetNormalization.Tests.Pipeline;
 /// <summary>
 /// Saved model files that are damaged, or not model files at all, each refused by ml.Model.Load with an exception that
 /// says what is wrong. The classifier is the second transformer of the saved chain, so its folder in ML.NET's zip is
-/// TransformerChain/Transform_001: the description in Model.key (after ML.NET's header) and the weights in Weights.bin.
-/// ML.NET calls each loader by reflection, the chain's and then ours, so what our loader throws reaches the caller as the
-/// inner exception of two TargetInvocationExceptions.
+/// TransformerChain/Transform_001: the description in Model.key (after ML.NET's header), the weights in Weights.bin and
+/// the SHA-256 of both in Checksum.sha256. ML.NET calls each loader by reflection, the chain's and then ours, so what our
+/// loader throws reaches the caller as the inner exception of two TargetInvocationExceptions. Any change to the
+/// description or the weights is refused by the checksum; the tests of what the loader checks behind it re-seal the
+/// altered file with a matching checksum, as another writer could.
 /// </summary>
 [Collection(PipelineCollection.Name)]
 public sealed class ModelFileTests(PipelineFixture fixture)
@@ -17,6 +19,7 @@ public sealed class ModelFileTests(PipelineFixture fixture)
     private const string Folder = "TransformerChain/Transform_001";
     private const string DescriptionEntry = Folder + "/Model.key";
     private const string WeightsEntry = Folder + "/Weights.bin";
+    private const string ChecksumEntry = Folder + "/Checksum.sha256";
 
     [Fact]
     public void The_classifiers_folder_holds_its_description_and_weights_where_these_tests_alter_them()
@@ -61,6 +64,7 @@ public sealed class ModelFileTests(PipelineFixture fixture)
     {
         var path = fixture.CopyOfModel();
         Rewrite(path, WeightsEntry, bytes => bytes[..^100]);
+        Reseal(path);
         Assert.Contains($"{WeightsEntry} is truncated", LoadError(path).Message);
     }
 
@@ -90,6 +94,7 @@ public sealed class ModelFileTests(PipelineFixture fixture)
     {
         var path = fixture.CopyOfModel();
         Rewrite(path, WeightsEntry, bytes => [.. bytes, 0, 1, 2]);
+        Reseal(path);
         AssertDamaged(LoadError(path), $"{WeightsEntry} has bytes after the weights");
     }
 
@@ -100,6 +105,7 @@ public sealed class ModelFileTests(PipelineFixture fixture)
         var garbage = new byte[4096];
         new Random(11).NextBytes(garbage);
         Rewrite(path, WeightsEntry, _ => garbage);
+        Reseal(path);
         AssertDamaged(LoadError(path), "its weights do not fit the network its description gives");
     }
 
@@ -108,11 +114,11 @@ public sealed class ModelFileTests(PipelineFixture fixture)
     {
         // ML.NET's header: ModelVerWritten and ModelVerReadable are the uints at bytes 72 and 76 (after the signature,
         // version, header size, six offsets and sizes, and the model signature); versions with our own tensor files
-        // wrote 0x00010001 in both.
+        // wrote 0x00010001 in both, this one writes 0x00010003 (with Checksum.sha256).
         var path = fixture.CopyOfModel();
         Rewrite(path, DescriptionEntry, bytes =>
         {
-            Assert.Equal((0x00010002u, 0x00010002u), (BitConverter.ToUInt32(bytes, 72), BitConverter.ToUInt32(bytes, 76)));
+            Assert.Equal((0x00010003u, 0x00010003u), (BitConverter.ToUInt32(bytes, 72), BitConverter.ToUInt32(bytes, 76)));
             var copy = (byte[])bytes.Clone();
             BitConverter.GetBytes(0x00010001u).CopyTo(copy, 72);
             BitConverter.GetBytes(0x00010001u).CopyTo(copy, 76);
@@ -131,7 +137,72 @@ public sealed class ModelFileTests(PipelineFixture fixture)
     {
         var path = fixture.CopyOfModel();
         Rewrite(path, DescriptionEntry, bytes => Replace(bytes, original, altered));
+        AssertDamaged(LoadError(path), "its description and weights do not match the SHA-256 saved with them");
+        Reseal(path);
         AssertDamaged(LoadError(path), reason);
+    }
+
+    [Fact]
+    public void A_changed_byte_anywhere_in_the_description_or_the_weights_is_refused_by_the_checksum()
+    {
+        using (var zip = ZipFile.OpenRead(fixture.ModelPath)) Assert.Contains(zip.Entries, e => e.FullName == ChecksumEntry);
+        var (start, length) = DescriptionRange().GetOffsetAndLength(int.MaxValue);
+        int weightsLength;
+        using (var zip = ZipFile.OpenRead(fixture.ModelPath)) weightsLength = Read(zip, WeightsEntry).Length;
+        // Every 97th byte of the description and every 4099th of the weights (their first and last bytes too), one at a time.
+        var places = Enumerable.Range(0, length).Where(i => i % 97 == 0 || i == length - 1).Select(i => (DescriptionEntry, start + i))
+            .Concat(Enumerable.Range(0, weightsLength).Where(i => i % 4099 == 0 || i == weightsLength - 1).Select(i => (WeightsEntry, i)));
+        foreach (var (entry, index) in places)
+        {
+            var path = fixture.CopyOfModel();
+            Rewrite(path, entry, bytes =>
+            {
+                var copy = (byte[])bytes.Clone();
+                copy[index] ^= 0x10;
+                return copy;
+            });
+            AssertDamaged(LoadError(path), "the SHA-256 saved with them");
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_flipped_byte_anywhere_in_the_model_file_is_refused_or_changes_no_score()
+    {
+        // The whole zip as it lies on disk: ML.NET's other transformers, the zip's own headers and directory, our folder.
+        var original = File.ReadAllBytes(fixture.ModelPath);
+        var expected = Columns.Bits(Columns.Vectors(fixture.Scored));
+        var outcomes = new Dictionary<string, int>();
+        for (var index = 0; index < original.Length; index += original.Length / 150)
+        {
+            var path = fixture.Folder.File($"flipped-{index}.zip");
+            var damaged = (byte[])original.Clone();
+            damaged[index] ^= 0x01;
+            File.WriteAllBytes(path, damaged);
+            string outcome;
+            try
+            {
+                var model = fixture.Context.Model.Load(path, out _);
+                var scores = Columns.Bits(Columns.Vectors(model.Transform(fixture.Test)));
+                Assert.True(expected.SequenceEqual(scores), $"byte {index} of {original.Length} flipped: the model loaded and scored differently");
+                outcome = "same scores";
+            }
+            catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+            {
+                outcome = "refused";
+            }
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+            File.Delete(path);
+        }
+        Assert.True(outcomes.GetValueOrDefault("refused") > 0, string.Join(", ", outcomes));
+    }
+
+    [Fact]
+    public void A_missing_checksum_is_refused_naming_it()
+    {
+        var path = fixture.CopyOfModel();
+        Rewrite(path, ChecksumEntry, _ => null);
+        AssertDamaged(LoadError(path), $"the stream {Path.GetFileName(ChecksumEntry)} with the checksum of its description and weights is missing");
     }
 
     /// <summary>What the classifier's loader threw when ml.Model.Load read <paramref name="path"/>, from inside ML.NET's reflection wrappers.</summary>
@@ -170,6 +241,30 @@ public sealed class ModelFileTests(PipelineFixture fixture)
         var copy = (byte[])bytes.Clone();
         to.CopyTo(copy, at);
         return copy;
+    }
+
+    /// <summary>Where the description's JSON lies in Model.key of the saved model (the tests' alterations keep both).</summary>
+    private Range DescriptionRange()
+    {
+        using var zip = ZipFile.OpenRead(fixture.ModelPath);
+        var bytes = Read(zip, DescriptionEntry);
+        var start = bytes.AsSpan().IndexOf("{\"Architecture\""u8);
+        Assert.True(start >= 0, $"no description in {DescriptionEntry}");
+        var reader = new System.Text.Json.Utf8JsonReader(bytes.AsSpan(start));
+        Assert.True(reader.Read() && reader.TrySkip(), $"{DescriptionEntry} holds no whole JSON object");
+        return start..(start + (int)reader.BytesConsumed);
+    }
+
+    /// <summary>
+    /// Writes the SHA-256 of the file's description and weights as they are now into Checksum.sha256 (the format
+    /// docs/model-file-format.md gives), so that the loader's checks behind the checksum see the altered file.
+    /// </summary>
+    private void Reseal(string path)
+    {
+        byte[] description, weights;
+        using (var zip = ZipFile.OpenRead(path)) (description, weights) = (Read(zip, DescriptionEntry)[DescriptionRange()], Read(zip, WeightsEntry));
+        var checksum = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. description, .. weights]));
+        Rewrite(path, ChecksumEntry, _ => Encoding.UTF8.GetBytes(checksum));
     }
 
     private static byte[] Read(ZipArchive zip, string name)
