@@ -29,7 +29,11 @@ internal delegate void ImageReader(Span<float> destination);
 
 internal static class ImageFeatures
 {
-    /// <summary>A reader of <paramref name="column"/> on <paramref name="row"/>; <paramref name="what"/> names the data in errors.</summary>
+    /// <summary>
+    /// A reader of <paramref name="column"/> on <paramref name="row"/>; <paramref name="what"/> names the data in errors.
+    /// The reader throws <see cref="InvalidDataException"/> naming the row for pixels of another count or not finite, and
+    /// for bytes that are no complete image.
+    /// </summary>
     public static ImageReader CreateReader(DataViewRow row, DataViewSchema.Column column, FeatureKind kind, ImageShape shape, string what)
     {
         if (kind == FeatureKind.Pixels)
@@ -43,6 +47,16 @@ internal static class ImageFeatures
                     throw new InvalidDataException(
                         $"ImageClassifierWithNorm: row {row.Position + 1} of the {what} has {pixels.Length} values in '{column.Name}' where {shape} images have {destination.Length}.");
                 pixels.CopyTo(destination);
+                // Found here, with the row: in the network a NaN or an infinity only shows as a layer's non-finite statistics.
+                var at = destination.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
+                if (at >= 0)
+                {
+                    var plane = shape.Height * shape.Width;
+                    throw new InvalidDataException(
+                        $"ImageClassifierWithNorm: row {row.Position + 1} of the {what} has {destination[at].ToString(System.Globalization.CultureInfo.InvariantCulture)} in '{column.Name}' at value {at} " +
+                        $"(channel {at / plane}, y {at % plane / shape.Width}, x {at % shape.Width}); the network can neither train on nor score a value that is " +
+                        "not finite: fix that image's pixels, or filter the row out before the trainer.");
+                }
             };
         }
         var getBytes = row.GetGetter<VBuffer<byte>>(column);

@@ -159,6 +159,31 @@ public sealed class PipelineInputErrorTests(PipelineFixture fixture)
     }
 
     [Theory]
+    [InlineData(float.NaN, "NaN")]
+    [InlineData(float.PositiveInfinity, "Infinity")]
+    [InlineData(float.NegativeInfinity, "-Infinity")]
+    public void A_non_finite_pixel_is_refused_before_training_naming_its_row_and_place(float value, string shown)
+    {
+        var rows = SyntheticImages.Rows(5, seed: 4);
+        rows[6].Features[SyntheticImages.Side + 2] = value;   // row 7, y 1, x 2
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(Load(rows)).Transform(Load(rows));
+        var error = Assert.Throws<InvalidDataException>(() => Trainer().Fit(keyed));
+        Assert.Contains($"row 7 of the training data has {shown} in 'Features' at value {SyntheticImages.Side + 2} (channel 0, y 1, x 2)", error.Message);
+        Assert.Contains("fix that image's pixels, or filter the row out", error.Message);
+        Assert.Equal(0, reports);
+    }
+
+    [Fact]
+    public void A_non_finite_pixel_in_scored_data_is_reported_with_its_row()
+    {
+        var rows = SyntheticImages.Rows(5, seed: 5);
+        rows[9].Features[0] = float.NaN;
+        var scored = fixture.Model.Transform(Load(rows));
+        var error = Assert.Throws<InvalidDataException>(() => Columns.Vectors(scored));
+        Assert.Contains("row 10 of the data being scored has NaN in 'Features' at value 0 (channel 0, y 0, x 0)", error.Message);
+    }
+
+    [Theory]
     [InlineData("Modes")]
     [InlineData("Groups")]
     [InlineData("ValidationSet")]
