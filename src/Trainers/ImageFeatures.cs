@@ -70,20 +70,31 @@ internal static class ImageFeatures
         };
     }
 
-    /// <summary>Decodes one encoded image into planar floats of <paramref name="shape"/>.</summary>
-    /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode; the message names <paramref name="where"/>.</exception>
-    public static void Decode(ReadOnlySpan<byte> encoded, ImageShape shape, Span<float> destination, Func<string> where)
+    /// <summary>
+    /// Decodes <paramref name="encoded"/> completely, at its own size; a file cut short is an error here, where ML.NET's
+    /// LoadImages would give a partly black image.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The bytes are not a complete image SkiaSharp can decode: the message names <paramref name="where"/> and ends with <paramref name="fix"/>.</exception>
+    public static SKBitmap DecodeComplete(ReadOnlySpan<byte> encoded, Func<string> where, string fix)
     {
         // SKBitmap.Decode throws rather than return null for bytes it has no codec for, and returns a black image for a
         // file cut short: ask for the codec, then decode with it and accept only a complete image.
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data);
-        using var decoded = codec is null ? null : new SKBitmap(codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul));
+        var decoded = codec is null ? null : new SKBitmap(codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul));
         var result = decoded is null ? SKCodecResult.InvalidInput : codec!.GetPixels(decoded.Info, decoded.GetPixels());
-        if (result != SKCodecResult.Success)
-            throw new InvalidDataException(
-                $"ImageClassifierWithNorm: {where()} holds {encoded.Length} bytes that are not a complete image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP; " +
-                $"the decoder says {result}); remove or replace that file, or filter such rows out before the trainer.");
+        if (result == SKCodecResult.Success) return decoded!;
+        decoded?.Dispose();
+        throw new InvalidDataException(
+            $"ImageClassifierWithNorm: {where()} holds {encoded.Length} bytes that are not a complete image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP; " +
+            $"the decoder says {result}); {fix}.");
+    }
+
+    /// <summary>Decodes one encoded image into planar floats of <paramref name="shape"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode; the message names <paramref name="where"/>.</exception>
+    public static void Decode(ReadOnlySpan<byte> encoded, ImageShape shape, Span<float> destination, Func<string> where)
+    {
+        using var decoded = DecodeComplete(encoded, where, "remove or replace that file, or filter such rows out before the trainer");
         using var sized = new SKBitmap(new SKImageInfo(shape.Width, shape.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         using (var canvas = new SKCanvas(sized))
         using (var image = SKImage.FromBitmap(decoded))

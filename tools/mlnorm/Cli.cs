@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Spectre.Console;
@@ -203,8 +204,20 @@ public static partial class Cli
         {
             throw new UsageException($"--model {full} is not an ML.NET model ({ModelPipeline.OneLine(e.Message)}); pass the model.zip that mlnorm train or sweep wrote.");
         }
-        return model as TransformerChain<ITransformer>
-               ?? throw new UsageException($"--model {full} is not a pipeline that mlnorm wrote; pass the model.zip that mlnorm train or sweep wrote.");
+        catch (TargetInvocationException e)
+        {
+            // ML.NET calls each transformer's loader by reflection: the loader's own message is the innermost one.
+            Exception inner = e;
+            while (inner is TargetInvocationException { InnerException: { } next }) inner = next;
+            throw new UsageException($"--model {full} cannot be loaded: {ModelPipeline.OneLine(inner.Message)}");
+        }
+        var chain = model as TransformerChain<ITransformer>
+                    ?? throw new UsageException($"--model {full} is not a pipeline that mlnorm wrote; pass the model.zip that mlnorm train or sweep wrote.");
+        ModelPipeline.ClassifierOf(chain);
+        if (chain.GetOutputSchema(ml.Data.LoadFromEnumerable(new List<Dataset.ImageRow>()).Schema).GetColumnOrNull(ModelPipeline.PredictedLabelValueColumn) is not { Type: TextDataViewType })
+            throw new UsageException(
+                $"--model {full} does not give a class name in {ModelPipeline.PredictedLabelValueColumn} for an image file in ImagePath; pass the model.zip that mlnorm train or sweep wrote.");
+        return chain;
     }
 
     private static Command EvaluateCommand(RunContext context)
@@ -277,12 +290,25 @@ public static partial class Cli
                     throw new UsageException($"image {Path.GetFullPath(file)} does not exist; pass image files (png, jpg, bmp, gif, webp).");
             var chain = LoadModel(ml, result.GetValue(model)!);
             var engine = ml.Model.CreatePredictionEngine<Dataset.ImageRow, Prediction>(chain);
+            var failed = 0;
             foreach (var file in files)
             {
-                var prediction = engine.Predict(new Dataset.ImageRow { ImagePath = Path.GetFullPath(file) });
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{file}\t{prediction.PredictedLabelValue}\t{prediction.Score.Max():F6}"));
+                // Every readable image gets its line; one that cannot be read is named with the reason, and the rest go on.
+                try
+                {
+                    Dataset.RequireComplete(Path.GetFullPath(file));
+                    var prediction = engine.Predict(new Dataset.ImageRow { ImagePath = Path.GetFullPath(file) });
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{file}\t{prediction.PredictedLabelValue}\t{prediction.Score.Max():F6}"));
+                }
+                catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or IOException)
+                {
+                    failed++;
+                    context.Error.WriteLine($"mlnorm: {file}: not classified: {ModelPipeline.OneLine(e.Message)}");
+                }
             }
-            return Success;
+            if (failed == 0) return Success;
+            context.Error.WriteLine($"mlnorm: {failed} of {files.Length} images could not be classified (named above); the others were.");
+            return Failure;
         })));
         return command;
     }

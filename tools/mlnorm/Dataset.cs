@@ -116,6 +116,14 @@ internal sealed partial class Dataset
         var rows = ml.Data.CreateEnumerable<ImageRow>(listed, reuseRowObject: false)
             .Select(r => new ImageRow { ImagePath = System.IO.Path.Combine(folder, r.ImagePath), Label = r.Label })
             .ToList();
+        try
+        {
+            foreach (var row in rows) RequireComplete(row.ImagePath);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UsageException($"--dataset: {e.Message}");
+        }
         var classes = rows.Select(r => r.Label).Distinct().ToList();
         string Fingerprint()
         {
@@ -130,6 +138,14 @@ internal sealed partial class Dataset
         return new Dataset(folder, ml.Data.LoadFromEnumerable(rows), isIdx: false, classes, rows.Count,
             $"image folder {folder}: {rows.Count} images, {classes.Count} classes", idxSize: null, idxFiles: null, Fingerprint);
     }
+
+    /// <summary>
+    /// Refuses an image file that does not decode completely: ML.NET's LoadImages would give a file cut short as a partly
+    /// black image, and the model would train on it, or predict it, without a word.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a complete image; the message names it.</exception>
+    public static void RequireComplete(string imagePath) =>
+        ImageFeatures.DecodeComplete(File.ReadAllBytes(imagePath), () => $"the image {imagePath}", "remove or replace that file").Dispose();
 
     private static Dataset LoadIdx(MLContext ml, string folder, List<string> prefixes, DatasetRole role, IReadOnlyList<string>? classNames)
     {
