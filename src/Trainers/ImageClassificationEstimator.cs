@@ -36,6 +36,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     private readonly IHost _host;
     private readonly ImageClassifierWithNormOptions _options;
     private readonly int _seed;
+    private readonly bool _seedFixed;
     private readonly ContextDevice _contextDevice;
 
     /// <param name="options">Copied now: later changes to the caller's instance change nothing.</param>
@@ -47,6 +48,9 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         _options = options.Clone();
         // Drawn now, as ML.NET's trainers draw from their host: the same context seed gives the same trainers.
         _seed = _options.Seed ?? _host.Rand.Next();
+        // A seed the user chose (the options' or the context's) is part of what the run is; one drawn from an unseeded
+        // context is not, so that a rerun resumes its workspace's checkpoint (FitSeed).
+        _seedFixed = _options.Seed is not null || (env as IHostEnvironmentInternal)?.Seed is not null;
         _contextDevice = ContextDevice.Of(env);
     }
 
@@ -89,7 +93,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
                 $"ImageClassifierWithNorm: the label column '{label.Name}' has {classes} class; a multiclass model needs at least two classes. " +
                 "Give training data with at least two label values (and fit MapValueToKey on it).", nameof(input));
         // The options first: an invalid combination is reported as such, whatever the data look like.
-        var resolved = options.Resolve(shape, classes, _seed, _contextDevice);
+        var resolved = options.Resolve(shape, classes, FitSeed(), _contextDevice);
         var labelKeys = LabelKeyValues.From(label, classes);
 
         (DataViewSchema.Column Label, DataViewSchema.Column Features)? validationColumns = null;
@@ -158,6 +162,18 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The seed this Fit trains with: the estimator's, except that where the user fixed none and the workspace holds a
+    /// checkpoint, the checkpoint's own, so that the rerun resumes the run the checkpoint belongs to rather than being
+    /// refused as another (a run is keyed by its options and data, and by its seed only when the user chose it).
+    /// </summary>
+    private int FitSeed()
+    {
+        if (_seedFixed || _options.WorkspacePath is not { } workspace) return _seed;
+        var checkpoint = Path.Combine(workspace, ClassifierTrainer.CheckpointFileName);
+        return File.Exists(checkpoint) && Checkpoint.ReadSeed(checkpoint) is { } saved ? unchecked((int)(uint)saved) : _seed;
     }
 
     /// <summary>

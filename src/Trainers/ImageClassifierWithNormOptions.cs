@@ -152,7 +152,12 @@ public sealed class ImageClassifierWithNormOptions
     /// </summary>
     public CancellationToken CancellationToken { get; set; }
 
-    /// <summary>Folder for checkpoints; training resumes from one found there. Default null (none written).</summary>
+    /// <summary>
+    /// Folder for checkpoints; Fit resumes the run of a checkpoint found there, also in a new estimator or process. A run
+    /// is its options and data, and its seed only where one was chosen (<see cref="Seed"/> or the MLContext's): without
+    /// one, Fit takes the checkpoint's seed. A checkpoint of another run is refused, naming what differs; give another
+    /// folder or delete the checkpoint to start afresh. Default null (none written).
+    /// </summary>
     public string? WorkspacePath { get; set; }
 
     /// <summary>Train only this many of the <see cref="Epochs"/> (schedule unchanged, checkpoint resumable); see <see cref="TrainingOptions.PauseAtEpoch"/>. Null: all.</summary>

@@ -83,22 +83,35 @@ internal static class Checkpoint
     }
 
     /// <summary>Every tensor of a checkpoint file by name (on the CPU; the caller disposes them), and its position.</summary>
-    internal static (TrainingPosition Position, Dictionary<string, Tensor> Tensors) ReadTensors(string path)
+    /// <summary>The seed of the run that wrote the checkpoint at <paramref name="path"/>, from its header; null when it records none.</summary>
+    /// <exception cref="InvalidDataException">The file is not a training checkpoint of this version, or it is truncated.</exception>
+    internal static ulong? ReadSeed(string path)
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
-        string format;
-        Header header;
+        var header = ReadHeader(reader, path);
+        return header.Position.Fingerprint[nameof(TrainingOptions.Seed)]?.GetValue<ulong>();
+    }
+
+    private static Header ReadHeader(BinaryReader reader, string path)
+    {
         try
         {
-            format = reader.ReadString();
+            var format = reader.ReadString();
             if (format != Format) throw new InvalidDataException($"{path} is not a training checkpoint of this version (it starts with \"{format[..Math.Min(format.Length, 80)]}\").");
-            header = JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException($"{path}: the checkpoint header is empty.");
+            return JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException($"{path}: the checkpoint header is empty.");
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or NotSupportedException)
         {
             throw new InvalidDataException($"{path} is not a training checkpoint, or it is truncated: {e.Message}", e);
         }
+    }
+
+    internal static (TrainingPosition Position, Dictionary<string, Tensor> Tensors) ReadTensors(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        var header = ReadHeader(reader, path);
         var tensors = new Dictionary<string, Tensor>();
         try
         {

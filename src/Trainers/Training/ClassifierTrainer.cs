@@ -212,7 +212,7 @@ public sealed class ClassifierTrainer
         if (!float.IsFinite(lossValue))
             throw new InvalidOperationException(
                 $"The training loss became {lossValue} at batch {batch.Index + 1} of epoch {epoch + 1}: training diverged. Start afresh " +
-                $"({nameof(TrainingOptions.Resume)} = false or a new {nameof(TrainingOptions.WorkspacePath)}) with a lower {nameof(TrainingOptions.LearningRate)} " +
+                $"(a new {nameof(TrainingOptions.WorkspacePath)}, or delete its {CheckpointFileName}) with a lower {nameof(TrainingOptions.LearningRate)} " +
                 $"(the rate was {optimizer.ParamGroups.First().LearningRate}) or some warm-up; the checkpoints written so far are intact but lead to the same divergence.");
         loss.backward();
         optimizer.step();
@@ -278,7 +278,7 @@ public sealed class ClassifierTrainer
         if (differences.Count > 0)
             throw new InvalidOperationException(
                 $"The checkpoint {path} belongs to a different run: {string.Join("; ", differences)}. " +
-                $"Use the same options and data to resume, or another {nameof(TrainingOptions.WorkspacePath)} (or {nameof(TrainingOptions.Resume)} = false) to start afresh.");
+                $"Use the same options and data to resume; to start afresh, give another {nameof(TrainingOptions.WorkspacePath)} or delete {path}.");
     }
 
     private static Dictionary<string, Tensor> CopyState(nn.Module model)

@@ -52,6 +52,56 @@ public sealed class PipelineTrainingTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public void An_unseeded_context_resumes_its_workspace_in_a_new_estimator_and_ends_where_the_uninterrupted_run_ends()
+    {
+        using var workspace = new TempDirectory();
+        var options = PipelineFixture.SmallOptions();
+        options.WorkspacePath = workspace.Path;
+        options.PauseAtEpoch = 1;   // stopped after the first epoch, its checkpoint written
+        TrainInUnseededContext(options).Dispose();
+
+        // A new estimator in another unseeded context draws another seed; the run is the checkpoint's all the same.
+        options.PauseAtEpoch = null;
+        var lines = new List<string>();
+        using var resumed = TrainInUnseededContext(options, lines);
+        Assert.Contains($"Resumed from the checkpoint in {workspace.Path} at epoch 2, batch 0.", lines);
+
+        // The oracle: the same run uninterrupted, with the seed the checkpoint recorded.
+        var seed = Training.Checkpoint.ReadSeed(Path.Combine(workspace.Path, Training.ClassifierTrainer.CheckpointFileName));
+        options.WorkspacePath = null;
+        options.Seed = unchecked((int)(uint)seed!.Value);
+        using var uninterrupted = TrainInUnseededContext(options);
+        var test = new MLContext().Data.LoadFromEnumerable(fixture.TestRows);
+        Assert.Equal(Columns.Bits(Columns.Vectors(uninterrupted.Transform(fixture.KeyMap.Transform(test)))),
+                     Columns.Bits(Columns.Vectors(resumed.Transform(fixture.KeyMap.Transform(test)))));
+    }
+
+    [Fact]
+    public void Another_run_in_the_same_workspace_is_refused_naming_what_differs_and_what_to_do()
+    {
+        using var workspace = new TempDirectory();
+        var options = PipelineFixture.SmallOptions();
+        options.WorkspacePath = workspace.Path;
+        options.PauseAtEpoch = 1;
+        TrainInUnseededContext(options).Dispose();
+
+        options.LearningRate = 0.01;
+        var error = Assert.ThrowsAny<InvalidOperationException>(() => TrainInUnseededContext(options));
+        Assert.Contains("belongs to a different run: LearningRate (checkpoint: 0.05, now: 0.01)", error.Message);
+        Assert.Contains($"give another WorkspacePath or delete {Path.Combine(workspace.Path, Training.ClassifierTrainer.CheckpointFileName)}", error.Message);
+    }
+
+    /// <summary>The fixture's data through MapValueToKey and the classifier, fitted in <c>new MLContext()</c> (no seed).</summary>
+    private static ImageClassificationTransformer TrainInUnseededContext(ImageClassifierWithNormOptions options, List<string>? log = null)
+    {
+        var ml = new MLContext();
+        if (log is not null) ml.Log += (_, e) => { if (e.Source.Contains("ImageClassifierWithNorm", StringComparison.Ordinal)) lock (log) log.Add(e.RawMessage); };
+        var rows = ml.Data.LoadFromEnumerable(SyntheticImages.Rows(PipelineFixture.TrainPerClass, PipelineFixture.TrainSeed));
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(rows).Transform(rows);
+        return ml.MulticlassClassification.Trainers.ImageClassifierWithNorm(options).Fit(keyed);
+    }
+
+    [Fact]
     public void MetricsCallback_receives_a_report_after_each_epochs_last_step_and_at_each_epochs_end()
     {
         // 240 rows in batches of 16: 15 steps an epoch, fewer than the 50 between step reports, so only the last step reports.
