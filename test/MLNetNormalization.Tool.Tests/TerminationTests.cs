@@ -12,7 +12,11 @@ namespace MLNetNormalization.Tool.Tests;
 public sealed class TerminationTests(ToolFixture fixture)
 {
     /// <summary>Starts mlnorm.dll (beside the tests) with <paramref name="args"/>, sends SIGTERM at the first stdout line <paramref name="trigger"/> accepts, and waits for its end.</summary>
-    private (int Code, IReadOnlyList<string> Stdout, string Stderr) TerminateWhen(Func<string, bool> trigger, params string[] args)
+    private (int Code, IReadOnlyList<string> Stdout, string Stderr) TerminateWhen(Func<string, bool> trigger, params string[] args) =>
+        SignalWhen("TERM", trigger, args);
+
+    /// <summary>As <see cref="TerminateWhen"/>, with the signal <paramref name="signal"/> ("TERM", "KILL").</summary>
+    private (int Code, IReadOnlyList<string> Stdout, string Stderr) SignalWhen(string signal, Func<string, bool> trigger, params string[] args)
     {
         var start = new ProcessStartInfo(ToolFixture.Dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnorm.dll"));
@@ -33,11 +37,11 @@ public sealed class TerminationTests(ToolFixture fixture)
             {
                 seen.Add(line);
                 if (!trigger(line)) continue;
-                var kill = ToolFixture.RunProcess("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], fixture.Root, TimeSpan.FromSeconds(30));
+                var kill = ToolFixture.RunProcess("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], fixture.Root, TimeSpan.FromSeconds(30));
                 Assert.True(kill.Code == 0, kill.Stderr);
                 break;
             }
-            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "mlnorm did not end within a minute of SIGTERM");
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), $"mlnorm did not end within a minute of SIG{signal}");
         }
         finally
         {
@@ -92,4 +96,49 @@ public sealed class TerminationTests(ToolFixture fixture)
         Assert.False(Directory.Exists(Path.Combine(output, "trials.trials")));
         AssertNoStaging(output);
     }
+
+    [Fact]
+    public void SigkillAtAnyPointOfASweepLosesNoFinishedTrialAndTheResumedSweepEndsAsAnUninterruptedOne()
+    {
+        string[] Command(string output) => ["sweep", "--dataset", fixture.Images, "--strategy", "grid", "--norms", "bn", "--learning-rates", "0.05,0.1,0.2",
+                                            "--epochs", "2", "--batch-size", "16", "--output", output];
+        var reference = Path.Combine(fixture.Root, $"kill-reference-{Guid.NewGuid():N}");
+        var uninterrupted = ToolFixture.RunCli(Command(reference));
+        Assert.True(uninterrupted.Code == 0, uninterrupted.Stderr);
+
+        var output = Path.Combine(fixture.Root, $"kill-sweep-{Guid.NewGuid():N}");
+        // Killed in the middle of the first trial: the trial log is already in --output, with nothing in it yet.
+        var first = SignalWhen("KILL", line => line.StartsWith("trial 1 bn lr 0.05: accuracy", StringComparison.Ordinal), Command(output));
+        Assert.Equal(137, first.Code);
+        var logged = TrialLines(output);
+        Assert.InRange(logged.Count, 1, 2);
+        // The resumed run killed as soon as it has finished another trial: what the log held stays there, and more.
+        var second = SignalWhen("KILL", line => line.StartsWith("trial 2 bn lr 0.1: accuracy", StringComparison.Ordinal) && !line.EndsWith("(from the trial log)", StringComparison.Ordinal)
+                                              || line.StartsWith("trial 3 bn lr 0.2: accuracy", StringComparison.Ordinal), Command(output));
+        Assert.Equal(137, second.Code);
+        Assert.Contains($"resuming the sweep whose trial log is in {output}", second.Stdout);
+        var relogged = TrialLines(output);
+        Assert.Equal(logged, relogged.Take(logged.Count));
+        Assert.True(relogged.Count > logged.Count, string.Join('\n', second.Stdout));
+
+        var last = ToolFixture.RunCli(Command(output));
+        Assert.True(last.Code == 0, last.Stderr + last.Stdout);
+        Assert.Equal(3, TrialLines(output).Count);
+        Assert.Equal(BestLine(uninterrupted.Stdout), BestLine(last.Stdout));
+        var images = fixture.SampleImages;
+        Assert.Equal(ToolFixture.RunCli(["predict", "--model", Path.Combine(reference, "model.zip"), .. images]).Stdout,
+                     ToolFixture.RunCli(["predict", "--model", Path.Combine(output, "model.zip"), .. images]).Stdout);
+        AssertNoStaging(output);
+    }
+
+    /// <summary>The finished trials in the sweep's log, as the accuracies and alphas they recorded (without their timings).</summary>
+    private static List<string> TrialLines(string output) =>
+        [.. File.ReadAllLines(Path.Combine(output, "trials.jsonl"))
+            .Where(l => l.Contains("\"kind\":\"trial\"", StringComparison.Ordinal))
+            .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .Select(t => $"{t["index"]} {t["microAccuracy"]} {t["bestAlpha"]} {t["bestAlphaMicroAccuracy"]}")];
+
+    /// <summary>The sweep's "best:" line without its time.</summary>
+    private static string BestLine(string stdout) =>
+        stdout.Split('\n').Single(l => l.StartsWith("best: ", StringComparison.Ordinal)) is var line ? line[..line.LastIndexOf(',')] : "";
 }

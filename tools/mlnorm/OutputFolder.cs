@@ -1,14 +1,18 @@
+using System.Text.RegularExpressions;
+
 namespace MLNetNormalization.Tools.Mlnorm;
 
 /// <summary>
-/// An output folder written all at once: files go into a temporary folder beside the target
-/// (<c>&lt;name&gt;.&lt;random&gt;.tmp</c>), which <see cref="Commit"/> renames to the target; disposing without committing
-/// deletes the temporary folder, so a failed or cancelled run leaves nothing half-written. A command that can resume
-/// (the sweep) names its resume state (the trial log and its folder): a target holding only those is taken up (moved into
-/// the temporary folder for the run to continue from), and, when the run does not commit, they are moved back into the
-/// target if it held them or <see cref="KeepResumeState"/> was called, and deleted otherwise.
+/// An output folder written all at once: the run's outputs go into a temporary folder beside the target
+/// (<c>&lt;name&gt;.&lt;random&gt;.tmp</c>) that <see cref="Commit"/> moves into place; disposing without committing deletes
+/// it, so a failed or cancelled run leaves no half-written output. A command that can resume (the sweep) names its resume
+/// state (the trial log and its folder): that state lives in the target itself from the start, and is never moved, so a
+/// run killed at any moment (kill -9 included) leaves it where the same command finds it and resumes. A target holding
+/// only resume state, and outputs of the command that a kill interrupted while they were moved into place, is taken up.
+/// When the run neither commits nor is asked to keep it (<see cref="KeepResumeState"/>), resume state it created is
+/// deleted; state the target held before is kept.
 /// </summary>
-internal sealed class OutputFolder : IDisposable
+internal sealed partial class OutputFolder : IDisposable
 {
     private readonly IReadOnlyList<string> _resumeState;
     private bool _committed;
@@ -26,64 +30,90 @@ internal sealed class OutputFolder : IDisposable
     /// <summary>The folder the run's files end up in.</summary>
     public string Target { get; }
 
-    /// <summary>The temporary folder the run writes into until <see cref="Commit"/>.</summary>
+    /// <summary>The temporary folder the run writes its outputs into until <see cref="Commit"/>.</summary>
     public string Staging { get; }
 
-    /// <summary>Whether the target held the resume state of an earlier run, now in <see cref="Staging"/>.</summary>
+    /// <summary>Whether the target held the resume state of an earlier run.</summary>
     public bool Resumed { get; }
 
     /// <summary>A path inside the staging folder.</summary>
     public string PathOf(params string[] parts) => Path.Combine([Staging, .. parts]);
 
+    /// <summary>Where resume state named <paramref name="name"/> lives: in the target.</summary>
+    public string ResumePath(string name) => Path.Combine(Target, name);
+
+    [GeneratedRegex(@"\.[0-9a-f]{32}\.tmp$")]
+    private static partial Regex StagingSuffix();
+
     /// <summary>
-    /// Checks that <paramref name="folder"/> can be written (it is absent, empty, or holds only entries named in
-    /// <paramref name="resumeState"/>, which are moved into the staging folder) and creates the staging folder.
+    /// Checks that <paramref name="folder"/> can be written (it is absent or empty, or holds <paramref name="resumeState"/>
+    /// and perhaps some of <paramref name="outputs"/>, which are deleted) and creates the staging folder, and the target
+    /// when there is resume state to keep in it. Staging folders that a killed run left beside the target are deleted.
     /// </summary>
-    public static OutputFolder Create(string folder, params IReadOnlyList<string> resumeState)
+    public static OutputFolder Create(string folder, IReadOnlyList<string>? resumeState = null, IReadOnlyList<string>? outputs = null)
     {
-        var target = Path.GetFullPath(folder);
+        resumeState ??= [];
+        outputs ??= [];
+        var target = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
         if (File.Exists(target))
             throw new UsageException($"--output {target} is a file; pass a folder path (it is created).");
         var entries = Directory.Exists(target) ? Directory.GetFileSystemEntries(target) : [];
-        var resumed = entries.Length > 0 && resumeState.Count > 0 && entries.All(e => resumeState.Contains(Path.GetFileName(e)));
+        var names = entries.Select(Path.GetFileName).ToList();
+        var resumed = resumeState.Count > 0 && names.Any(resumeState.Contains) && names.All(n => resumeState.Contains(n!) || outputs.Contains(n!));
         if (entries.Length > 0 && !resumed)
             throw new UsageException($"--output {target} already exists and is not empty; pass a new folder, or delete it first.");
-        var parent = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar))
+        var parent = Path.GetDirectoryName(target)
                      ?? throw new UsageException($"--output {target} is a root folder; pass a folder below it.");
         Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, $"{Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar))}.{Guid.NewGuid():N}.tmp");
+        var name = Path.GetFileName(target);
+        foreach (var stale in Directory.GetDirectories(parent, name + ".*.tmp").Where(d => StagingSuffix().IsMatch(d) && Path.GetFileName(d)!.Length == name.Length + 37))
+            Directory.Delete(stale, recursive: true);
+        // Outputs that a killed run was moving into place: this run writes them again.
+        foreach (var entry in entries.Where(e => outputs.Contains(Path.GetFileName(e)!))) Delete(entry);
+        if (resumeState.Count > 0) Directory.CreateDirectory(target);
+        var staging = Path.Combine(parent, $"{name}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(staging);
-        foreach (var entry in entries) Move(entry, Path.Combine(staging, Path.GetFileName(entry)));
         return new OutputFolder(target, staging, resumeState, resumed);
     }
 
     /// <summary>Keeps the resume state in the target when the run does not commit (a cancelled sweep).</summary>
     public void KeepResumeState() => _keepResumeState = true;
 
-    /// <summary>Moves the staging folder into place.</summary>
+    /// <summary>Moves the outputs into place: the staging folder itself, or its entries beside the resume state.</summary>
     public void Commit()
     {
-        if (Directory.Exists(Target)) Directory.Delete(Target);   // empty, as Create checked or emptied it
-        Directory.Move(Staging, Target);
+        if (Directory.Exists(Target))
+        {
+            foreach (var entry in Directory.GetFileSystemEntries(Staging)) Move(entry, Path.Combine(Target, Path.GetFileName(entry)));
+            Directory.Delete(Staging);
+        }
+        else
+        {
+            Directory.Move(Staging, Target);
+        }
         _committed = true;
     }
 
     public void Dispose()
     {
-        if (_committed || !Directory.Exists(Staging)) return;
-        if (_keepResumeState)
-        {
-            Directory.CreateDirectory(Target);
-            foreach (var name in _resumeState)
-                if (Path.Exists(Path.Combine(Staging, name)))
-                    Move(Path.Combine(Staging, name), Path.Combine(Target, name));
-        }
-        Directory.Delete(Staging, recursive: true);
+        if (_committed) return;
+        if (Directory.Exists(Staging)) Directory.Delete(Staging, recursive: true);
+        if (_keepResumeState || !Directory.Exists(Target)) return;
+        foreach (var name in _resumeState)
+            if (Path.Exists(ResumePath(name)))
+                Delete(ResumePath(name));
+        if (Directory.GetFileSystemEntries(Target).Length == 0) Directory.Delete(Target);
     }
 
     private static void Move(string from, string to)
     {
         if (Directory.Exists(from)) Directory.Move(from, to);
         else File.Move(from, to);
+    }
+
+    private static void Delete(string entry)
+    {
+        if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+        else File.Delete(entry);
     }
 }

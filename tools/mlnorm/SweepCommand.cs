@@ -129,8 +129,10 @@ public static partial class Cli
         var ml = new MLContext(settings.Seed);
         var data = Dataset.Load(ml, datasetPath, DatasetRole.Train, classNames).RequireTwoClasses();
         ModelPipeline.ImageSize(data, settings);
-        using var output = OutputFolder.Create(outputPath, TrialLogName, TrialStateName);
-        var logPath = output.PathOf(TrialLogName);
+        using var output = OutputFolder.Create(outputPath, [TrialLogName, TrialStateName],
+            ["model.zip", TrainingRecord.FileName, ConsumptionProject.FolderName, TrainingProject.FolderName, "report.html", "report-data.json"]);
+        // The log and the trials' checkpoints are written in --output itself, so a run killed at any moment leaves them there.
+        var logPath = output.ResumePath(TrialLogName);
         NormalizerSweepExperiment experiment;
         try
         {
@@ -215,7 +217,7 @@ public static partial class Cli
         }
         catch (InvalidOperationException e) when (output.Resumed && e.Message.Contains(logPath, StringComparison.Ordinal))
         {
-            var reason = ModelPipeline.OneLine(e.Message.Replace(logPath, Path.Combine(output.Target, TrialLogName), StringComparison.Ordinal));
+            var reason = ModelPipeline.OneLine(e.Message);
             throw new UsageException(
                 $"--output {output.Target} holds the trial log of another sweep, which this command cannot resume ({reason.Split(". ")[0]}); run the command that started it to resume it, or pass a new --output.");
         }
@@ -266,7 +268,7 @@ public static partial class Cli
             ReportRenderer.Write(report, output.Staging);
             if (cancellation.IsCancellationRequested) throw KeepForResume();
             // The sweep's working state (checkpoints, its copy of the best model) is not part of the output; the log is.
-            var state = output.PathOf(TrialStateName);
+            var state = output.ResumePath(TrialStateName);
             if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
             output.Commit();
             var kinds = result.Trials.Select(t => t.Options.Kind).Distinct().Count();
