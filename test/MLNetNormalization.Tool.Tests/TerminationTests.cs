@@ -56,17 +56,48 @@ public sealed class TerminationTests(ToolFixture fixture)
         Assert.Empty(Directory.GetDirectories(Path.GetDirectoryName(output)!, Path.GetFileName(output) + ".*.tmp"));
 
     [Fact]
-    public void SigtermDuringTrainLeavesNothing()
+    public void SigtermDuringTrainKeepsItsCheckpointsAndNothingElse()
     {
         var output = Path.Combine(fixture.Root, $"term-train-{Guid.NewGuid():N}");
         var (code, stdout, stderr) = TerminateWhen(line => line.StartsWith("epoch 1/200 done", StringComparison.Ordinal),
             "train", "--dataset", fixture.Images, "--epochs", "200", "--batch-size", "8", "--output", output);
         Assert.True(code == 143, $"exit code {code}\n{string.Join('\n', stdout)}\n{stderr}");
-        Assert.Equal("mlnorm: cancelled; nothing was written to --output.", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        var checkpoints = Path.Combine(output, "checkpoints");
+        Assert.Equal($"mlnorm: cancelled; kept the training's checkpoints in {checkpoints}: run the same command again to resume it, or delete {output}.",
+                     Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
         Assert.DoesNotContain(stdout, l => l.StartsWith("epoch 200/200", StringComparison.Ordinal));
-        Assert.False(Directory.Exists(output));
+        Assert.Equal(["checkpoints"], Directory.GetFileSystemEntries(output).Select(Path.GetFileName));
+        Assert.True(File.Exists(Path.Combine(checkpoints, "checkpoint.mlnt")));
         AssertNoStaging(output);
     }
+
+    [Fact]
+    public void SigkillDuringTrainLosesNothingAndTheSameCommandEndsWithTheUninterruptedModel()
+    {
+        string[] Command(string output) => ["train", "--dataset", fixture.Images, "--epochs", "40", "--batch-size", "8", "--output", output];
+        var reference = Path.Combine(fixture.Root, $"kill-train-reference-{Guid.NewGuid():N}");
+        var uninterrupted = ToolFixture.RunCli(Command(reference));
+        Assert.True(uninterrupted.Code == 0, uninterrupted.Stderr);
+
+        var output = Path.Combine(fixture.Root, $"kill-train-{Guid.NewGuid():N}");
+        var killed = SignalWhen("KILL", line => line.StartsWith("epoch 2/40 done", StringComparison.Ordinal), Command(output));
+        Assert.Equal(137, killed.Code);
+        Assert.True(File.Exists(Path.Combine(output, "checkpoints", "checkpoint.mlnt")));
+
+        var resumed = ToolFixture.RunCli(Command(output));
+        Assert.True(resumed.Code == 0, resumed.Stderr + resumed.Stdout);
+        Assert.Contains($"resuming the training whose checkpoints are in {Path.Combine(output, "checkpoints")}", resumed.Stdout);
+        Assert.False(Directory.Exists(Path.Combine(output, "checkpoints")));
+        Assert.Equal(ValidationLine(uninterrupted.Stdout), ValidationLine(resumed.Stdout));
+        var images = fixture.SampleImages;
+        Assert.Equal(ToolFixture.RunCli(["predict", "--model", Path.Combine(reference, "model.zip"), .. images]).Stdout,
+                     ToolFixture.RunCli(["predict", "--model", Path.Combine(output, "model.zip"), .. images]).Stdout);
+        AssertNoStaging(output);
+    }
+
+    /// <summary>train's "validation:" line without its time.</summary>
+    private static string ValidationLine(string stdout) =>
+        stdout.Split('\n').Single(l => l.StartsWith("validation: ", StringComparison.Ordinal)) is var line ? line[..line.LastIndexOf(" (", StringComparison.Ordinal)] : "";
 
     [Fact]
     public void SigtermDuringASweepKeepsItsTrialLogAndTheSameCommandResumesIt()

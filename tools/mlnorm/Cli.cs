@@ -16,6 +16,9 @@ public static partial class Cli
 {
     public const int Success = 0, Failure = 1, BadInput = 2, Cancelled = 130;
 
+    /// <summary>The folder of `mlnorm train`'s checkpoints in --output while it trains.</summary>
+    private const string CheckpointsName = "checkpoints";
+
     /// <summary>Runs mlnorm with <paramref name="args"/>, writing to the given writers (the console's by default).</summary>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, CancellationToken cancellation = default)
     {
@@ -164,10 +167,26 @@ public static partial class Cli
         var ml = new MLContext(settings.Seed);
         var data = Dataset.Load(ml, datasetPath, DatasetRole.Train, classNames).RequireTwoClasses();
         ModelPipeline.ImageSize(data, settings);
-        using var output = OutputFolder.Create(outputPath);
+        using var output = OutputFolder.Create(outputPath, [CheckpointsName],
+            ["model.zip", TrainingRecord.FileName, ConsumptionProject.FolderName, TrainingProject.FolderName, "report.html", "report-data.json"]);
+        // The checkpoints are written in --output itself, so a run stopped or killed at any moment leaves them for the same
+        // command to resume (the seed is fixed, so the resumed run ends with the weights of an uninterrupted one).
+        var checkpoints = output.ResumePath(CheckpointsName);
         var progress = context.NewProgress();
         progress.Line($"{data.Description}; training {settings.Architecture} with {settings.Normalizer} for {settings.Epochs} epochs");
-        using var trained = progress.Run(() => ModelPipeline.Train(ml, data, settings, progress.Report, cancellation));
+        if (output.Resumed) progress.Line($"resuming the training whose checkpoints are in {checkpoints}");
+        TrainedModel trained;
+        try
+        {
+            trained = progress.Run(() => ModelPipeline.Train(ml, data, settings, progress.Report, cancellation, checkpoints));
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested && Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints).Any())
+        {
+            output.KeepResumeState();
+            throw new ResumableCancellationException(
+                $"kept the training's checkpoints in {checkpoints}: run the same command again to resume it, or delete {output.Target}.");
+        }
+        using var trainedModel = trained;
         var metrics = trained.Evaluation.Metrics;
         SaveModel(ml, trained.Model, output.PathOf("model.zip"));
         ConsumptionProject.Write(output.Staging, trained.Evaluation.Classes);
@@ -177,6 +196,8 @@ public static partial class Cli
         var report = ReportBuilder.ForTraining("train", data, settings, trained);
         ReportRenderer.Write(report, output.Staging);
         cancellation.ThrowIfCancellationRequested();
+        // The checkpoints are the training's working state, not part of the output.
+        Directory.Delete(checkpoints, recursive: true);
         output.Commit();
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"validation: accuracy {metrics.MicroAccuracy:P2}, log loss {metrics.LogLoss:F4} on {record.DescribeSplit()} ({trained.Elapsed.TotalSeconds:F1} s training)"));

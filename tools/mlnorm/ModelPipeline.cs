@@ -109,7 +109,9 @@ internal static class ModelPipeline
     }
 
     /// <summary>Trains a model on <paramref name="data"/>, holding out <see cref="TrainSettings.ValidationFraction"/> of it for per-epoch validation and the final evaluation.</summary>
-    public static TrainedModel Train(MLContext ml, Dataset data, TrainSettings settings, Action<TrainingProgress> progress, CancellationToken cancellation)
+    /// <param name="workspace">The folder of the training's checkpoints (resumed from when it holds one), or null for none.</param>
+    public static TrainedModel Train(MLContext ml, Dataset data, TrainSettings settings, Action<TrainingProgress> progress, CancellationToken cancellation,
+                                     string? workspace = null)
     {
         var prepared = Prepare(ml, data, settings);
         var (train, validation) = (prepared.Train, prepared.Validation);
@@ -118,6 +120,7 @@ internal static class ModelPipeline
         var options = ClassifierOptions(settings);
         options.ValidationSet = validation;
         options.CancellationToken = cancellation;
+        options.WorkspacePath = workspace;
         options.MetricsCallback = p =>
         {
             if (p.Phase == TrainingPhase.EpochEnd)
