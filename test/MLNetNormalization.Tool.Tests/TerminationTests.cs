@@ -75,9 +75,7 @@ public sealed class TerminationTests(ToolFixture fixture)
     public void SigkillDuringTrainLosesNothingAndTheSameCommandEndsWithTheUninterruptedModel()
     {
         string[] Command(string output) => ["train", "--dataset", fixture.Images, "--epochs", "40", "--batch-size", "8", "--output", output];
-        var reference = Path.Combine(fixture.Root, $"kill-train-reference-{Guid.NewGuid():N}");
-        var uninterrupted = ToolFixture.RunCli(Command(reference));
-        Assert.True(uninterrupted.Code == 0, uninterrupted.Stderr);
+        var (reference, uninterrupted) = RunUninterrupted(Command);
 
         var output = Path.Combine(fixture.Root, $"kill-train-{Guid.NewGuid():N}");
         var killed = SignalWhen("KILL", line => line.StartsWith("epoch 2/40 done", StringComparison.Ordinal), Command(output));
@@ -88,11 +86,26 @@ public sealed class TerminationTests(ToolFixture fixture)
         Assert.True(resumed.Code == 0, resumed.Stderr + resumed.Stdout);
         Assert.Contains($"resuming the training whose checkpoints are in {Path.Combine(output, "checkpoints")}", resumed.Stdout);
         Assert.False(Directory.Exists(Path.Combine(output, "checkpoints")));
-        Assert.Equal(ValidationLine(uninterrupted.Stdout), ValidationLine(resumed.Stdout));
+        Assert.Equal(ValidationLine(uninterrupted), ValidationLine(resumed.Stdout));
+        AssertSamePredictions(reference, output);
+        AssertNoStaging(output);
+    }
+
+    /// <summary>Runs <paramref name="command"/> to its end into a new folder: the yardstick of a killed and resumed run.</summary>
+    private (string Output, string Stdout) RunUninterrupted(Func<string, string[]> command)
+    {
+        var output = Path.Combine(fixture.Root, $"uninterrupted-{Guid.NewGuid():N}");
+        var (code, stdout, stderr) = ToolFixture.RunCli(command(output));
+        Assert.True(code == 0, stderr);
+        return (output, stdout);
+    }
+
+    /// <summary>The two runs' model.zip predict the fixture's sample images alike, probabilities to six decimals.</summary>
+    private void AssertSamePredictions(string reference, string output)
+    {
         var images = fixture.SampleImages;
         Assert.Equal(ToolFixture.RunCli(["predict", "--model", Path.Combine(reference, "model.zip"), .. images]).Stdout,
                      ToolFixture.RunCli(["predict", "--model", Path.Combine(output, "model.zip"), .. images]).Stdout);
-        AssertNoStaging(output);
     }
 
     /// <summary>train's "validation:" line without its time.</summary>
@@ -133,12 +146,10 @@ public sealed class TerminationTests(ToolFixture fixture)
     {
         string[] Command(string output) => ["sweep", "--dataset", fixture.Images, "--strategy", "grid", "--norms", "bn", "--learning-rates", "0.05,0.1,0.2",
                                             "--epochs", "2", "--batch-size", "16", "--output", output];
-        var reference = Path.Combine(fixture.Root, $"kill-reference-{Guid.NewGuid():N}");
-        var uninterrupted = ToolFixture.RunCli(Command(reference));
-        Assert.True(uninterrupted.Code == 0, uninterrupted.Stderr);
+        var (reference, uninterrupted) = RunUninterrupted(Command);
 
         var output = Path.Combine(fixture.Root, $"kill-sweep-{Guid.NewGuid():N}");
-        // Killed in the middle of the first trial: the trial log is already in --output, with nothing in it yet.
+        // Killed as the first trial ends (its line printed, the second starting): the log is in --output, with a trial or two.
         var first = SignalWhen("KILL", line => line.StartsWith("trial 1 bn lr 0.05: accuracy", StringComparison.Ordinal), Command(output));
         Assert.Equal(137, first.Code);
         var logged = TrialLines(output);
@@ -155,10 +166,8 @@ public sealed class TerminationTests(ToolFixture fixture)
         var last = ToolFixture.RunCli(Command(output));
         Assert.True(last.Code == 0, last.Stderr + last.Stdout);
         Assert.Equal(3, TrialLines(output).Count);
-        Assert.Equal(BestLine(uninterrupted.Stdout), BestLine(last.Stdout));
-        var images = fixture.SampleImages;
-        Assert.Equal(ToolFixture.RunCli(["predict", "--model", Path.Combine(reference, "model.zip"), .. images]).Stdout,
-                     ToolFixture.RunCli(["predict", "--model", Path.Combine(output, "model.zip"), .. images]).Stdout);
+        Assert.Equal(BestLine(uninterrupted), BestLine(last.Stdout));
+        AssertSamePredictions(reference, output);
         AssertNoStaging(output);
     }
 
