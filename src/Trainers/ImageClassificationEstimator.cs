@@ -86,6 +86,12 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     {
         ArgumentNullException.ThrowIfNull(input);
         var options = _options;
+        // The estimator keeps the token it was made with; once cancelled it stays so, and every Fit would stop at once.
+        if (options.CancellationToken.IsCancellationRequested)
+            throw new OperationCanceledException(
+                "ImageClassifierWithNorm: the options' CancellationToken was cancelled before this Fit started. Make the trainer again with a new token " +
+                (options.WorkspacePath is null ? "to train." : $"to resume from the checkpoint in {options.WorkspacePath}."),
+                options.CancellationToken);
         var (label, features, kind, shape) = CheckColumns(input.Schema, "training data");
         var classes = checked((int)label.Type.GetKeyCount());
         if (classes < 2)

@@ -146,8 +146,8 @@ public sealed class ImageClassifierWithNormOptions
 
     /// <summary>
     /// Cancels training: Fit stops at the next step (or right after a <see cref="MetricsCallback"/> that cancelled) with
-    /// <see cref="OperationCanceledException"/>; with <see cref="WorkspacePath"/> set, running Fit again resumes from the
-    /// last checkpoint.
+    /// <see cref="OperationCanceledException"/>; with <see cref="WorkspacePath"/> set, a trainer made again with a new token
+    /// resumes from the last checkpoint (a Fit of the trainer whose token was cancelled throws at once, saying so).
     /// (ML.NET keeps MLContext's own CancelExecution internal; the trainer honours it too.) Default none.
     /// </summary>
     public CancellationToken CancellationToken { get; set; }

@@ -77,6 +77,31 @@ public sealed class PipelineTrainingTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public void A_second_Fit_after_a_cancel_says_to_make_the_trainer_with_a_new_token_and_a_new_one_resumes()
+    {
+        using var workspace = new TempDirectory();
+        using var cancel = new CancellationTokenSource();
+        var options = PipelineFixture.SmallOptions();
+        options.WorkspacePath = workspace.Path;
+        options.CancellationToken = cancel.Token;
+        options.MetricsCallback = p => { if (p.Phase == TrainingPhase.EpochEnd) cancel.Cancel(); };
+        var ml = new MLContext();
+        var rows = ml.Data.LoadFromEnumerable(SyntheticImages.Rows(PipelineFixture.TrainPerClass, PipelineFixture.TrainSeed));
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(rows).Transform(rows);
+        var trainer = ml.MulticlassClassification.Trainers.ImageClassifierWithNorm(options);
+        Assert.ThrowsAny<OperationCanceledException>(() => trainer.Fit(keyed));
+
+        var again = Assert.ThrowsAny<OperationCanceledException>(() => trainer.Fit(keyed));
+        Assert.Equal($"ImageClassifierWithNorm: the options' CancellationToken was cancelled before this Fit started. Make the trainer again with a new token " +
+                     $"to resume from the checkpoint in {workspace.Path}.", again.Message);
+
+        (options.CancellationToken, options.MetricsCallback) = (CancellationToken.None, null);
+        var lines = new List<string>();
+        using var resumed = TrainInUnseededContext(options, lines);
+        Assert.Contains($"Resumed from the checkpoint in {workspace.Path} at epoch 2, batch 0.", lines);
+    }
+
+    [Fact]
     public void Another_run_in_the_same_workspace_is_refused_naming_what_differs_and_what_to_do()
     {
         using var workspace = new TempDirectory();
