@@ -77,6 +77,10 @@ internal static class TrainingProject
         // IDX rows hold pixels already: the image steps are fitted on no rows and only go into the model, so that it takes image files too.
         var idx = recipe.IdxFiles is not null;
         var imageInput = idx ? "ml.Data.LoadFromEnumerable(new List<ImageRow>())" : "split.TrainSet";
+        var imageRow = idx
+            ? "\n/// <summary>An image file and its class: what the model takes, and what its image steps are fitted on.</summary>\n" +
+              "internal sealed class ImageRow\n{\n    public string ImagePath { get; set; } = \"\";\n\n    public string Label { get; set; } = \"\";\n}\n"
+            : "";
         var pixels = idx ? "view" : "images.Transform(view)";
         var gray = recipe.Rgb ? "" : "\n    .Append(ml.Transforms.ConvertToGrayscale(\"Image\"))";
         var bits = recipe.Rgb ? "Rgb" : "Red";
@@ -126,15 +130,7 @@ internal static class TrainingProject
             Console.WriteLine($"validation: accuracy {metrics.MicroAccuracy:P2}, macro accuracy {metrics.MacroAccuracy:P2}, log loss {metrics.LogLoss:F4}");
             ml.Model.Save(model, rows.Schema, modelPath);
             Console.WriteLine($"saved {Path.GetFullPath(modelPath)}");
-
-            /// <summary>An image file and its class: what the model takes.</summary>
-            internal sealed class ImageRow
-            {
-                public string ImagePath { get; set; } = "";
-
-                public string Label { get; set; } = "";
-            }
-
+            {{imageRow}}
             """;
     }
 

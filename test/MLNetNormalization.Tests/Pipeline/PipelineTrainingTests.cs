@@ -33,11 +33,7 @@ public sealed class PipelineTrainingTests(PipelineFixture fixture)
     {
         using var workspace = new TempDirectory();
         using var cancel = new CancellationTokenSource();
-        var options = PipelineFixture.SmallOptions();
-        options.WorkspacePath = workspace.Path;
-        options.CancellationToken = cancel.Token;
-        // Cancelled at the end of the first epoch, after its checkpoint was written.
-        options.MetricsCallback = p => { if (p.Phase == TrainingPhase.EpochEnd) cancel.Cancel(); };
+        var options = CancelledAtFirstEpochEnd(workspace, cancel);
         var (_, train, _, pipeline) = PipelineFixture.Prepare(PipelineFixture.Seed, options);
         Assert.ThrowsAny<OperationCanceledException>(() => pipeline.Fit(train));
 
@@ -81,10 +77,7 @@ public sealed class PipelineTrainingTests(PipelineFixture fixture)
     {
         using var workspace = new TempDirectory();
         using var cancel = new CancellationTokenSource();
-        var options = PipelineFixture.SmallOptions();
-        options.WorkspacePath = workspace.Path;
-        options.CancellationToken = cancel.Token;
-        options.MetricsCallback = p => { if (p.Phase == TrainingPhase.EpochEnd) cancel.Cancel(); };
+        var options = CancelledAtFirstEpochEnd(workspace, cancel);
         var ml = new MLContext();
         var rows = ml.Data.LoadFromEnumerable(SyntheticImages.Rows(PipelineFixture.TrainPerClass, PipelineFixture.TrainSeed));
         var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(rows).Transform(rows);
@@ -114,6 +107,16 @@ public sealed class PipelineTrainingTests(PipelineFixture fixture)
         var error = Assert.ThrowsAny<InvalidOperationException>(() => TrainInUnseededContext(options));
         Assert.Contains("belongs to a different run: LearningRate (checkpoint: 0.05, now: 0.01)", error.Message);
         Assert.Contains($"give another WorkspacePath or delete {Path.Combine(workspace.Path, Training.ClassifierTrainer.CheckpointFileName)}", error.Message);
+    }
+
+    /// <summary>The fixture's small options with a workspace, cancelled by <paramref name="cancel"/> at the end of the first epoch, after its checkpoint was written.</summary>
+    private static ImageClassifierWithNormOptions CancelledAtFirstEpochEnd(TempDirectory workspace, CancellationTokenSource cancel)
+    {
+        var options = PipelineFixture.SmallOptions();
+        options.WorkspacePath = workspace.Path;
+        options.CancellationToken = cancel.Token;
+        options.MetricsCallback = p => { if (p.Phase == TrainingPhase.EpochEnd) cancel.Cancel(); };
+        return options;
     }
 
     /// <summary>The fixture's data through MapValueToKey and the classifier, fitted in <c>new MLContext()</c> (no seed).</summary>
