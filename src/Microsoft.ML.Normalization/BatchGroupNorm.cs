@@ -36,6 +36,8 @@ public sealed class BatchGroupNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    private protected override string Settings => $"groups={Groups}, examples_per_group={ExamplesPerGroup}";
+
     private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
 
     private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);

@@ -30,6 +30,8 @@ public sealed class GhostBatchNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    private protected override string Settings => $"ghost_size={GhostSize}";
+
     private protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, statistics.Set, Running);
 
     private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);

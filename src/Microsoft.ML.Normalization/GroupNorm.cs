@@ -31,6 +31,8 @@ public sealed class GroupNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    private protected override string Settings => $"groups={Groups}";
+
     private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
 
     private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);

@@ -32,6 +32,8 @@ public sealed class HeterologousNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => MeanSet.IsBatchDependent || StdSet.IsBatchDependent;
 
+    private protected override string Settings => $"mean_set={MeanSet}, std_set={StdSet}";
+
     private protected override bool InferenceStatisticsAreFixed(double alpha) =>
         meanStatistics.IsFixedAtInference(alpha) && stdStatistics.IsFixedAtInference(alpha);
 
@@ -48,7 +50,11 @@ public sealed class HeterologousNorm : NormalizationLayer
     private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         if (!training)
+        {
+            CheckInferenceSetSize(meanStatistics, cells.Shape);
+            CheckInferenceSetSize(stdStatistics, cells.Shape);
             return AffineFor(cells, new(meanStatistics.Inference(cells, Alpha).Mean, stdStatistics.Inference(cells, Alpha).Var));
+        }
         CheckTrainingSetSize(MeanSet, cells.Shape);
         CheckTrainingSetSize(StdSet, cells.Shape);
         return AffineFor(cells, new(meanStatistics.Training(cells, Momentum).Mean, stdStatistics.Training(cells, Momentum).Var));

@@ -39,6 +39,8 @@ public sealed class ModeGroupNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    private protected override string Settings => $"modes={Modes}, gate_weighted_output={GateWeightedOutput}";
+
     public override IEnumerable<Parameter> GatingParameters() => [GateScale, GateShift];
 
     // The gates pool the channels by the example's own cell means, even when the moments pooled are the
@@ -67,7 +69,11 @@ public sealed class ModeGroupNorm : NormalizationLayer
             CheckTrainingSetSize(PixelSet.Layer, cells.Shape);
             running.Update(PixelSet.Batch.PoolSets(cells), cells.N * cells.PixelsPerCell, Momentum);
         }
-        else if (Alpha < 1)
+        else if (Alpha == 1)
+        {
+            CheckInferenceSetSize(PixelSet.Layer, cells.Shape, exampleAlone: true, keepsRunningStatistics: true);
+        }
+        else
         {
             var runningPerChannel = running.AsMeanVar;
             var runningSets = Squeeze(Pool.Weighted(

@@ -37,6 +37,8 @@ public sealed class ModeNorm : NormalizationLayer
 
     public override bool HasRunningStatistics => true;
 
+    private protected override string Settings => $"modes={Modes}";
+
     public override IEnumerable<Parameter> GatingParameters() => [GateWeight, GateBias];
 
     // The gates weigh the modes by the example's own channel means, even when the modes' moments are the
@@ -67,6 +69,7 @@ public sealed class ModeNorm : NormalizationLayer
         }
         else
         {
+            CheckInferenceSetSize(PixelSet.Batch, cells.Shape, exampleAlone: Alpha == 1, keepsRunningStatistics: true);
             perMode = Pool.MixWithRunning(
                 new(cells.Mean.unsqueeze(1), cells.Var.unsqueeze(1)), RunningPerMode(), Alpha);
         }

@@ -42,6 +42,13 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
 
     public string LayerName { get; }
 
+    /// <summary>What the layer's type leaves open besides the channel count, as "name=value" pairs ("groups=8"), or empty.</summary>
+    private protected virtual string Settings => "";
+
+    /// <summary>The layer as PyTorch prints a module: its name, channel count, settings, eps and momentum ("GroupNorm(64, groups=8, eps=1E-05, momentum=0.1)").</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{LayerName}({Channels}{(Settings.Length > 0 ? ", " + Settings : "")}, eps={Eps}, momentum={Momentum})");
+
     /// <summary>C, the channel count of the NCHW input.</summary>
     public long Channels { get; }
 
@@ -140,7 +147,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// <summary>Normalizes an NCHW float32 or float64 batch, [N, C, H, W] in and out.</summary>
     /// <exception cref="ArgumentException">
     /// Not 4D, a channel count other than <see cref="Channels"/>, not floating point, empty, NaN or infinite values, or
-    /// (in training) a pixel set of a single value.
+    /// a pixel set of a single value (in training; at inference where the example's own statistics alone normalize).
     /// </exception>
     public sealed override Tensor forward(Tensor input)
     {
@@ -246,7 +253,11 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// <summary>The affine of a layer that normalizes with one pixel set's statistics (BN, ghost BN, BGN, EN, GN, LN, IN).</summary>
     private protected (Tensor Scale, Tensor Shift) SingleSetAffine(PixelSetStatistics statistics, CellMoments cells)
     {
-        if (!training) return AffineFor(cells, statistics.Inference(cells, Alpha));
+        if (!training)
+        {
+            CheckInferenceSetSize(statistics, cells.Shape);
+            return AffineFor(cells, statistics.Inference(cells, Alpha));
+        }
         CheckTrainingSetSize(statistics.Set, cells.Shape);
         return AffineFor(cells, statistics.Training(cells, Momentum));
     }
@@ -293,15 +304,36 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>Throws when a pixel set would hold one value (its variance is meaningless).</summary>
+    /// <summary>Throws when a pixel set the layer normalizes with would hold one value (its variance is meaningless).</summary>
     private protected void CheckTrainingSetSize(PixelSet set, long[] shape)
     {
-        var (n, c, pixelsPerCell) = (shape[0], shape[1], shape[2] * shape[3]);
-        if (set.SmallestSetSize(n, c, pixelsPerCell) > 1) return;
+        if (SmallestSetSize(set, shape) > 1) return;
         throw new ArgumentException(
             $"{LayerName}: {(training ? "in training, " : "")}an input of shape {Describe(shape)} leaves a {set} pixel set with a single value, so its variance is undefined; " +
             (set.IsBatchDependent ? "train with more examples per batch (or per chunk) or larger feature maps." : "use larger feature maps or a normalizer that pools over more channels or examples."));
     }
+
+    /// <summary>
+    /// At inference, throws when the statistics come from the example alone (<paramref name="exampleAlone"/>: alpha 1, or a
+    /// set without running statistics) and its <paramref name="set"/> holds one value: the output would not depend on the
+    /// input (beta, or the deviation from a running mean over sqrt(eps)), where training refuses the same shape.
+    /// <paramref name="keepsRunningStatistics"/>: whether an alpha below 1 would bring running statistics in for this set.
+    /// </summary>
+    private protected void CheckInferenceSetSize(PixelSet set, long[] shape, bool exampleAlone, bool keepsRunningStatistics)
+    {
+        var own = set.WithinExample;
+        if (!exampleAlone || SmallestSetSize(own, shape) > 1) return;
+        throw new ArgumentException(
+            $"{LayerName}: at inference (alpha = {Alpha.ToString(CultureInfo.InvariantCulture)}), an input of shape {Describe(shape)} leaves each example's {own} pixel set " +
+            "with a single value, so its variance is undefined; use larger feature maps" +
+            (keepsRunningStatistics ? ", or an inference alpha below 1 so that the running statistics take part." : " or a normalizer that pools over more channels."));
+    }
+
+    /// <summary><see cref="CheckInferenceSetSize(PixelSet, long[], bool, bool)"/> for one set's statistics at this layer's alpha.</summary>
+    private protected void CheckInferenceSetSize(PixelSetStatistics statistics, long[] shape) =>
+        CheckInferenceSetSize(statistics.Set, shape, statistics.UsesExampleAlone(Alpha), statistics.Kind != RunningStatisticsKind.None);
+
+    private static long SmallestSetSize(PixelSet set, long[] shape) => set.SmallestSetSize(shape[0], shape[1], shape[2] * shape[3]);
 
     /// <summary>
     /// Throws when a statistic measured on the input is NaN or infinite, which only non-finite input values make. Pass a

@@ -196,9 +196,10 @@ public static partial class Cli
         var report = ReportBuilder.ForTraining("train", data, settings, trained);
         ReportRenderer.Write(report, output.Staging);
         cancellation.ThrowIfCancellationRequested();
-        // The checkpoints are the training's working state, not part of the output.
-        Directory.Delete(checkpoints, recursive: true);
         output.Commit();
+        // The checkpoints are the training's working state, not part of the output; deleted only once the output is in
+        // place, so that a kill while it is moved there leaves them for the same command (which resumes at the end).
+        Directory.Delete(checkpoints, recursive: true);
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"validation: accuracy {metrics.MicroAccuracy:P2}, log loss {metrics.LogLoss:F4} on {record.DescribeSplit()} ({trained.Elapsed.TotalSeconds:F1} s training)"));
         context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, {TrainingProject.FolderName}/{TrainingProject.ProjectName}.csproj, report.html, report-data.json");

@@ -267,10 +267,11 @@ public static partial class Cli
             ReportBuilder.AddEvaluation(report, evaluation);
             ReportRenderer.Write(report, output.Staging);
             if (cancellation.IsCancellationRequested) throw KeepForResume();
+            output.Commit();
             // The sweep's working state (checkpoints, its copy of the best model) is not part of the output; the log is.
+            // Deleted only once the output is in place: a kill while it is moved there leaves the best model for the rerun.
             var state = output.ResumePath(TrialStateName);
             if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
-            output.Commit();
             var kinds = result.Trials.Select(t => t.Options.Kind).Distinct().Count();
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"best: {Describe(best.Options)}, validation accuracy {best.BestAlphaMicroAccuracy:P2} at inference alpha {best.BestAlpha} on {record.DescribeSplit()} " +

@@ -39,6 +39,9 @@ internal sealed class PixelSetStatistics
     /// <summary>True when <see cref="Inference"/> with this alpha returns the running statistics alone, whatever the input.</summary>
     public bool IsFixedAtInference(double alpha) => Kind != RunningStatisticsKind.None && alpha == 0;
 
+    /// <summary>True when <see cref="Inference"/> with this alpha returns the example's own statistics alone.</summary>
+    public bool UsesExampleAlone(double alpha) => Kind == RunningStatisticsKind.None || alpha == 1;
+
     /// <summary>The batch statistics per cell; updates the running statistics.</summary>
     public MeanVar Training(CellMoments cells, double momentum)
     {
@@ -59,7 +62,7 @@ internal sealed class PixelSetStatistics
     public MeanVar Inference(CellMoments cells, double alpha)
     {
         var withinExample = Set.WithinExample;
-        if (Kind == RunningStatisticsKind.None || alpha == 1)
+        if (UsesExampleAlone(alpha))
             return withinExample.ToCells(withinExample.PoolSets(cells), cells);
         var runningTable = RunningPerGroup(cells.C);
         var example = alpha == 0 ? runningTable : withinExample.PoolSets(cells);

@@ -30,16 +30,18 @@ internal sealed record TrainingPosition
 }
 
 /// <summary>
-/// A training checkpoint in one file, written to a temporary file and renamed, so that a crash mid-write leaves the
-/// previous checkpoint intact. Layout (a <see cref="BinaryWriter"/> stream): a format line, a JSON header (the
-/// position, and the name, type and sizes of every tensor), then the tensors in header order, each in TorchSharp's
-/// own tensor format (<c>Tensor.Save</c>). The tensors: the model's state_dict ("model.*"), SGD's momentum buffers
+/// A training checkpoint in one <see cref="ChecksummedFile"/>: written to a temporary file and renamed, so that a kill
+/// mid-write leaves the previous checkpoint intact, and refused when damaged afterwards. Layout (a
+/// <see cref="BinaryWriter"/> stream): a format line, a JSON header (the position, and the name, type and sizes of every
+/// tensor), then the tensors in header order, each in TorchSharp's own tensor format (<c>Tensor.Save</c>), then the
+/// SHA-256 trailer. The tensors: the model's state_dict ("model.*"), SGD's momentum buffers
 /// ("optimizer.{group}.{parameter}", in the optimizer's group and parameter order) and the CPU generator's state
 /// ("rng_state"). Tensors are written contiguous and on the CPU, whatever their layout and device in training.
 /// </summary>
 internal static class Checkpoint
 {
-    private const string Format = "MLNetNormalization training checkpoint, TorchSharp, version 1";
+    private const string Format = "MLNetNormalization training checkpoint, TorchSharp, version 2";
+    private const string What = "training checkpoint";
     private const string ModelPrefix = "model.", OptimizerPrefix = "optimizer.", RngStateName = "rng_state";
 
     private sealed record TensorEntry(string Name, ScalarType Type, long[] Shape);
@@ -71,23 +73,24 @@ internal static class Checkpoint
         using var scope = NewDisposeScope();
         var cpu = tensors.Select(t => (t.Name, Value: t.Value.detach().to(CPU).contiguous())).ToList();
         var header = new Header(position ?? new TrainingPosition(), cpu.Select(t => new TensorEntry(t.Name, t.Value.dtype, t.Value.shape)).ToList());
-        var temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        ChecksummedFile.Write(path, stream =>
         {
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             writer.Write(Format);
             writer.Write(JsonSerializer.Serialize(header));
             foreach (var (_, value) in cpu) value.Save(writer);
-        }
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
-    /// <summary>Every tensor of a checkpoint file by name (on the CPU; the caller disposes them), and its position.</summary>
+    /// <summary>What to do with a checkpoint that cannot be read.</summary>
+    private static string Remedy(string path) =>
+        $"Training cannot resume from it: delete {path} to train afresh (or give another {nameof(TrainingOptions.WorkspacePath)}), or restore it from a copy.";
+
     /// <summary>The seed of the run that wrote the checkpoint at <paramref name="path"/>, from its header; null when it records none.</summary>
-    /// <exception cref="InvalidDataException">The file is not a training checkpoint of this version, or it is truncated.</exception>
+    /// <exception cref="InvalidDataException">The file is not a training checkpoint of this version, or it is damaged or truncated.</exception>
     internal static ulong? ReadSeed(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = ChecksummedFile.OpenVerified(path, What, Remedy(path));
         using var reader = new BinaryReader(stream, Encoding.UTF8);
         var header = ReadHeader(reader, path);
         return header.Position.Fingerprint[nameof(TrainingOptions.Seed)]?.GetValue<ulong>();
@@ -98,18 +101,20 @@ internal static class Checkpoint
         try
         {
             var format = reader.ReadString();
-            if (format != Format) throw new InvalidDataException($"{path} is not a training checkpoint of this version (it starts with \"{format[..Math.Min(format.Length, 80)]}\").");
-            return JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException($"{path}: the checkpoint header is empty.");
+            if (format != Format) throw new InvalidDataException($"{path} is not a training checkpoint of this version (it starts with \"{format[..Math.Min(format.Length, 80)]}\"). {Remedy(path)}");
+            return JsonSerializer.Deserialize<Header>(reader.ReadString()) ?? throw new InvalidDataException($"{path}: the checkpoint header is empty. {Remedy(path)}");
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or NotSupportedException)
         {
-            throw new InvalidDataException($"{path} is not a training checkpoint, or it is truncated: {e.Message}", e);
+            throw new InvalidDataException($"{path} is not a training checkpoint of this version: {e.Message} {Remedy(path)}", e);
         }
     }
 
+    /// <summary>Every tensor of a checkpoint file by name (on the CPU; the caller disposes them), and its position.</summary>
+    /// <exception cref="InvalidDataException">The file is not a training checkpoint of this version, or it is damaged or truncated.</exception>
     internal static (TrainingPosition Position, Dictionary<string, Tensor> Tensors) ReadTensors(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = ChecksummedFile.OpenVerified(path, What, Remedy(path));
         using var reader = new BinaryReader(stream, Encoding.UTF8);
         var header = ReadHeader(reader, path);
         var tensors = new Dictionary<string, Tensor>();
@@ -125,7 +130,7 @@ internal static class Checkpoint
         catch (Exception e)
         {
             foreach (var tensor in tensors.Values) tensor.Dispose();
-            throw new InvalidDataException($"{path}: the checkpoint's tensors cannot be read (truncated or damaged): {e.Message}", e);
+            throw new InvalidDataException($"{path}: the checkpoint's tensors cannot be read: {e.Message} {Remedy(path)}", e);
         }
         return (header.Position, tensors);
     }

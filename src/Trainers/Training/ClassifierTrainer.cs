@@ -265,20 +265,39 @@ public sealed class ClassifierTrainer
         options["ValidationExamples"] = validation?.Count;
         options["ImageShape"] = train.Shape.ToString();
         options["Classes"] = string.Join("|", train.ClassNames);
-        options["Model"] = string.Join(";", model.state_dict().Select(s => $"{s.Key}[{string.Join(",", s.Value.shape)}]"));
+        // The network: its modules with their types (a normalization layer with its settings, which its parameters'
+        // shapes do not show: GN with 2 or 4 groups), and its parameters and buffers with their shapes.
+        options[ModulesKey] = new JsonArray([.. model.named_modules().Select(m => JsonValue.Create($"{m.name}: {Describe(m.module)}"))]);
+        options[ParametersKey] = new JsonArray([.. model.state_dict().Select(s => JsonValue.Create($"{s.Key} [{string.Join(", ", s.Value.shape)}]"))]);
         return options;
     }
+
+    private const string ModulesKey = "Modules", ParametersKey = "Parameters";
+
+    private static string Describe(nn.Module module) => module is NormalizationLayer layer ? layer.ToString() : module.GetType().Name;
 
     private static void CheckSameRun(JsonObject saved, JsonObject current, string path)
     {
         var differences = current.Select(p => p.Key).Union(saved.Select(p => p.Key))
             .Where(key => !JsonNode.DeepEquals(saved[key], current[key]))
-            .Select(key => key == "Model" ? "the model's parameters" : $"{key} (checkpoint: {saved[key]?.ToJsonString() ?? "none"}, now: {current[key]?.ToJsonString() ?? "none"})")
+            .Select(key => key is ModulesKey or ParametersKey
+                ? $"the model's {key.ToLowerInvariant()} ({FirstDifference(saved[key] as JsonArray, current[key] as JsonArray)})"
+                : $"{key} (checkpoint: {saved[key]?.ToJsonString() ?? "none"}, now: {current[key]?.ToJsonString() ?? "none"})")
             .ToList();
         if (differences.Count > 0)
             throw new InvalidOperationException(
                 $"The checkpoint {path} belongs to a different run: {string.Join("; ", differences)}. " +
                 $"Use the same options and data to resume; to start afresh, give another {nameof(TrainingOptions.WorkspacePath)} or delete {path}.");
+    }
+
+    // "checkpoint: a, now: b" for the first entry where two lists differ.
+    private static string FirstDifference(JsonArray? saved, JsonArray? current)
+    {
+        var before = saved?.Select(e => (string?)e).ToList() ?? [];
+        var now = current?.Select(e => (string?)e).ToList() ?? [];
+        var index = Enumerable.Range(0, Math.Min(before.Count, now.Count)).FirstOrDefault(i => before[i] != now[i], -1);
+        if (index >= 0) return $"checkpoint: {before[index]}, now: {now[index]}";
+        return before.Count > now.Count ? $"the checkpoint's also has {before[now.Count]}" : $"now also {now[before.Count]}";
     }
 
     private static Dictionary<string, Tensor> CopyState(nn.Module model)
@@ -291,22 +310,22 @@ public sealed class ClassifierTrainer
 
     /// <summary>
     /// Writes the model's state_dict in TorchSharp's <c>Module.save</c> format (so <c>model.load(path)</c> reads it),
-    /// contiguous whatever the training layout, to a temporary file renamed into place.
+    /// contiguous whatever the training layout, as a <see cref="ChecksummedFile"/> (the trailer follows the state_dict).
     /// </summary>
     internal static void SaveModelFile(string path, nn.Module model)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var state = model.state_dict().ToDictionary(s => s.Key, s => s.Value.detach().contiguous());
-        var temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-        using (var writer = new BinaryWriter(stream))
+        ChecksummedFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             nn.Module.save_state_dict(writer, state);
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
     /// <summary>
-    /// A file of <see cref="SaveModelFile"/> (or TorchSharp's <c>Module.save</c>) as tensors by state_dict name, on
+    /// A file of <see cref="SaveModelFile"/> as tensors by state_dict name, on
     /// the CPU (the caller disposes them); checked against <paramref name="model"/>'s names and sizes.
     /// </summary>
     /// <exception cref="InvalidDataException">When the file is not such a file, or was written for another model.</exception>
@@ -322,16 +341,17 @@ public sealed class ClassifierTrainer
     }
 
     /// <summary>
-    /// A file in TorchSharp's <c>Module.save</c> format (a LEB128 count, then name and tensor pairs) as tensors by
-    /// name, on the CPU, without a model to load it into (the caller disposes them).
+    /// A file of <see cref="SaveModelFile"/> (TorchSharp's <c>Module.save</c> format: a LEB128 count, then name and tensor
+    /// pairs; then the checksum) as tensors by name, on the CPU, without a model to load it into (the caller disposes them).
     /// </summary>
-    /// <exception cref="InvalidDataException">When the file is not such a file, or is damaged.</exception>
+    /// <exception cref="InvalidDataException">When the file is not such a file, or is damaged or truncated.</exception>
     internal static Dictionary<string, Tensor> ReadModelFile(string path)
     {
         var state = new Dictionary<string, Tensor>();
+        var remedy = $"Delete it, and the {CheckpointFileName} beside it, to train afresh, or restore it from a copy.";
+        using var stream = ChecksummedFile.OpenVerified(path, "model file", remedy);
         try
         {
-            using var stream = File.OpenRead(path);
             using var reader = new BinaryReader(stream);
             var count = reader.Read7BitEncodedInt64();
             for (long i = 0; i < count; i++)
@@ -344,7 +364,7 @@ public sealed class ClassifierTrainer
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             DisposeState(state);
-            throw new InvalidDataException($"{path} is not a model file of TorchSharp's Module.save format, or it is damaged: {e.Message}", e);
+            throw new InvalidDataException($"{path} is not a model file of TorchSharp's Module.save format: {e.Message} {remedy}", e);
         }
     }
 

@@ -88,21 +88,24 @@ public class NormalizationInputErrorsTests
         AssertMentions(error, "HeterologousNorm", "ghost2", "BN, IN, LN, GN(G), EN(G)");
     }
 
-    public static TheoryData<string, long[], string> SingleValueSets() => new()
+    /// <summary>A layer, a shape whose pixel set holds one value in training, the fix the message gives, and whether alpha 0 (running statistics alone) serves that shape at inference.</summary>
+    public static TheoryData<string, long[], string, bool> SingleValueSets() => new()
     {
-        { "bn", [1, 4, 1, 1], "more examples" },
-        { "ghost1", [3, 4, 1, 1], "more examples" },   // every chunk is one example of one pixel
-        { "bgn4x1", [3, 4, 1, 1], "more examples" },   // one channel of one example of one pixel
-        { "in", [4, 4, 1, 1], "larger feature maps" },
-        { "gn4", [4, 4, 1, 1], "larger feature maps" },
-        { "ln1", [4, 1, 1, 1], "larger feature maps" },
-        { "en4", [1, 4, 1, 1], "more examples" },
-        { "hn-in", [4, 4, 1, 1], "larger feature maps" },  // (BN mean, IN std): the IN set holds one value
+        { "bn", [1, 4, 1, 1], "more examples", true },
+        { "ghost1", [3, 4, 1, 1], "more examples", true },   // every chunk is one example of one pixel
+        { "bgn4x1", [3, 4, 1, 1], "more examples", true },   // one channel of one example of one pixel
+        { "in", [4, 4, 1, 1], "larger feature maps", true },
+        { "gn4", [4, 4, 1, 1], "larger feature maps", true },
+        { "ln1", [4, 1, 1, 1], "larger feature maps", true },
+        { "en4", [1, 4, 1, 1], "more examples", true },
+        { "mn", [1, 4, 1, 1], "more examples", true },
+        { "mgn1", [4, 1, 1, 1], "larger feature maps", true },
+        { "hn-in", [4, 4, 1, 1], "larger feature maps", false },  // (BN mean, IN std): the IN set holds one value and has no running statistics
     };
 
     [Theory]
     [MemberData(nameof(SingleValueSets))]
-    public void TrainingOnASetOfOneValueNamesTheLayerTheShapeAndAFix(string name, long[] shape, string fix)
+    public void ASetOfOneValueIsRefusedInTrainingAndWhereInferenceUsesTheExampleAlone(string name, long[] shape, string fix, bool runningStatisticsServe)
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(131);
@@ -115,15 +118,25 @@ public class NormalizationInputErrorsTests
             "gn4" => new GroupNorm(4, 4),
             "ln1" => new LayerNorm(1),
             "en4" => new ExtendedNorm(4, 4),
+            "mn" => new ModeNorm(4),
+            "mgn1" => new ModeGroupNorm(1),
             _ => new HeterologousNorm(4, PixelSet.Batch, PixelSet.Instance),
         };
         var input = RandomInput(generator, shape, type: ScalarType.Float32);
         var error = Assert.Throws<ArgumentException>(() => layer.forward(input));
-        AssertMentions(error, layer.LayerName, Describe(shape), "single value", fix);
+        AssertMentions(error, layer.LayerName, Describe(shape), "in training", "single value", fix);
 
-        // In eval the same input is fine: running statistics (or alpha) take over.
+        // At inference, running statistics alone (alpha 0) serve the shape where the layer keeps them for every set it
+        // normalizes with; the example's own statistics (alpha 1) are refused, as training refuses them.
         layer.eval();
-        Assert.True(layer.forward(input).isfinite().all().item<bool>());
+        layer.Alpha = 0;
+        if (runningStatisticsServe)
+            Assert.True(layer.forward(input).isfinite().all().item<bool>());
+        else
+            AssertMentions(Assert.Throws<ArgumentException>(() => layer.forward(input)), layer.LayerName, Describe(shape), "at inference (alpha = 0)", "single value", "a normalizer that pools over more channels");
+        layer.Alpha = 1;
+        error = Assert.Throws<ArgumentException>(() => layer.forward(input));
+        AssertMentions(error, layer.LayerName, Describe(shape), "at inference (alpha = 1)", "single value", "larger feature maps", "an inference alpha below 1");
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using MLNetNormalization.Normalization;
 using MLNetNormalization.Tests.Support;
 using MLNetNormalization.Training;
 using static MLNetNormalization.Tests.Trainers.Training.TrainerRuns;
@@ -125,6 +126,98 @@ public sealed class ClassifierTrainerResumeTests : IDisposable
         var error = Assert.Throws<InvalidOperationException>(() => Run(wider, Options(workspace)));
         Assert.Contains("model", error.Message);
         States.AssertEqual(before, States.Of(wider), "the other model after a refused resumption");
+    }
+
+    [Fact]
+    public void ResumingWithAnotherNormalizerOfTheSameShapesIsRefusedNamingBoth()
+    {
+        // GN with 2 or 4 groups over 8 channels (and 2 or 3 over 6) has the same parameters and buffers: only the
+        // layers' settings tell the checkpoint's network from this one.
+        var options = Options();
+        var workspace = temp.File("gn2");
+        using var cancellation = new CancellationTokenSource();
+        using (var model = TinyNet.Create(norm: c => new GroupNorm(c, 2)))
+            Assert.ThrowsAny<OperationCanceledException>(() => Run(model, options with { WorkspacePath = workspace }, p =>
+            {
+                if (p.Phase == TrainingPhase.Step && p.Epoch == 2 && p.Step == 3) cancellation.Cancel();
+            }, cancellation.Token));
+
+        using var other = TinyNet.Create(norm: c => new GroupNorm(c, c == 6 ? 3 : 4));
+        var before = States.Of(other);
+        var error = Assert.Throws<InvalidOperationException>(() => Run(other, options with { WorkspacePath = workspace }));
+        Assert.Contains("the model's modules (checkpoint: features.0.norm: GroupNorm(6, groups=2, eps=1E-05, momentum=0.1), " +
+                        "now: features.0.norm: GroupNorm(6, groups=3, eps=1E-05, momentum=0.1))", error.Message);
+        Assert.DoesNotContain("parameters", error.Message);
+        States.AssertEqual(before, States.Of(other), "the model after a refused resumption");
+    }
+
+    public static TheoryData<string> Damages() => ["flipped byte in the header", "flipped byte in the tensors", "flipped byte in the checksum", "cut short", "emptied"];
+
+    [Theory]
+    [MemberData(nameof(Damages))]
+    public void ADamagedCheckpointIsRefusedNamingTheFileAndWhatToDoAndLeavesTheModelAlone(string damage)
+    {
+        var workspace = CancelAt(Options(), 2, 3);
+        var checkpoint = Path.Combine(workspace, ClassifierTrainer.CheckpointFileName);
+        var message = Damage(checkpoint, damage);
+
+        using var model = TinyNet.Create(initSeed: 2);
+        var before = States.Of(model);
+        var error = Assert.Throws<InvalidDataException>(() => Run(model, Options(workspace)));
+        Assert.StartsWith($"{checkpoint} ", error.Message);
+        Assert.Contains(message, error.Message);
+        Assert.Contains($"delete {checkpoint} to train afresh", error.Message);
+        States.AssertEqual(before, States.Of(model), "the model after a refused checkpoint");
+    }
+
+    [Theory]
+    [MemberData(nameof(Damages))]
+    public void ADamagedBestModelFileIsRefusedNamingTheFile(string damage)
+    {
+        var workspace = CancelAt(Options(), 2, 3);
+        var best = Path.Combine(workspace, ClassifierTrainer.BestModelFileName);
+        var message = Damage(best, damage);
+        using var model = TinyNet.Create();
+        var error = Assert.Throws<InvalidDataException>(() => Run(model, Options(workspace)));
+        Assert.StartsWith($"{best} ", error.Message);
+        Assert.Contains(message, error.Message);
+        Assert.Contains($"and the {ClassifierTrainer.CheckpointFileName} beside it", error.Message);
+    }
+
+    /// <summary>Damages <paramref name="path"/> as <paramref name="damage"/> says; returns what the refusal must say.</summary>
+    private static string Damage(string path, string damage)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var trailer = 32 + "\nMLNetNormalization SHA-256\n".Length;
+        switch (damage)
+        {
+            case "cut short":
+                File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+                return "cut short: it does not end with its SHA-256";
+            case "emptied":
+                File.WriteAllBytes(path, []);
+                return "cut short: it is 0 bytes";
+        }
+        var at = damage switch
+        {
+            "flipped byte in the header" => 40,
+            "flipped byte in the tensors" => (bytes.Length - trailer) * 3 / 4,
+            _ => bytes.Length - trailer + 5,
+        };
+        bytes[at] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        return "is damaged: its content does not match the SHA-256 written with it";
+    }
+
+    [Fact]
+    public void TheBestModelFileIsReadByTorchSharpsModuleLoad()
+    {
+        var workspace = CancelAt(Options(), 2, 3);
+        var best = Path.Combine(workspace, ClassifierTrainer.BestModelFileName);
+        using var model = TinyNet.Create(initSeed: 2);
+        model.load(best);
+        using var reference = TinyNet.Create(initSeed: 2);
+        States.AssertEqual(States.OfModelFile(best, reference), States.Of(model), "Module.load vs. the trainer's reader");
     }
 
     [Fact]

@@ -50,21 +50,24 @@ internal sealed class TinyNet : nn.Module<Tensor, Tensor>
     private readonly TorchSharp.Modules.Sequential features;
     private readonly TorchSharp.Modules.Linear classifier;
 
-    private TinyNet(int channels, int width, int classes) : base(nameof(TinyNet))
+    private TinyNet(int channels, int width, int classes, Func<long, nn.Module<Tensor, Tensor>> norm) : base(nameof(TinyNet))
     {
         features = nn.Sequential(
-            new ConvNorm(nn.Conv2d(channels, width, 3, padding: 1, bias: false), nn.BatchNorm2d(width)), nn.ReLU(), nn.MaxPool2d(2),
-            new ConvNorm(nn.Conv2d(width, 8, 3, padding: 1, bias: false), nn.BatchNorm2d(8)), nn.ReLU(),
+            new ConvNorm(nn.Conv2d(channels, width, 3, padding: 1, bias: false), norm(width)), nn.ReLU(), nn.MaxPool2d(2),
+            new ConvNorm(nn.Conv2d(width, 8, 3, padding: 1, bias: false), norm(8)), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.25));
         classifier = nn.Linear(8, classes);
         RegisterComponents();
     }
 
-    /// <summary>A TinyNet initialised from the global generator seeded with <paramref name="initSeed"/>: the same seed, the same weights.</summary>
-    public static TinyNet Create(ulong initSeed = 1, int channels = 1, int width = 6, int classes = 4)
+    /// <summary>
+    /// A TinyNet initialised from the global generator seeded with <paramref name="initSeed"/>: the same seed, the same
+    /// weights. <paramref name="norm"/>: the normalization layer for a channel count (BatchNorm2d when null).
+    /// </summary>
+    public static TinyNet Create(ulong initSeed = 1, int channels = 1, int width = 6, int classes = 4, Func<long, nn.Module<Tensor, Tensor>>? norm = null)
     {
         torch.manual_seed((long)initSeed);
-        return new TinyNet(channels, width, classes);
+        return new TinyNet(channels, width, classes, norm ?? (c => nn.BatchNorm2d(c)));
     }
 
     public override Tensor forward(Tensor input) => classifier.call(features.call(input));
