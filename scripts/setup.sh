@@ -33,7 +33,8 @@ pkg_installed() {
 
 missing=()
 # chromium: the headless browser the mlnorm report tests drive (PuppeteerSharp with /usr/bin/chromium).
-for pkg in dataset-fashion-mnist nodejs npm chromium; do
+# strace: the fault-injection tests kill mlnorm with SIGKILL at chosen system calls (writing a checkpoint, moving the output).
+for pkg in dataset-fashion-mnist nodejs npm chromium strace; do
     case "$pkg" in
         nodejs) command -v node >/dev/null 2>&1 && continue ;;
         npm)    command -v npm  >/dev/null 2>&1 && continue ;;

@@ -20,8 +20,10 @@ internal static class ChecksummedFile
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             using var sha256 = SHA256.Create();
+            // Buffered above the hash, which passes each write on to the file as it comes (a tensor's header is a few bytes).
             using (var hashing = new CryptoStream(file, sha256, CryptoStreamMode.Write, leaveOpen: true))
-                write(hashing);
+            using (var buffered = new BufferedStream(hashing, 1 << 20))
+                write(buffered);
             file.Write(sha256.Hash!);
             file.Write(Marker);
             file.Flush(flushToDisk: true);
