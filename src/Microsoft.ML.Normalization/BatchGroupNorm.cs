@@ -1,44 +1,38 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Normalization;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// Batch-group normalization (seed "four things" 3.4): statistics over one of G channel groups of
-/// B_g contiguous examples. B_g = 1 is GN(G); G = C with B_g = N is BN. Running moments per channel
-/// from the whole batch; at inference the example's own group statistics are weighed against the
-/// group-averaged running ones by alpha (default 1/B_g).
+/// Batch-group normalization (Summers and Dinneen, "Four Things Everyone Should Know to Improve Batch Normalization",
+/// arXiv:1906.03548, section 3.4; docs/normalizers.md, section 2):
+/// statistics over one of G channel groups of B_g contiguous examples. B_g = 1 is GN(G); G = C with B_g = N is BN.
+/// Running moments per channel from the whole batch; at inference the example's own group statistics are weighed
+/// against the group-averaged running ones by alpha (default 1/B_g).
 /// </summary>
-public sealed class BatchGroupNorm : NormalizationLayer
+public sealed class BatchGroupNorm : PixelSetNorm
 {
-    private readonly PixelSetStatistics statistics;
-
+    /// <param name="channels">C, the channel count of the [N, C, H, W] input; a multiple of <paramref name="groups"/>.</param>
+    /// <param name="groups">G, the channel groups, at least 1.</param>
+    /// <param name="examplesPerGroup">B_g, the examples a group pools (a shorter last chunk stays on its own), at least 1.</param>
+    /// <param name="eps">Added to the variance before the square root (default 1e-5).</param>
+    /// <param name="momentum">Weight of a batch in the running statistics (default 0.1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">G or B_g below 1, and as <see cref="BatchNorm"/>.</exception>
+    /// <exception cref="ArgumentException">C not a multiple of G (the message lists the valid group counts).</exception>
     public BatchGroupNorm(long channels, int groups, int examplesPerGroup, double eps = 1e-5, double momentum = 0.1)
-        : base("BatchGroupNorm", channels, eps, momentum, defaultAlpha: 1.0 / Math.Max(1, examplesPerGroup))
+        : base("BatchGroupNorm", channels,
+               PixelSet.BatchGroup(AtLeastOne(groups, nameof(groups), "BatchGroupNorm", "group count"),
+                                   AtLeastOne(examplesPerGroup, nameof(examplesPerGroup), "BatchGroupNorm", "examples per group")),
+               RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 1.0 / examplesPerGroup)
     {
-        if (examplesPerGroup < 1)
-            throw new ArgumentOutOfRangeException(nameof(examplesPerGroup), examplesPerGroup, "BatchGroupNorm: the examples per group must be >= 1.");
-        if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, $"{LayerName}: the group count must be >= 1.");
-        var set = PixelSet.BatchGroup(groups, examplesPerGroup);
-        set.CheckChannels(LayerName, channels);
         Groups = groups;
         ExamplesPerGroup = examplesPerGroup;
-        Running = RegisterRunningMoments(channels);
-        statistics = new(set, RunningStatisticsKind.PerChannel, Running);
     }
 
+    /// <summary>G, the channel groups.</summary>
     public int Groups { get; }
-    public int ExamplesPerGroup { get; }
-    internal RunningMoments Running { get; }
 
-    public override bool HasRunningStatistics => true;
+    /// <summary>B_g, the examples a group pools.</summary>
+    public int ExamplesPerGroup { get; }
 
     private protected override string Settings => $"groups={Groups}, examples_per_group={ExamplesPerGroup}";
-
-    private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
-
-    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
 }

@@ -1,39 +1,29 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Normalization;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// Extended normalization EN(G) (heterologous paper): mean and variance of one of G channel groups over
-/// all examples (G = 1: every pixel of the layer). Running mean and var per group, the var unbiased by
-/// N·(C/G)·H·W; inference uses them, mixed with the example's own group statistics by alpha (default 0).
+/// Extended normalization EN(G) ("Heterologous Normalization", ICLR 2022 submission; docs/normalizers.md, section 2): mean and variance of one
+/// of G channel groups over all examples (G = 1: every pixel of the layer). Running mean and var per group, the var
+/// unbiased by N·(C/G)·H·W; inference uses them, mixed with the example's own group statistics by alpha (default 0).
 /// </summary>
-public sealed class ExtendedNorm : NormalizationLayer
+public sealed class ExtendedNorm : PixelSetNorm
 {
-    private readonly PixelSetStatistics statistics;
-
+    /// <param name="channels">C, the channel count of the [N, C, H, W] input; a multiple of <paramref name="groups"/>.</param>
+    /// <param name="groups">G, the channel groups (default 1), at least 1.</param>
+    /// <param name="eps">Added to the variance before the square root (default 1e-5).</param>
+    /// <param name="momentum">Weight of a batch in the running statistics (default 0.1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">G below 1, and as <see cref="BatchNorm"/>.</exception>
+    /// <exception cref="ArgumentException">C not a multiple of G (the message lists the valid group counts).</exception>
     public ExtendedNorm(long channels, int groups = 1, double eps = 1e-5, double momentum = 0.1)
-        : base("ExtendedNorm", channels, eps, momentum, defaultAlpha: 0)
+        : base("ExtendedNorm", channels, PixelSet.Extended(AtLeastOne(groups, nameof(groups), "ExtendedNorm", "group count")),
+               RunningStatisticsKind.PerSet, eps, momentum, defaultAlpha: 0)
     {
-        if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, $"{LayerName}: the group count must be >= 1.");
-        var set = PixelSet.Extended(groups);
-        set.CheckChannels(LayerName, channels);
         Groups = groups;
-        Running = RegisterRunningMoments(groups);
-        statistics = new(set, RunningStatisticsKind.PerSet, Running);
     }
 
+    /// <summary>G, the channel groups.</summary>
     public int Groups { get; }
-    internal RunningMoments Running { get; }
-
-    public override bool HasRunningStatistics => true;
 
     private protected override string Settings => $"groups={Groups}";
-
-    private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
-
-    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
 }

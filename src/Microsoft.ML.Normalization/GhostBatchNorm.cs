@@ -1,40 +1,31 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Normalization;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// Ghost batch normalization (seed "four things" 3.2): in training, BN statistics within contiguous
-/// chunks of <see cref="GhostSize"/> examples (a last chunk of one example joins the chunk before it);
-/// running statistics and inference exactly as <see cref="BatchNorm"/>. A ghost size >= N is BN.
+/// Ghost batch normalization (Hoffer, Hubara and Soudry, "Train longer, generalize better", arXiv:1705.08741): in
+/// training, BN statistics within contiguous chunks of <see cref="GhostSize"/> examples (a last chunk of one example
+/// joins the chunk before it); running statistics and inference exactly as <see cref="BatchNorm"/>. A ghost size >= N is BN.
 /// </summary>
-public sealed class GhostBatchNorm : NormalizationLayer
+public sealed class GhostBatchNorm : PixelSetNorm
 {
-    private readonly PixelSetStatistics statistics;
-
+    /// <param name="channels">C, the channel count of the [N, C, H, W] input.</param>
+    /// <param name="ghostSize">Examples per ghost batch, at least 1.</param>
+    /// <param name="eps">Added to the variance before the square root (default 1e-5).</param>
+    /// <param name="momentum">Weight of a batch in the running statistics (default 0.1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A ghost size below 1, and as <see cref="BatchNorm"/>.</exception>
     public GhostBatchNorm(long channels, int ghostSize, double eps = 1e-5, double momentum = 0.1)
-        : base("GhostBatchNorm", channels, eps, momentum, defaultAlpha: 0)
+        : base("GhostBatchNorm", channels, PixelSet.Ghost(AtLeastOne(ghostSize, nameof(ghostSize), "GhostBatchNorm", "ghost batch size")),
+               RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 0)
     {
-        if (ghostSize < 1) throw new ArgumentOutOfRangeException(nameof(ghostSize), ghostSize, "GhostBatchNorm: the ghost batch size must be >= 1.");
         GhostSize = ghostSize;
-        Running = RegisterRunningMoments(channels);
-        statistics = new(PixelSet.Ghost(ghostSize), RunningStatisticsKind.PerChannel, Running);
     }
 
+    /// <summary>Examples per ghost batch.</summary>
     public int GhostSize { get; }
-
-    internal RunningMoments Running { get; }
-
-    public override bool HasRunningStatistics => true;
 
     private protected override string Settings => $"ghost_size={GhostSize}";
 
-    private protected override Tensor? FusedForward(Tensor input) => FusedBatchNormTraining(input, statistics.Set, Running);
-
-    private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
-
-    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
+    private protected override Tensor? FusedForward(Tensor input) => BatchNorm.FusedTraining(this, input);
 }

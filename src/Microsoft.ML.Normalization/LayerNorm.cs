@@ -1,32 +1,20 @@
 using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Normalization;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// Layer normalization on conv features: statistics of each example over all its channels and pixels
-/// (GN with one group), with a per-channel affine. Running moments per channel allow alpha &lt; 1; the
-/// default alpha is 1.
+/// Layer normalization (Ba, Kiros and Hinton, arXiv:1607.06450) on conv features: statistics of each example over all
+/// its channels and pixels (GN with one group), with a per-channel affine. Running moments per channel allow
+/// alpha &lt; 1; the default alpha is 1.
 /// </summary>
-public sealed class LayerNorm : NormalizationLayer
+public sealed class LayerNorm : PixelSetNorm
 {
-    private readonly PixelSetStatistics statistics;
-
+    /// <param name="channels">C, the channel count of the [N, C, H, W] input.</param>
+    /// <param name="eps">Added to the variance before the square root (default 1e-5).</param>
+    /// <param name="momentum">Weight of a batch in the running statistics (default 0.1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">As <see cref="BatchNorm"/>.</exception>
     public LayerNorm(long channels, double eps = 1e-5, double momentum = 0.1)
-        : base("LayerNorm", channels, eps, momentum, defaultAlpha: 1)
+        : base("LayerNorm", channels, PixelSet.Layer, RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 1)
     {
-        Running = RegisterRunningMoments(channels);
-        statistics = new(PixelSet.Layer, RunningStatisticsKind.PerChannel, Running);
     }
-
-    internal RunningMoments Running { get; }
-
-    public override bool HasRunningStatistics => true;
-
-    private protected override bool InferenceStatisticsAreFixed(double alpha) => statistics.IsFixedAtInference(alpha);
-
-    private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells) => SingleSetAffine(statistics, cells);
 }

@@ -185,55 +185,6 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// </summary>
     private protected virtual Tensor? FusedForward(Tensor input) => null;
 
-    /// <summary>
-    /// BN, or BN within contiguous chunks of examples (ghost BN), through libtorch's fused batch_norm in training.
-    /// Given running buffers of the input's type and momentum 1, the kernel writes each chunk's mean and unbiased
-    /// variance into them from the same pass that normalizes; the chunks are split off and joined again as views and
-    /// one copy (split's backward is a join, where narrow's would zero-fill the whole input per chunk). Several chunks'
-    /// moments pool by Chan's combination into the batch's per-channel moments, which fold into the float64 running
-    /// statistics; a single chunk's fold in as the kernel wrote them. Null (general path) outside training or when the
-    /// input's type differs from the parameters'.
-    /// </summary>
-    private protected Tensor? FusedBatchNormTraining(Tensor input, PixelSet set, RunningMoments running)
-    {
-        if (!training || input.dtype != Weight.dtype) return null;
-        var shape = input.shape;
-        CheckTrainingSetSize(set, shape);
-        var chunkSizes = set.Examples == ExampleGrouping.All
-            ? [shape[0]]
-            : set.ChunksFor(shape[0]).ChunkOfExample.GroupBy(chunk => chunk).Select(chunk => (long)chunk.Count()).ToArray();
-        var chunks = chunkSizes.Length == 1 ? [input] : input.split(chunkSizes, 0);
-        var outputs = new Tensor[chunks.Length];
-        var means = new Tensor[chunks.Length];
-        var variances = new Tensor[chunks.Length];
-        for (var k = 0; k < chunks.Length; k++)
-        {
-            means[k] = zeros(Channels, input.dtype, input.device);
-            variances[k] = ones(Channels, input.dtype, input.device);
-            outputs[k] = nn.functional.batch_norm(chunks[k], means[k], variances[k], Weight, Bias, training: true, momentum: 1, eps: Eps);
-        }
-        using (no_grad())
-        {
-            if (chunks.Length == 1)
-            {
-                // One chunk is the batch: the kernel's mean and unbiased variance are the running update as they are.
-                CheckFinite(variances[0], shape);
-                running.UpdateAsGiven(new(means[0], variances[0]), Momentum);
-                return outputs[0];
-            }
-            var pixels = shape[2] * shape[3];
-            var counts = tensor(chunkSizes.Select(size => (double)(size * pixels)).ToArray(), device: input.device).unsqueeze(1);
-            var chunkMean = stack(means).to(ScalarType.Float64);
-            var chunkVar = stack(variances).to(ScalarType.Float64) * (counts - 1) / counts;   // biased, per chunk
-            CheckFinite(chunkVar, shape);
-            var total = shape[0] * pixels;
-            var mean = (chunkMean * counts).sum([0]) / total;
-            var var = ((chunkVar + (chunkMean - mean).square()) * counts).sum([0]) / total;
-            running.Update(new(mean, var), total, Momentum);
-        }
-        return cat(outputs, 0);
-    }
-
     /// <summary>The per-cell affine (A, B) of y = (x - m)·A + B, as [N, C] float64 tables.</summary>
     private protected abstract (Tensor Scale, Tensor Shift) Affine(CellMoments cells);
 
@@ -249,18 +200,6 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
 
     /// <summary>beta as a [1, C] float64 row.</summary>
     private protected Tensor Beta() => Bias.to(ScalarType.Float64).unsqueeze(0);
-
-    /// <summary>The affine of a layer that normalizes with one pixel set's statistics (BN, ghost BN, BGN, EN, GN, LN, IN).</summary>
-    private protected (Tensor Scale, Tensor Shift) SingleSetAffine(PixelSetStatistics statistics, CellMoments cells)
-    {
-        if (!training)
-        {
-            CheckInferenceSetSize(statistics, cells.Shape);
-            return AffineFor(cells, statistics.Inference(cells, Alpha));
-        }
-        CheckTrainingSetSize(statistics.Set, cells.Shape);
-        return AffineFor(cells, statistics.Training(cells, Momentum));
-    }
 
     /// <summary>Registers running moments (mean 0, var 1) of the given size as buffers "{prefix}running_mean" and "{prefix}running_var".</summary>
     private protected RunningMoments RegisterRunningMoments(long size, string prefix = "")
@@ -305,7 +244,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Throws when a pixel set the layer normalizes with would hold one value (its variance is meaningless).</summary>
-    private protected void CheckTrainingSetSize(PixelSet set, long[] shape)
+    internal void CheckTrainingSetSize(PixelSet set, long[] shape)
     {
         if (SmallestSetSize(set, shape) > 1) return;
         throw new ArgumentException(
@@ -341,7 +280,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// its mean became) or a sum of the input: one float64 sum, read once, then checks the whole input, where a
     /// small-table op costs microseconds at every layer.
     /// </summary>
-    private protected void CheckFinite(Tensor statistic, long[] inputShape)
+    internal void CheckFinite(Tensor statistic, long[] inputShape)
     {
         var finite = double.IsFinite(statistic.detach().sum(ScalarType.Float64).ToDouble());
         if (finite) return;
