@@ -1,5 +1,3 @@
-using MLNetNormalization.Normalization.Core;
-
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
@@ -11,12 +9,10 @@ namespace MLNetNormalization.Normalization;
 /// </summary>
 public sealed class BatchGroupNorm : PixelSetNorm
 {
-    /// <param name="channels">C, the channel count of the [N, C, H, W] input; a multiple of <paramref name="groups"/>.</param>
-    /// <param name="groups">G, the channel groups, at least 1.</param>
+    /// <inheritdoc cref="BatchNorm(long, double, double)"/>
+    /// <param name="groups">G, the channel groups: at least 1, dividing C.</param>
     /// <param name="examplesPerGroup">B_g, the examples a group pools (a shorter last chunk stays on its own), at least 1.</param>
-    /// <param name="eps">Added to the variance before the square root (default 1e-5).</param>
-    /// <param name="momentum">Weight of a batch in the running statistics (default 0.1).</param>
-    /// <exception cref="ArgumentOutOfRangeException">G or B_g below 1, and as <see cref="BatchNorm"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">G or B_g below 1.</exception>
     /// <exception cref="ArgumentException">C not a multiple of G (the message lists the valid group counts).</exception>
     public BatchGroupNorm(long channels, int groups, int examplesPerGroup, double eps = 1e-5, double momentum = 0.1)
         : base("BatchGroupNorm", channels,
@@ -24,15 +20,13 @@ public sealed class BatchGroupNorm : PixelSetNorm
                                    AtLeastOne(examplesPerGroup, nameof(examplesPerGroup), "BatchGroupNorm", "examples per group")),
                RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 1.0 / examplesPerGroup)
     {
-        Groups = groups;
-        ExamplesPerGroup = examplesPerGroup;
     }
 
     /// <summary>G, the channel groups.</summary>
-    public int Groups { get; }
+    public int Groups => Set.ChannelGroups!.Value;
 
     /// <summary>B_g, the examples a group pools.</summary>
-    public int ExamplesPerGroup { get; }
+    public int ExamplesPerGroup => Set.ChunkSize;
 
     private protected override string Settings => $"groups={Groups}, examples_per_group={ExamplesPerGroup}";
 }

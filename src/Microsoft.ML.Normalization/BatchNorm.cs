@@ -1,6 +1,3 @@
-using MLNetNormalization.Normalization.Core;
-using static TorchSharp.torch;
-
 namespace MLNetNormalization.Normalization;
 
 /// <summary>

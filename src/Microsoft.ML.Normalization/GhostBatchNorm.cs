@@ -1,6 +1,3 @@
-using MLNetNormalization.Normalization.Core;
-using static TorchSharp.torch;
-
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
@@ -10,20 +7,17 @@ namespace MLNetNormalization.Normalization;
 /// </summary>
 public sealed class GhostBatchNorm : PixelSetNorm
 {
-    /// <param name="channels">C, the channel count of the [N, C, H, W] input.</param>
+    /// <inheritdoc cref="BatchNorm(long, double, double)"/>
     /// <param name="ghostSize">Examples per ghost batch, at least 1.</param>
-    /// <param name="eps">Added to the variance before the square root (default 1e-5).</param>
-    /// <param name="momentum">Weight of a batch in the running statistics (default 0.1).</param>
-    /// <exception cref="ArgumentOutOfRangeException">A ghost size below 1, and as <see cref="BatchNorm"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A ghost size below 1.</exception>
     public GhostBatchNorm(long channels, int ghostSize, double eps = 1e-5, double momentum = 0.1)
         : base("GhostBatchNorm", channels, PixelSet.Ghost(AtLeastOne(ghostSize, nameof(ghostSize), "GhostBatchNorm", "ghost batch size")),
                RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 0)
     {
-        GhostSize = ghostSize;
     }
 
     /// <summary>Examples per ghost batch.</summary>
-    public int GhostSize { get; }
+    public int GhostSize => Set.ChunkSize;
 
     private protected override string Settings => $"ghost_size={GhostSize}";
 

@@ -1,9 +1,3 @@
-using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Normalization;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace MLNetNormalization.Normalization;
 
 /// <summary>

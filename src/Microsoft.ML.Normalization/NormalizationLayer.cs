@@ -1,10 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Normalization;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace MLNetNormalization.Normalization;
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using MLNetNormalization.Normalization.Core;
-using MLNetNormalization.Normalization;
 
 namespace MLNetNormalization.Normalization;
 

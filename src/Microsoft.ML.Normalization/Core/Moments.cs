@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>A mean and a biased variance, as float64 tables of any shape.</summary>

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>Where a pixel set's running statistics come from.</summary>

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>Pools cell moments into a pixel set's statistics, and spreads set statistics back over the cells.</summary>
