@@ -18,6 +18,15 @@ public static class NormalizerFactory
     /// </summary>
     private sealed record Kind(string Name, string Usage, string[] Parameters, Func<Arguments, Func<long, NormalizationLayer>> Bind);
 
+    /// <summary>K of "mn" and "mgn" when the string gives none: 2, the mode-normalization paper's.</summary>
+    public const int DefaultModes = 2;
+
+    /// <summary>G of "gn" when the string gives none: 32, the group-normalization paper's.</summary>
+    public const int DefaultGroupNormGroups = 32;
+
+    /// <summary>G of "en", and of the std set of "hn:g=G", when the string gives none: 1, a set of every channel.</summary>
+    public const int DefaultExtendedNormGroups = 1;
+
     private static readonly string[] Common = ["eps", "momentum", "alpha"];
 
     private static readonly Kind[] Kinds =
@@ -33,25 +42,25 @@ public static class NormalizerFactory
             var (groups, examplesPerGroup) = (a.Int("g"), a.Int("b"));
             return c => new BatchGroupNorm(c, groups, examplesPerGroup, a.Eps, a.Momentum);
         }),
-        new("mn", "mn:k=<modes, 2>", ["k"], a =>
+        new("mn", $"mn:k=<modes, {DefaultModes}>", ["k"], a =>
         {
-            var modes = a.Int("k", 2);
+            var modes = a.Int("k", DefaultModes);
             return c => new ModeNorm(c, modes, a.Eps, a.Momentum);
         }),
-        new("mgn", "mgn:k=<modes, 2>[,weighted=true]", ["k", "weighted"], a =>
+        new("mgn", $"mgn:k=<modes, {DefaultModes}>[,weighted=true]", ["k", "weighted"], a =>
         {
-            var (modes, gateWeighted) = (a.Int("k", 2), a.Bool("weighted"));
+            var (modes, gateWeighted) = (a.Int("k", DefaultModes), a.Bool("weighted"));
             return c => new ModeGroupNorm(c, modes, gateWeighted, a.Eps, a.Momentum);
         }),
-        new("hn", "hn:g=<EN groups of the std, 1> or hn:mean=<set>,std=<set> with sets bn, in, ln, gn<G>, en<G>", ["g", "mean", "std"], BindHeterologous),
-        new("en", "en:g=<groups, 1>", ["g"], a =>
+        new("hn", $"hn:g=<EN groups of the std, {DefaultExtendedNormGroups}> or hn:mean=<set>,std=<set> with sets bn, in, ln, gn<G>, en<G>", ["g", "mean", "std"], BindHeterologous),
+        new("en", $"en:g=<groups, {DefaultExtendedNormGroups}>", ["g"], a =>
         {
-            var groups = a.Int("g", 1);
+            var groups = a.Int("g", DefaultExtendedNormGroups);
             return c => new ExtendedNorm(c, groups, a.Eps, a.Momentum);
         }),
-        new("gn", "gn:g=<groups, 32>", ["g"], a =>
+        new("gn", $"gn:g=<groups, {DefaultGroupNormGroups}>", ["g"], a =>
         {
-            var groups = a.Int("g", 32);
+            var groups = a.Int("g", DefaultGroupNormGroups);
             return c => new GroupNorm(c, groups, a.Eps, a.Momentum);
         }),
         new("ln", "ln", [], a => c => new LayerNorm(c, a.Eps, a.Momentum)),
@@ -114,7 +123,7 @@ public static class NormalizerFactory
         if (a.Has("g") && (a.Has("mean") || a.Has("std")))
             throw a.Error("give either g (HN_G = mean BN, std EN(g)) or mean/std sets, not both");
         var meanSet = a.Has("mean") ? a.Set("mean") : PixelSet.Batch;
-        var stdSet = a.Has("std") ? a.Set("std") : PixelSet.Extended(a.Int("g", 1));
+        var stdSet = a.Has("std") ? a.Set("std") : PixelSet.Extended(a.Int("g", DefaultExtendedNormGroups));
         return c => new HeterologousNorm(c, meanSet, stdSet, a.Eps, a.Momentum);
     }
 

@@ -157,8 +157,6 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             // The engine says where it resumed only in its result: the log is where an ML.NET user learns that Fit continued a checkpoint.
             if (result.ResumedFrom is { } resumedFrom)
                 channel.Info($"Resumed from the checkpoint in {training.WorkspacePath} at {resumedFrom}.");
-            model.eval();
-            if (resolved.InferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(model, alpha);
             return (new ImageClassificationTransformer(model, resolved.Architecture, resolved.Plan, kind, shape, labelKeys,
                 new(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),
                 resolved.InferenceAlpha, resolved.Device), result);

@@ -166,7 +166,6 @@ public sealed partial class ImageClassificationTransformer
         try
         {
             using (var reader = new BinaryReader(new MemoryStream(weights!))) LoadWeights(ctx, model, reader);
-            if (saved.InferenceAlpha is { } inferenceAlpha) NormalizationModel.SetInferenceAlpha(model, inferenceAlpha);
             return new ImageClassificationTransformer(model, architecture, plan, featureKind, shape, classes, columns, saved.InferenceAlpha, device);
         }
         catch

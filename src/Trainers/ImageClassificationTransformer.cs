@@ -32,13 +32,14 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     private readonly nn.Module<Tensor, Tensor> _model;
     private bool _disposed;
 
-    /// <param name="model">Trained, on <paramref name="device"/>; the transformer owns it and puts it in eval mode.</param>
+    /// <param name="model">Trained, on <paramref name="device"/>; the transformer owns it, puts it in eval mode and gives its layers <paramref name="inferenceAlpha"/>.</param>
     internal ImageClassificationTransformer(nn.Module<Tensor, Tensor> model, Architecture architecture, NormalizerPlan plan, FeatureKind featureKind, ImageShape shape,
         LabelKeyValues labelKeys, ColumnNames columns, double? inferenceAlpha, Device device)
     {
         FeatureKind = featureKind;
         _model = model;
         _model.eval();
+        if (inferenceAlpha is { } alpha) NormalizationModel.SetInferenceAlpha(_model, alpha);
         Architecture = architecture;
         Plan = plan;
         Shape = shape;
@@ -70,7 +71,12 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     /// <summary>The class each key stands for (key k is entry k - 1): the training label's key values as text, or "1".."K" when it had none.</summary>
     public IReadOnlyList<string> ClassNames => LabelKeys.Names;
 
-    /// <summary>The inference alpha set on the network's layers; null: each layer's own default.</summary>
+    /// <summary>
+    /// The inference alpha given to every layer of the network that keeps running statistics; null: each layer keeps its
+    /// own. Precedence, applied in one place (this transformer's construction, by Fit, Load and WithInferenceAlpha alike):
+    /// this value when set (the options' InferenceAlpha, WithInferenceAlpha's argument, or what the saved model recorded);
+    /// else the alpha of the normalizer string ("gn:g=8,alpha=0.5"); else the layer's <c>DefaultAlpha</c>.
+    /// </summary>
     public double? InferenceAlpha { get; }
 
     /// <summary>The backbone.</summary>
@@ -133,7 +139,6 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 copy.load_state_dict(_model.state_dict());
             }
-            NormalizationModel.SetInferenceAlpha(copy, alpha);
             return new ImageClassificationTransformer(copy, Architecture, Plan, FeatureKind, Shape, LabelKeys, Columns, alpha, Device);
         }
         catch

@@ -16,6 +16,10 @@ namespace MLNetNormalization;
 /// </summary>
 public sealed class ImageClassifierWithNormOptions
 {
+    // The engine's options that this class exposes, with the engine's defaults: the training options below read and
+    // write it, so their defaults and the mapping to the engine live in TrainingOptions alone.
+    private TrainingOptions _training = new();
+
     /// <summary>The backbone. Default <see cref="Architecture.ResNet20"/>; use <see cref="Architecture.LeNet"/> for small grayscale images.</summary>
     public Architecture Architecture { get; set; } = Architecture.ResNet20;
 
@@ -31,17 +35,21 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>Every normalization layer, or only the first (the MN paper's "init" variant; the others are BN). Default every layer.</summary>
     public NormalizerPlacement NormalizerPlacement { get; set; } = NormalizerPlacement.EveryLayer;
 
-    /// <summary>Modes K of <see cref="NormalizerKind.ModeNorm"/> and <see cref="NormalizerKind.ModeGroupNorm"/>. Default 2 (the MN paper's).</summary>
-    public int Modes { get; set; } = 2;
+    /// <summary>Modes K of <see cref="NormalizerKind.ModeNorm"/> and <see cref="NormalizerKind.ModeGroupNorm"/>. Default null: <see cref="NormalizerFactory.DefaultModes"/>.</summary>
+    public int? Modes { get; set; }
 
     /// <summary>Examples per ghost batch of <see cref="NormalizerKind.GhostBatchNorm"/>, at most <see cref="BatchSize"/>. Default 32.</summary>
     public int GhostBatchSize { get; set; } = 32;
 
     /// <summary>
     /// Channel groups of <see cref="NormalizerKind.GroupNorm"/>, <see cref="NormalizerKind.BatchGroupNorm"/>, <see cref="NormalizerKind.ExtendedNorm"/>
-    /// and the std of <see cref="NormalizerKind.HeterologousNorm"/>; must divide every normalized layer's channels. Default null: each normalizer's own (GN 32, BGN 8, EN and HN 1).
+    /// and the std of <see cref="NormalizerKind.HeterologousNorm"/>; must divide every normalized layer's channels. Default null: each normalizer's own
+    /// (<see cref="NormalizerFactory.DefaultGroupNormGroups"/>, <see cref="DefaultBatchGroupNormGroups"/>, <see cref="NormalizerFactory.DefaultExtendedNormGroups"/>).
     /// </summary>
     public int? Groups { get; set; }
+
+    /// <summary>The channel groups of <see cref="NormalizerKind.BatchGroupNorm"/> when <see cref="Groups"/> is null: 8 (its factory string has no default).</summary>
+    public const int DefaultBatchGroupNormGroups = 8;
 
     /// <summary>Examples pooled per group by <see cref="NormalizerKind.BatchGroupNorm"/>, at most <see cref="BatchSize"/>. Default 2.</summary>
     public int ExamplesPerGroup { get; set; } = 2;
@@ -49,41 +57,41 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>Inference example weight alpha of every layer with running statistics (0: running statistics only, 1: the example's own). Default null: each layer's own (BN-like 0, BGN 1/ExamplesPerGroup, per-example layers 1).</summary>
     public double? InferenceAlpha { get; set; }
 
-    /// <summary>Weight decay of convolution and linear weights. Default 1e-4.</summary>
-    public double WeightDecay { get; set; } = 1e-4;
+    /// <inheritdoc cref="TrainingOptions.WeightDecay"/>
+    public double WeightDecay { get => _training.WeightDecay; set => _training = _training with { WeightDecay = value }; }
 
-    /// <summary>Weight decay of the normalizers' gamma and beta. Default 0.</summary>
-    public double NormWeightDecay { get; set; }
+    /// <inheritdoc cref="TrainingOptions.NormWeightDecay"/>
+    public double NormWeightDecay { get => _training.NormWeightDecay; set => _training = _training with { NormWeightDecay = value }; }
 
-    /// <summary>Weight decay of MN/MGN gates and SN mixing logits. Default 0.</summary>
-    public double GateWeightDecay { get; set; }
+    /// <inheritdoc cref="TrainingOptions.GateWeightDecay"/>
+    public double GateWeightDecay { get => _training.GateWeightDecay; set => _training = _training with { GateWeightDecay = value }; }
 
-    /// <summary>Passes over the training data. Default 10.</summary>
-    public int Epochs { get; set; } = 10;
+    /// <inheritdoc cref="TrainingOptions.Epochs"/>
+    public int Epochs { get => _training.Epochs; set => _training = _training with { Epochs = value }; }
 
-    /// <summary>Examples per step. Default 128.</summary>
-    public int BatchSize { get; set; } = 128;
+    /// <inheritdoc cref="TrainingOptions.BatchSize"/>
+    public int BatchSize { get => _training.BatchSize; set => _training = _training with { BatchSize = value }; }
 
-    /// <summary>Peak SGD learning rate. Default 0.1.</summary>
-    public double LearningRate { get; set; } = 0.1;
+    /// <inheritdoc cref="TrainingOptions.LearningRate"/>
+    public double LearningRate { get => _training.LearningRate; set => _training = _training with { LearningRate = value }; }
 
-    /// <summary>The learning-rate schedule. Default MultiStep (x0.1 at 50% and 75% of the epochs).</summary>
-    public LearningRateScheduleKind Schedule { get; set; } = LearningRateScheduleKind.MultiStep;
+    /// <inheritdoc cref="TrainingOptions.Schedule"/>
+    public LearningRateScheduleKind Schedule { get => _training.Schedule; set => _training = _training with { Schedule = value }; }
 
-    /// <summary>Epochs of linear warm-up before the schedule. Default 0.</summary>
-    public double WarmupEpochs { get; set; }
+    /// <inheritdoc cref="TrainingOptions.WarmupEpochs"/>
+    public double WarmupEpochs { get => _training.WarmupEpochs; set => _training = _training with { WarmupEpochs = value }; }
 
-    /// <summary>SGD momentum. Default 0.9.</summary>
-    public double Momentum { get; set; } = 0.9;
+    /// <inheritdoc cref="TrainingOptions.Momentum"/>
+    public double Momentum { get => _training.Momentum; set => _training = _training with { Momentum = value }; }
 
-    /// <summary>Label smoothing of the loss. Default 0.</summary>
-    public double LabelSmoothing { get; set; }
+    /// <inheritdoc cref="TrainingOptions.LabelSmoothing"/>
+    public double LabelSmoothing { get => _training.LabelSmoothing; set => _training = _training with { LabelSmoothing = value }; }
 
-    /// <summary>Random crop after zero padding by this many pixels (0: none). Default 4.</summary>
-    public int CropPadding { get; set; } = 4;
+    /// <inheritdoc cref="TrainingOptions.CropPadding"/>
+    public int CropPadding { get => _training.CropPadding; set => _training = _training with { CropPadding = value }; }
 
-    /// <summary>Random horizontal flips. Default true; turn off for digits and text.</summary>
-    public bool HorizontalFlip { get; set; } = true;
+    /// <inheritdoc cref="TrainingOptions.HorizontalFlip"/>
+    public bool HorizontalFlip { get => _training.HorizontalFlip; set => _training = _training with { HorizontalFlip = value }; }
 
     /// <summary>Fraction of the training data held out to pick the best epoch and stop early, in [0, 1). Default 0 (none).</summary>
     public double ValidationFraction { get; set; }
@@ -124,8 +132,8 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>The key column of the most probable class the model adds. Default "PredictedLabel".</summary>
     public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
-    /// <summary>Early stopping on the validation data; needs validation data. Default null (train every epoch).</summary>
-    public EarlyStoppingOptions? EarlyStopping { get; set; }
+    /// <inheritdoc cref="TrainingOptions.EarlyStopping"/>
+    public EarlyStoppingOptions? EarlyStopping { get => _training.EarlyStopping; set => _training = _training with { EarlyStopping = value }; }
 
     /// <summary>
     /// Where to train and predict. Default <see cref="ComputeDevice.Auto"/>: as ML.NET's context says, the CUDA device
@@ -158,22 +166,22 @@ public sealed class ImageClassifierWithNormOptions
     /// one, Fit takes the checkpoint's seed. A checkpoint of another run is refused, naming what differs; give another
     /// folder or delete the checkpoint to start afresh. Default null (none written).
     /// </summary>
-    public string? WorkspacePath { get; set; }
+    public string? WorkspacePath { get => _training.WorkspacePath; set => _training = _training with { WorkspacePath = value }; }
 
     /// <summary>Train only this many of the <see cref="Epochs"/> (schedule unchanged, checkpoint resumable); see <see cref="TrainingOptions.PauseAtEpoch"/>. Null: all.</summary>
-    internal int? PauseAtEpoch { get; set; }
+    internal int? PauseAtEpoch { get => _training.PauseAtEpoch; set => _training = _training with { PauseAtEpoch = value }; }
 
     /// <summary>The normalizer's factory string: <see cref="NormalizerSpecification"/>, or the typed normalizer written as one.</summary>
     public string GetNormalizerSpecification() => NormalizerSpecification ?? (Normalizer switch
     {
         NormalizerKind.BatchNorm => "bn",
         NormalizerKind.GhostBatchNorm => Invariant($"ghost:b={GhostBatchSize}"),
-        NormalizerKind.BatchGroupNorm => Invariant($"bgn:g={Groups ?? 8},b={ExamplesPerGroup}"),
-        NormalizerKind.ModeNorm => Invariant($"mn:k={Modes}"),
-        NormalizerKind.ModeGroupNorm => Invariant($"mgn:k={Modes}"),
-        NormalizerKind.HeterologousNorm => Invariant($"hn:g={Groups ?? 1}"),
-        NormalizerKind.ExtendedNorm => Invariant($"en:g={Groups ?? 1}"),
-        NormalizerKind.GroupNorm => Invariant($"gn:g={Groups ?? 32}"),
+        NormalizerKind.BatchGroupNorm => Invariant($"bgn:g={Groups ?? DefaultBatchGroupNormGroups},b={ExamplesPerGroup}"),
+        NormalizerKind.ModeNorm => Invariant($"mn:k={Modes ?? NormalizerFactory.DefaultModes}"),
+        NormalizerKind.ModeGroupNorm => Invariant($"mgn:k={Modes ?? NormalizerFactory.DefaultModes}"),
+        NormalizerKind.HeterologousNorm => Invariant($"hn:g={Groups ?? NormalizerFactory.DefaultExtendedNormGroups}"),
+        NormalizerKind.ExtendedNorm => Invariant($"en:g={Groups ?? NormalizerFactory.DefaultExtendedNormGroups}"),
+        NormalizerKind.GroupNorm => Invariant($"gn:g={Groups ?? NormalizerFactory.DefaultGroupNormGroups}"),
         NormalizerKind.LayerNorm => "ln",
         NormalizerKind.InstanceNorm => "in",
         NormalizerKind.SwitchableNorm => "sn",
@@ -213,7 +221,7 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(nameof(Architecture), $"{Architecture} is not one of {string.Join(", ", Enum.GetNames<Architecture>())}.");
         if (!Enum.IsDefined(Normalizer))
             throw Invalid(nameof(Normalizer), $"{Normalizer} is not one of {string.Join(", ", Enum.GetNames<NormalizerKind>())}.");
-        if (Modes < 1) throw Invalid(nameof(Modes), $"must be >= 1 (one mode is BN), got {Modes}.");
+        if (Modes is < 1) throw Invalid(nameof(Modes), $"must be >= 1 (one mode is BN), got {Modes}.");
         if (GhostBatchSize < 1) throw Invalid(nameof(GhostBatchSize), $"must be >= 1, got {GhostBatchSize}.");
         if (Normalizer == NormalizerKind.GhostBatchNorm && NormalizerSpecification is null && GhostBatchSize > BatchSize)
             throw Invalid(nameof(GhostBatchSize), $"{GhostBatchSize} is larger than BatchSize {BatchSize}, so every batch would be one ghost batch (plain BN); use a GhostBatchSize <= BatchSize, or BatchNorm.");
@@ -238,13 +246,7 @@ public sealed class ImageClassifierWithNormOptions
             if (value is < 1) throw Invalid(option, $"must be >= 1, got {value}.");
         var device = ResolveDevice(context ?? ContextDevice.None);
 
-        var training = new TrainingOptions
-        {
-            Epochs = Epochs, BatchSize = BatchSize, LearningRate = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
-            NormWeightDecay = NormWeightDecay, GateWeightDecay = GateWeightDecay, Schedule = Schedule, WarmupEpochs = WarmupEpochs,
-            LabelSmoothing = LabelSmoothing, CropPadding = CropPadding, HorizontalFlip = HorizontalFlip, EarlyStopping = EarlyStopping,
-            WorkspacePath = WorkspacePath, Seed = (ulong)(uint)(Seed ?? contextSeed), PauseAtEpoch = PauseAtEpoch,
-        }.Validate(nameof(ImageClassifierWithNormOptions));
+        var training = (_training with { Seed = (ulong)(uint)(Seed ?? contextSeed) }).Validate(nameof(ImageClassifierWithNormOptions));
 
         var specification = GetNormalizerSpecification();
         NormalizerPlan plan;

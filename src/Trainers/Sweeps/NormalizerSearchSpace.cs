@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNetNormalization.Normalization;
 
 namespace MLNetNormalization.Sweeps;
 
@@ -25,11 +26,11 @@ public sealed class NormalizerSearchSpace
         NormalizerKind.ModeGroupNorm, NormalizerKind.GroupNorm, NormalizerKind.ExtendedNorm, NormalizerKind.HeterologousNorm,
     ];
 
-    /// <summary>Modes K of ModeNorm and ModeGroupNorm, each >= 1. Default [2] (the MN paper's).</summary>
-    public IReadOnlyList<int> Modes { get; set; } = [2];
+    /// <summary>Modes K of ModeNorm and ModeGroupNorm, each >= 1. Default [<see cref="NormalizerFactory.DefaultModes"/>].</summary>
+    public IReadOnlyList<int> Modes { get; set; } = [NormalizerFactory.DefaultModes];
 
-    /// <summary>Examples per ghost batch of GhostBatchNorm, each >= 1 and at most the base options' BatchSize. Default [32].</summary>
-    public IReadOnlyList<int> GhostBatchSizes { get; set; } = [32];
+    /// <summary>Examples per ghost batch of GhostBatchNorm, each >= 1 and at most the base options' BatchSize. Default: the trainer's default <see cref="ImageClassifierWithNormOptions.GhostBatchSize"/> alone.</summary>
+    public IReadOnlyList<int> GhostBatchSizes { get; set; } = [TrainerDefaults.GhostBatchSize];
 
     /// <summary>
     /// Channel groups of GroupNorm, BatchGroupNorm, ExtendedNorm and (without <see cref="HeterologousPairs"/>) the std of
@@ -38,8 +39,10 @@ public sealed class NormalizerSearchSpace
     /// </summary>
     public IReadOnlyList<int> Groups { get; set; } = [1, 2];
 
-    /// <summary>Examples pooled per group by BatchGroupNorm, each >= 1 and at most the base options' BatchSize. Default [2].</summary>
-    public IReadOnlyList<int> ExamplesPerGroup { get; set; } = [2];
+    /// <summary>Examples pooled per group by BatchGroupNorm, each >= 1 and at most the base options' BatchSize. Default: the trainer's default <see cref="ImageClassifierWithNormOptions.ExamplesPerGroup"/> alone.</summary>
+    public IReadOnlyList<int> ExamplesPerGroup { get; set; } = [TrainerDefaults.ExamplesPerGroup];
+
+    private static readonly ImageClassifierWithNormOptions TrainerDefaults = new();
 
     /// <summary>
     /// HeterologousNorm's (mean set, std set) pairs, written "hn:mean=..,std=..". Default null: HeterologousNorm takes
