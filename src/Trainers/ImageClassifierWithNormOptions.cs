@@ -262,43 +262,44 @@ public sealed class ImageClassifierWithNormOptions
         return new ResolvedClassifierOptions(Architecture, plan, training, InferenceAlpha, device.Device, device.Note);
     }
 
-    // Builds every normalization layer the backbone would have, so that a normalizer that cannot take a layer's
-    // channels (groups that do not divide them) fails now, naming the layer, rather than when training starts.
+    // Checks that the backbone takes the images and that every normalization layer it would have can be made for its
+    // channels (a group count that does not divide them fails), naming the layer, rather than when training starts. The
+    // backbone is not built: its layers' channel counts are known from its configuration. The layers are built (MN's
+    // gates draw from the global generator, which is left as it was).
     private void CheckEveryLayer(NormalizerPlan plan, ImageShape input, int classes)
     {
-        var channels = new List<long>();
-        using var rngState = get_rng_state();
         try
         {
-            using var shape = Backbone.Create(Architecture, input, classes, c =>
-            {
-                channels.Add(c);
-                return nn.Identity();
-            });
+            Backbone.CheckInput(Architecture, input, classes);
         }
         catch (ArgumentException e)
         {
             throw Invalid(nameof(Architecture), MessageOf(e), e);
         }
+        var channels = Backbone.NormalizedChannels(Architecture, classes);
+        using var rngState = get_rng_state();
+        var factory = plan.NewFactory();
+        try
+        {
+            for (var i = 0; i < channels.Length; i++)
+            {
+                try
+                {
+                    using var layer = factory(channels[i]);
+                }
+                catch (ArgumentException e)
+                {
+                    var option = NormalizerSpecification is not null ? nameof(NormalizerSpecification) : Groups is not null ? nameof(Groups) : nameof(Normalizer);
+                    var common = Enumerable.Range(1, (int)channels.Min()).Where(d => channels.All(c => c % d == 0));
+                    throw Invalid(option,
+                        $"normalization layer {i + 1} of {Architecture} has {channels[i]} channels, which \"{plan.Normalizer}\" cannot take: {MessageOf(e)} " +
+                        $"The layers have {string.Join(", ", channels.Distinct())} channels; group counts that divide them all: {string.Join(", ", common)}.", e);
+                }
+            }
+        }
         finally
         {
             set_rng_state(rngState);
-        }
-        var factory = plan.NewFactory();
-        for (var i = 0; i < channels.Count; i++)
-        {
-            try
-            {
-                using var layer = factory(channels[i]);
-            }
-            catch (ArgumentException e)
-            {
-                var option = NormalizerSpecification is not null ? nameof(NormalizerSpecification) : Groups is not null ? nameof(Groups) : nameof(Normalizer);
-                var common = Enumerable.Range(1, (int)channels.Min()).Where(d => channels.All(c => c % d == 0));
-                throw Invalid(option,
-                    $"normalization layer {i + 1} of {Architecture} has {channels[i]} channels, which \"{plan.Normalizer}\" cannot take: {MessageOf(e)} " +
-                    $"The layers have {string.Join(", ", channels.Distinct())} channels; group counts that divide them all: {string.Join(", ", common)}.", e);
-            }
         }
     }
 

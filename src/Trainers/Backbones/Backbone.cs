@@ -46,7 +46,7 @@ public static class Backbone
         }
         catch (ArgumentException e) when (e.ParamName is not (nameof(architecture) or nameof(input) or nameof(classes)))
         {
-            var channels = NormalizedChannels(architecture, input, classes);
+            var channels = NormalizedChannels(architecture, classes).Distinct().ToArray();
             var divisors = Enumerable.Range(1, (int)channels.Min()).Where(g => channels.All(c => c % g == 0));
             throw new ArgumentException(
                 $"The normalizer \"{plan}\" does not fit {Name(architecture)}, whose normalized layers have {string.Join(", ", channels)} channels; " +
@@ -54,18 +54,23 @@ public static class Backbone
         }
     }
 
-    // The distinct channel counts of an architecture's normalization layers, in network order, from a build whose
-    // normalization layers record their channel count and compute nothing.
-    private static long[] NormalizedChannels(Architecture architecture, ImageShape input, int classes)
+    /// <summary>
+    /// The channel count of each normalization layer of <paramref name="architecture"/> for <paramref name="classes"/>
+    /// classes, in network order (the order its normalizer factory is called in), without building it.
+    /// </summary>
+    internal static long[] NormalizedChannels(Architecture architecture, int classes) => architecture switch
     {
-        var channels = new List<long>();
-        using var recorded = Create(architecture, input, classes, c =>
-        {
-            channels.Add(c);
-            return nn.Identity();
-        });
-        return channels.Distinct().ToArray();
-    }
+        Architecture.LeNet => LeNet.NormalizedChannels,
+        Architecture.NetworkInNetwork => NetworkInNetwork.NormalizedChannels(classes),
+        Architecture.Vgg11 => Vgg.NormalizedChannels(11)!,
+        Architecture.Vgg13 => Vgg.NormalizedChannels(13)!,
+        Architecture.Vgg16 => Vgg.NormalizedChannels(16)!,
+        Architecture.ResNet20 => ResNetCifar.NormalizedChannels(20),
+        Architecture.ResNet32 => ResNetCifar.NormalizedChannels(32),
+        Architecture.ResNet56 => ResNetCifar.NormalizedChannels(56),
+        Architecture.ResNet18 => ResNet18.NormalizedChannels,
+        _ => throw UnknownArchitecture(architecture),
+    };
 
     /// <summary>
     /// A new <paramref name="architecture"/> whose normalization layers <paramref name="normalization"/> makes,
@@ -74,9 +79,7 @@ public static class Backbone
     internal static nn.Module<Tensor, Tensor> Create(Architecture architecture, ImageShape input, int classes, Func<long, nn.Module<Tensor, Tensor>> normalization)
     {
         ArgumentNullException.ThrowIfNull(normalization);
-        // Checked here for every architecture alike, before any layer is made: the CIFAR ResNets take no
-        // image size, so this is where theirs is checked (the other constructors check again for direct use).
-        CheckInput(Name(architecture), input, classes, MinimumImageSize(architecture));
+        CheckInput(architecture, input, classes);
         return architecture switch
         {
             Architecture.LeNet => new LeNet(input, classes, normalization),
@@ -113,6 +116,14 @@ public static class Backbone
         }
         return model;
     }
+
+    /// <summary>
+    /// Throws unless <paramref name="architecture"/> takes <paramref name="input"/> images and <paramref name="classes"/>
+    /// classes: checked for every architecture alike, before any layer is made, since the CIFAR ResNets take no image
+    /// size (the other constructors check again for direct use).
+    /// </summary>
+    internal static void CheckInput(Architecture architecture, ImageShape input, int classes) =>
+        CheckInput(Name(architecture), input, classes, MinimumImageSize(architecture));
 
     /// <summary>The smallest height and width <paramref name="architecture"/> takes (each class documents why).</summary>
     public static int MinimumImageSize(Architecture architecture) => architecture switch

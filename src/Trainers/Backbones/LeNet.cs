@@ -22,6 +22,12 @@ public sealed class LeNet : nn.Module<Tensor, Tensor>
     /// </summary>
     public const int MinimumImageSize = 16;
 
+    // The channels of the two convolutions.
+    private const long Conv1Channels = 20, Conv2Channels = 50;
+
+    /// <summary>The channel counts of the normalization layers, in network order.</summary>
+    internal static long[] NormalizedChannels => [Conv1Channels, Conv2Channels];
+
     private readonly Sequential features;
     [ComponentName(Name = "fc1")] private readonly Linear hidden;
     [ComponentName(Name = "fc2")] private readonly Linear classifier;
@@ -34,12 +40,12 @@ public sealed class LeNet : nn.Module<Tensor, Tensor>
         var norm = normalization ?? new NormalizerPlan().NewFactory();
 
         features = nn.Sequential(
-            Backbone.NewConvNorm(input.Channels, 20, 5, norm), nn.ReLU(), nn.MaxPool2d(2),
-            Backbone.NewConvNorm(20, 50, 5, norm), nn.ReLU(), nn.MaxPool2d(2));
+            Backbone.NewConvNorm(input.Channels, Conv1Channels, 5, norm), nn.ReLU(), nn.MaxPool2d(2),
+            Backbone.NewConvNorm(Conv1Channels, Conv2Channels, 5, norm), nn.ReLU(), nn.MaxPool2d(2));
         // Each valid 5x5 convolution takes 4 pixels off a side, each pool halves (rounding down).
         var height = ((input.Height - 4) / 2 - 4) / 2;
         var width = ((input.Width - 4) / 2 - 4) / 2;
-        hidden = nn.Linear(50L * height * width, 500);
+        hidden = nn.Linear(Conv2Channels * height * width, 500);
         classifier = nn.Linear(500, classes);
         RegisterComponents();
 

@@ -37,13 +37,14 @@ public sealed class NetworkInNetwork : nn.Module<Tensor, Tensor>
         var norm = normalization ?? new NormalizerPlan().NewFactory();
         DropoutProbability = dropout;
 
-        block1 = MlpConv(input.Channels, 192, 5, 160, 96, norm, lastReLU: true);
-        block2 = MlpConv(96, 192, 5, 192, 192, norm, lastReLU: true);
+        var (first, second, third) = Blocks(classes);
+        block1 = MlpConv(input.Channels, first, 5, norm, lastReLU: true);
+        block2 = MlpConv(first.Out, second, 5, norm, lastReLU: true);
         // The last 1x1 convolution, which makes the class maps, gets a normalizer too: the MN paper couples
         // "each convolutional layer" with one, and its gamma and beta give each class map the scale and
         // offset the convolution's bias would have. It gets no ReLU: the class maps are averaged into
         // logits, which a ReLU after a normalizer would clip at zero for about half of every class.
-        block3 = MlpConv(192, 192, 3, 192, classes, norm, lastReLU: false);
+        block3 = MlpConv(second.Out, third, 3, norm, lastReLU: false);
         RegisterComponents();
 
         Backbone.InitializeConvolutions(this);
@@ -62,14 +63,26 @@ public sealed class NetworkInNetwork : nn.Module<Tensor, Tensor>
         return nn.functional.adaptive_avg_pool2d(x, (1, 1)).flatten(1);
     }
 
+    /// <summary>The output channels of an mlpconv block's three convolutions: the spatial one, then two 1x1.</summary>
+    private readonly record struct BlockWidths(long Spatial, long Hidden, long Out);
+
+    // The paper's widths; the last block's last convolution makes one map per class.
+    private static (BlockWidths, BlockWidths, BlockWidths) Blocks(int classes) => (new(192, 160, 96), new(192, 192, 192), new(192, 192, classes));
+
+    /// <summary>The channel counts of the normalization layers, in network order.</summary>
+    internal static long[] NormalizedChannels(int classes)
+    {
+        var (first, second, third) = Blocks(classes);
+        return [.. new[] { first, second, third }.SelectMany(b => new[] { b.Spatial, b.Hidden, b.Out })];
+    }
+
     /// <summary>A spatial convolution of <paramref name="kernelSize"/> (padded to keep the size), then two 1x1 convolutions, each normalized and rectified.</summary>
-    private static Sequential MlpConv(long inChannels, long channels, long kernelSize, long hidden, long outChannels,
-                                      Func<long, nn.Module<Tensor, Tensor>> norm, bool lastReLU)
+    private static Sequential MlpConv(long inChannels, BlockWidths widths, long kernelSize, Func<long, nn.Module<Tensor, Tensor>> norm, bool lastReLU)
     {
         var block = nn.Sequential(
-            Backbone.NewConvNorm(inChannels, channels, kernelSize, norm, padding: kernelSize / 2), nn.ReLU(),
-            Backbone.NewConvNorm(channels, hidden, 1, norm), nn.ReLU(),
-            Backbone.NewConvNorm(hidden, outChannels, 1, norm));
+            Backbone.NewConvNorm(inChannels, widths.Spatial, kernelSize, norm, padding: kernelSize / 2), nn.ReLU(),
+            Backbone.NewConvNorm(widths.Spatial, widths.Hidden, 1, norm), nn.ReLU(),
+            Backbone.NewConvNorm(widths.Hidden, widths.Out, 1, norm));
         return lastReLU ? block.append(nn.ReLU()) : block;
     }
 }

@@ -21,6 +21,31 @@ public sealed class ResNet18 : nn.Module<Tensor, Tensor>
     /// </summary>
     public const int MinimumImageSize = 32;
 
+    private const long StemChannels = 64;
+
+    // Each stage's width and its first block's stride; two blocks a stage.
+    private static readonly (long Width, long Stride)[] Stages = [(64, 1), (128, 2), (256, 2), (512, 2)];
+
+    /// <summary>
+    /// The channel counts of the normalization layers, in network order: the stem's, then per block its two
+    /// convolutions' and, where the block changes the shape, its projection shortcut's.
+    /// </summary>
+    internal static long[] NormalizedChannels
+    {
+        get
+        {
+            var channels = new List<long> { StemChannels };
+            var previous = StemChannels;
+            foreach (var (width, stride) in Stages)
+            {
+                channels.AddRange(stride != 1 || previous != width ? [width, width, width] : [width, width]);
+                channels.AddRange([width, width]);
+                previous = width;
+            }
+            return [.. channels];
+        }
+    }
+
     private readonly ConvNorm stem;
     private readonly Sequential stages;
     [ComponentName(Name = "fc")] private readonly Linear classifier;
@@ -32,10 +57,10 @@ public sealed class ResNet18 : nn.Module<Tensor, Tensor>
         Backbone.CheckInput(nameof(ResNet18), input, classes, MinimumImageSize);
         var norm = normalization ?? new NormalizerPlan().NewFactory();
 
-        stem = Backbone.NewConvNorm(input.Channels, 64, 7, norm, stride: 2, padding: 3);
+        stem = Backbone.NewConvNorm(input.Channels, StemChannels, 7, norm, stride: 2, padding: 3);
         stages = nn.Sequential();
-        long channels = 64;
-        foreach (var (width, stride) in new[] { (64L, 1L), (128L, 2L), (256L, 2L), (512L, 2L) })
+        long channels = StemChannels;
+        foreach (var (width, stride) in Stages)
         {
             stages.append(new BasicBlock(channels, width, stride, ShortcutKind.Projection, norm));
             stages.append(new BasicBlock(width, width, 1, ShortcutKind.Projection, norm));

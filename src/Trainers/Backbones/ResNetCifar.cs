@@ -21,6 +21,18 @@ public sealed class ResNetCifar : nn.Module<Tensor, Tensor>
     /// </summary>
     public const int MinimumImageSize = 4;
 
+    private const long StemChannels = 16;
+
+    // Each stage's width and its first block's stride.
+    private static readonly (long Width, long Stride)[] Stages = [(16, 1), (32, 2), (64, 2)];
+
+    /// <summary>
+    /// The channel counts of the normalization layers of a ResNet of <paramref name="depth"/> 6n + 2, in network order:
+    /// the stem's, then two per block (the zero-padding shortcuts have none).
+    /// </summary>
+    internal static long[] NormalizedChannels(int depth) =>
+        [StemChannels, .. Stages.SelectMany(stage => Enumerable.Repeat(stage.Width, 2 * ((depth - 2) / 6)))];
+
     private readonly ConvNorm stem;
     private readonly Sequential stages;
     [ComponentName(Name = "fc")] private readonly Linear classifier;
@@ -41,10 +53,10 @@ public sealed class ResNetCifar : nn.Module<Tensor, Tensor>
         var norm = normalization ?? (channels => nn.BatchNorm2d(channels));
         var blocksPerStage = (depth - 2) / 6;
 
-        stem = Backbone.NewConvNorm(inputChannels, 16, 3, norm, padding: 1);
+        stem = Backbone.NewConvNorm(inputChannels, StemChannels, 3, norm, padding: 1);
         stages = nn.Sequential();
-        long channels = 16;
-        foreach (var (width, stride) in new[] { (16L, 1L), (32L, 2L), (64L, 2L) })
+        long channels = StemChannels;
+        foreach (var (width, stride) in Stages)
         {
             for (var b = 0; b < blocksPerStage; b++)
             {
@@ -52,7 +64,7 @@ public sealed class ResNetCifar : nn.Module<Tensor, Tensor>
                 channels = width;
             }
         }
-        classifier = nn.Linear(64, classes);
+        classifier = nn.Linear(Stages[^1].Width, classes);
         RegisterComponents();
 
         Backbone.InitializeConvolutions(this);

@@ -26,6 +26,10 @@ public sealed class Vgg : nn.Module<Tensor, Tensor>
         [16] = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
     };
 
+    /// <summary>The channel counts of the normalization layers of VGG-<paramref name="depth"/>, in network order (null for another depth).</summary>
+    internal static long[]? NormalizedChannels(int depth) =>
+        Configurations.TryGetValue(depth, out var groups) ? [.. groups.SelectMany(g => g).Select(w => (long)w)] : null;
+
     private readonly Sequential features;
     private readonly Linear classifier;
 
