@@ -153,11 +153,12 @@ public sealed partial class ImageClassificationTransformer
 
         // A model saved where CUDA was used still loads where it is not: the same weights, on the CPU.
         var device = savedDevice == ComputeDevice.Cuda && cuda.is_available() ? torch.device(DeviceType.CUDA, 0) : CPU;
-        var shape = new ImageShape(saved.Channels, saved.Height, saved.Width);
+        var rebuilt = new ClassifierDescription(architecture, plan, new ImageShape(saved.Channels, saved.Height, saved.Width), classes,
+                                                    featureKind, columns, saved.InferenceAlpha, device);
         nn.Module<Tensor, Tensor> model;
         try
         {
-            model = Rebuild(architecture, plan, shape, classes.Count, device);
+            model = rebuilt.NewNetwork();
         }
         catch (ArgumentException e)
         {
@@ -166,7 +167,7 @@ public sealed partial class ImageClassificationTransformer
         try
         {
             using (var reader = new BinaryReader(new MemoryStream(weights!))) LoadWeights(ctx, model, reader);
-            return new ImageClassificationTransformer(model, architecture, plan, featureKind, shape, classes, columns, saved.InferenceAlpha, device);
+            return new ImageClassificationTransformer(model, rebuilt);
         }
         catch
         {
