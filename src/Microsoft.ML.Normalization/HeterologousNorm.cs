@@ -1,7 +1,7 @@
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// Heterologous normalization (seed "heterologous"): the mean from one pixel set S, the standard
+/// Heterologous normalization ("Heterologous Normalization", an ICLR 2022 submission): the mean from one pixel set S, the standard
 /// deviation from another S' (the spread of S' around S' 's own mean),
 /// y = gamma·(x - mu_S) / sqrt(var_S' + eps) + beta. Any pair of BN, IN, LN, GN(G), EN(G) is allowed;
 /// the default is (BN, EN(1)). Each batch-dependent set keeps running statistics (buffers
@@ -12,6 +12,10 @@ public sealed class HeterologousNorm : NormalizationLayer
 {
     private readonly PixelSetStatistics meanStatistics, stdStatistics;
 
+    /// <inheritdoc cref="BatchNorm(long, double, double)"/>
+    /// <param name="meanSet">The set the mean comes from: BN, IN, LN, GN(G) or EN(G); default BN (<see cref="PixelSet.Batch"/>).</param>
+    /// <param name="stdSet">The set the standard deviation comes from, as <paramref name="meanSet"/>; default EN(1).</param>
+    /// <exception cref="ArgumentException">A set of chunks (ghost, BGN), or one whose groups do not divide C (the message lists those that do).</exception>
     public HeterologousNorm(long channels, PixelSet? meanSet = null, PixelSet? stdSet = null, double eps = 1e-5, double momentum = 0.1)
         : base("HeterologousNorm", channels, eps, momentum, defaultAlpha: 0)
     {
@@ -21,7 +25,10 @@ public sealed class HeterologousNorm : NormalizationLayer
         stdStatistics = Track(StdSet, "std_set_");
     }
 
+    /// <summary>The set the mean comes from.</summary>
     public PixelSet MeanSet { get; }
+
+    /// <summary>The set the standard deviation comes from.</summary>
     public PixelSet StdSet { get; }
 
     public override bool HasRunningStatistics => MeanSet.IsBatchDependent || StdSet.IsBatchDependent;

@@ -1,7 +1,7 @@
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// Mode group normalization (seed "mode normalization", Alg. 3 and eq. 5) with K modes. Per example,
+/// Mode group normalization ("Mode Normalization", arXiv:1810.05466, Alg. 3 and eq. 5) with K modes. Per example,
 /// each channel is gated into the modes by g[n,c,k] = softmax_k(a_k·m[n,c] + b_k) (a: 1/K + 0.01·N(0,1),
 /// b: 0), each mode pools mean and variance over the channels by those weights, and
 /// y = gamma[c]/K · Σ_k (x - mu[n,k]) / sqrt(var[n,k] + eps) + beta[c] (eq. 5: an unweighted mean over
@@ -12,7 +12,11 @@ public sealed class ModeGroupNorm : NormalizationLayer
 {
     private readonly RunningMoments running;
 
-    public ModeGroupNorm(long channels, int modes = 2, bool gateWeightedOutput = false, double eps = 1e-5, double momentum = 0.1)
+    /// <inheritdoc cref="BatchNorm(long, double, double)"/>
+    /// <param name="modes">K, the modes (default 2, the paper's), at least 1.</param>
+    /// <param name="gateWeightedOutput">Weigh mode k's output by the gates instead of 1/K (default false: eq. 5).</param>
+    /// <exception cref="ArgumentOutOfRangeException">K below 1.</exception>
+    public ModeGroupNorm(long channels, int modes = NormalizerFactory.DefaultModes, bool gateWeightedOutput = false, double eps = 1e-5, double momentum = 0.1)
         : base("ModeGroupNorm", channels, eps, momentum, defaultAlpha: 1)
     {
         if (modes < 1) throw new ArgumentOutOfRangeException(nameof(modes), modes, "ModeGroupNorm: the number of modes K must be >= 1.");
@@ -23,8 +27,12 @@ public sealed class ModeGroupNorm : NormalizationLayer
         running = RegisterRunningMoments(channels);
     }
 
+    /// <summary>K, the modes.</summary>
     public int Modes { get; }
+
+    /// <summary>Whether mode k's output is weighed by the gates rather than 1/K.</summary>
     public bool GateWeightedOutput { get; }
+
     /// <summary>a, [K] (state_dict "gate_scale").</summary>
     public Parameter GateScale => ParameterNamed("gate_scale");
 

@@ -1,7 +1,7 @@
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// Mode normalization (seed "mode normalization", Alg. 1-2) with K modes. Gates
+/// Mode normalization ("Mode Normalization", arXiv:1810.05466, Alg. 1-2) with K modes. Gates
 /// g[n,k] = softmax_k(W·mean_hw x[n,:] + b) (W: K x C, initialised 1/K + 0.01·N(0,1); b: 0) weigh each
 /// example into the modes; each mode pools mean and variance per channel over the examples by those
 /// weights, and y = gamma·Σ_k g[n,k]·(x - mu[k,c]) / sqrt(var[k,c] + eps) + beta. Running E[x] (0) and
@@ -11,7 +11,10 @@ namespace MLNetNormalization.Normalization;
 /// </summary>
 public sealed class ModeNorm : NormalizationLayer
 {
-    public ModeNorm(long channels, int modes = 2, double eps = 1e-5, double momentum = 0.1)
+    /// <inheritdoc cref="BatchNorm(long, double, double)"/>
+    /// <param name="modes">K, the modes (default 2, the paper's), at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">K below 1.</exception>
+    public ModeNorm(long channels, int modes = NormalizerFactory.DefaultModes, double eps = 1e-5, double momentum = 0.1)
         : base("ModeNorm", channels, eps, momentum, defaultAlpha: 0)
     {
         if (modes < 1) throw new ArgumentOutOfRangeException(nameof(modes), modes, "ModeNorm: the number of modes K must be >= 1.");
@@ -22,7 +25,9 @@ public sealed class ModeNorm : NormalizationLayer
         RegisterRunningStatistic("running_mean_square", [modes, channels], 1);
     }
 
+    /// <summary>K, the modes.</summary>
     public int Modes { get; }
+
     /// <summary>W, [K, C] (state_dict "gate_weight").</summary>
     public Parameter GateWeight => ParameterNamed("gate_weight");
 
@@ -54,7 +59,7 @@ public sealed class ModeNorm : NormalizationLayer
         {
             CheckTrainingSetSize(PixelSet.Batch, cells.Shape);
             // Each mode's weights over the examples, g[n,k] / Σ_n g[n,k], normalized in log space: a mode
-            // whose gates are all tiny still pools the examples by their relative weights (seed Alg. 1),
+            // whose gates are all tiny still pools the examples by their relative weights (the MN paper's Alg. 1),
             // where dividing the gates by their ~0 sum would not. Its output share is tiny, but its running
             // moments are what inference uses for the examples that do go to it.
             var exampleWeights = softmax(nn.functional.log_softmax(logits, 1), 0).to(ScalarType.Float64);

@@ -4,15 +4,14 @@ using System.Globalization;
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// What every normalizer shares (spec section 1): per-(n, c) moments of the input, a small float64
+/// What every normalizer shares (docs/normalizers.md, section 1): per-(n, c) moments of the input, a small float64
 /// statistics algebra done by the layer, then one per-(n, c) affine y = (x - m)·A + B, centred on the
 /// cell's own mean. A TorchSharp module: the affine parameters gamma ("weight", 1) and beta ("bias", 0) and
 /// the running statistics are registered, so <c>state_dict</c>, <c>to</c>, <c>save</c> and <c>load</c> work.
 /// The base also owns eps, momentum, the inference example weight alpha, and the input checks. BN and ghost BN train
 /// through libtorch's fused batch_norm (<see cref="FusedForward"/>), which accumulates its statistics in double. GN, LN and IN
-/// do not use libtorch's group_norm: its float32 kernel accumulates in float, and at an offset of 1e4 (spread 1) its
-/// output's cell means were off by up to 1.4e-3 where this layer's are within 1e-3 of float64
-/// (NormalizationNumericsTests).
+/// do not use libtorch's group_norm: its float32 kernel accumulates in float, short of the precision docs/normalizers.md
+/// asks for at large offsets, which NormalizationNumericsTests hold these layers to.
 /// </summary>
 public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
 {
@@ -67,7 +66,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     private protected Tensor BufferNamed(string name) =>
         get_buffer(name) ?? throw new InvalidOperationException($"{LayerName} has no buffer '{name}'.");
 
-    /// <summary>The layer's own default alpha (spec: 0 for batch statistics, 1 for per-example ones, 1/B_g for BGN).</summary>
+    /// <summary>The layer's own default alpha (docs/normalizers.md: 0 for batch statistics, 1 for per-example ones, 1/B_g for BGN).</summary>
     public double DefaultAlpha { get; }
 
     /// <summary>
@@ -206,7 +205,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Registers a running statistic filled with <paramref name="initialValue"/>, kept float64 whatever the layer's
-    /// type, <c>to(ScalarType)</c> included (spec, running statistics, Storage). Inference differences running statistics
+    /// type, <c>to(ScalarType)</c> included (docs/normalizers.md, section 2, "Storage"). Inference differences running statistics
     /// against large values: x - running mean, E[x²] - E[x]². At an offset of 1e4 a float32 mean is off by ~1e-3
     /// and a float32 E[x²] by ~4, errors those differences keep while cancelling the rest; float64 keeps them at
     /// ~1e-12 and ~1e-8.

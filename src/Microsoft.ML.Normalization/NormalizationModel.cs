@@ -1,6 +1,6 @@
 namespace MLNetNormalization.Normalization;
 
-/// <summary>A model's parameters by the weight decay a trainer may want for each (seed "four things" 3.3).</summary>
+/// <summary>A model's parameters by the weight decay a trainer may want for each ("Four Things Everyone Should Know to Improve Batch Normalization", arXiv:1906.03548, section 3.3).</summary>
 public sealed record ParameterRoles(IReadOnlyList<Parameter> Weights, IReadOnlyList<Parameter> NormalizationAffine, IReadOnlyList<Parameter> Gating);
 
 /// <summary>Whole-model operations on the normalization layers of a network.</summary>

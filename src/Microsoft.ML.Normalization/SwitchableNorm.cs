@@ -1,7 +1,8 @@
 namespace MLNetNormalization.Normalization;
 
 /// <summary>
-/// Switchable normalization (Luo et al.): mu = Σ softmax(mean logits)_i·mu_i and
+/// Switchable normalization (Luo, Ren and Peng, "Differentiable Learning-to-Normalize via Switchable Normalization",
+/// ICLR 2019): mu = Σ softmax(mean logits)_i·mu_i and
 /// var = Σ softmax(var logits)_i·var_i over i ∈ {IN, LN, BN}, the logits initialised equal. As in its
 /// reference code the IN variance is unbiased (÷ (H·W - 1)) and LN and BN pool the IN moments. The BN
 /// part keeps running mean and var per channel for inference, mixed with the example's own moments
@@ -11,6 +12,7 @@ public sealed class SwitchableNorm : NormalizationLayer
 {
     private readonly RunningMoments running;
 
+    /// <inheritdoc cref="BatchNorm(long, double, double)"/>
     public SwitchableNorm(long channels, double eps = 1e-5, double momentum = 0.1)
         : base("SwitchableNorm", channels, eps, momentum, defaultAlpha: 0)
     {

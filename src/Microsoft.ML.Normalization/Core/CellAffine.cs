@@ -1,7 +1,7 @@
 namespace MLNetNormalization.Normalization.Core;
 
 /// <summary>
-/// A layer's statistics algebra (spec section 1, step 2): from the cell moments to the per-cell affine (A, B) of
+/// A layer's statistics algebra (docs/normalizers.md, section 1, step 2): from the cell moments to the per-cell affine (A, B) of
 /// y = (x - m)·A + B, as [N, C] float64 tables, differentiable in the moments and the layer's parameters.
 /// </summary>
 internal delegate (Tensor Scale, Tensor Shift) CellAffineAlgebra(CellMoments cells);
@@ -14,7 +14,7 @@ internal delegate (Tensor Scale, Tensor Shift) CellAffineAlgebra(CellMoments cel
 internal sealed record MeasuredCells(Tensor Mean, Tensor Var, Tensor Centred, Tensor Offset);
 
 /// <summary>
-/// The general path of spec section 1 on an NCHW batch: cell moments, the layer's algebra on them, and
+/// The general path of docs/normalizers.md, section 1, on an NCHW batch: cell moments, the layer's algebra on them, and
 /// y = (x - m)·A + B, centred on each cell's own mean m so that an input far from zero (an offset of 1e4 in float32)
 /// keeps its precision, which x·A + (B - m·A) would cancel.
 /// </summary>
@@ -39,7 +39,7 @@ internal static class CellAffine
     /// (libtorch's mean, summed in the input's type), and the moments of the centred values, which are small, correct it:
     /// mean = estimate + mean(x - estimate), var = mean((x - estimate)²) - mean(x - estimate)², in float64. As exact as
     /// Welford in double (an offset of 1e4 loses nothing: the centred values are exact differences), and it reads the big
-    /// tensor in fast vectorized reductions, where libtorch's var_mean (Welford) took 10x as long as the whole output pass.
+    /// tensor in fast vectorized reductions, where libtorch's var_mean (Welford) took several times as long as the whole output pass.
     /// </summary>
     internal static MeasuredCells Measure(Tensor x)
     {
@@ -66,7 +66,7 @@ internal static class CellAffine
 /// (x, algebra, parameters...) → y = (x - m)·A + B as one autograd node. The forward keeps the algebra's small float64
 /// graph from (m, v) and the parameters to (A, B); the backward reads the big tensors in two reductions and two
 /// elementwise passes: gB = Σ_hw gy and gA = Σ_hw gy·(x - m) per cell; autograd over the small graph turns them into
-/// gm, gv and the parameters' gradients; then, from the spec's backward (section 1),
+/// gm, gv and the parameters' gradients; then, from the backward of docs/normalizers.md, section 1,
 /// gx = gy·A + (x - m)·2·gv/L + (gm - A·Σ_hw gy)/L, the last term being y's own dependence on the m it is centred on.
 /// Composed of libtorch ops, autograd would also materialize gy·A and subtract its cell sums in passes of their own.
 /// First derivatives only: the backward is not itself differentiable.

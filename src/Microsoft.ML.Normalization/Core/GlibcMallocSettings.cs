@@ -6,8 +6,8 @@ namespace MLNetNormalization.Normalization.Core;
 /// <summary>
 /// Keeps glibc malloc from returning libtorch's large tensor buffers to the OS after every training step. By
 /// default glibc serves blocks over 128 KiB-32 MiB (its threshold adapts) with mmap and trims the heap's top above
-/// 128 KiB, so each step's activations are mapped, zero-filled by page faults, and unmapped again: a TorchSharp
-/// ResNet-20 step spent 22% of its time in page faults (bench/results.md). Blocks up to 32 MiB from the heap and a
+/// 128 KiB, so each step's activations are mapped, zero-filled by page faults, and unmapped again, which made page
+/// faults a large share of a TorchSharp ResNet-20 step (bench/results.md). Blocks up to 32 MiB from the heap and a
 /// 1 GiB trim threshold let a step reuse the previous step's memory. Set once, when this assembly loads; a
 /// program's own MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ (or GLIBC_TUNABLES) settings win.
 /// </summary>

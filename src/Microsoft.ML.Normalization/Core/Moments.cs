@@ -5,7 +5,7 @@ internal readonly record struct MeanVar(Tensor Mean, Tensor Var);
 
 /// <summary>
 /// The per-(n, c) moments of a batch: mean and biased variance over each cell's L = H*W pixels, as [N, C] float64
-/// tables (spec section 1, step 1), with the NCHW shape they were measured on.
+/// tables (docs/normalizers.md, section 1, step 1), with the NCHW shape they were measured on.
 /// </summary>
 internal sealed class CellMoments
 {
@@ -86,7 +86,7 @@ internal static class Pool
     public const double CollapsedWeight = 1e-12;
 
     /// <summary>
-    /// Inference example weighing (seed "four things" 3.1): the example's own moments mixed with the
+    /// Inference example weighing ("Four Things Everyone Should Know to Improve Batch Normalization", arXiv:1906.03548, section 3.1): the example's own moments mixed with the
     /// running ones, mu = a·m + (1-a)·rm, var = a·(v + m²) + (1-a)·(rv + rm²) - mu², written in the
     /// equivalent cancellation-free form a·v + (1-a)·rv + a(1-a)(m - rm)². a = 0 and a = 1 return the
     /// running or the example moments exactly.

@@ -219,7 +219,7 @@ public sealed class ClassifierTrainer
         return (lossValue, logits.argmax(1).eq(labels).sum().item<long>());
     }
 
-    // Weight decay by role (seed "four things" 3.3): conv/linear weights, gamma/beta, gates; empty groups are left out.
+    // Weight decay by role ("Four Things Everyone Should Know to Improve Batch Normalization", arXiv:1906.03548, section 3.3): conv/linear weights, gamma/beta, gates; empty groups are left out.
     private SGD CreateOptimizer(nn.Module model)
     {
         var roles = NormalizationModel.SplitParameters(model);

@@ -24,7 +24,7 @@ public sealed record TrainingOptions
     /// <summary>Weight decay of convolution and linear weights and biases. Default 1e-4 (the ResNet papers' value).</summary>
     public double WeightDecay { get; init; } = 1e-4;
 
-    /// <summary>Weight decay of the normalizers' gamma and beta (seed "four things" 3.3: helps some networks, hurts others). Default 0.</summary>
+    /// <summary>Weight decay of the normalizers' gamma and beta ("Four Things Everyone Should Know to Improve Batch Normalization", arXiv:1906.03548, section 3.3: helps some networks, hurts others). Default 0.</summary>
     public double NormWeightDecay { get; init; }
 
     /// <summary>Weight decay of gating parameters (MN/MGN gates, SN mixing logits). Default 0.</summary>
@@ -96,8 +96,8 @@ public sealed record TrainingOptions
     /// convolutions (oneDNN) skip their layout conversions. Shapes, state_dict names and saved files are the same
     /// either way; the weights are put back in the usual layout when training ends. Float rounding differs
     /// slightly between the layouts, so a run resumes bit-identically only with the same setting.
-    /// Default true: a ResNet-20 training step (batch 128, 2 threads) took 472 ms channels-last against 594 ms
-    /// contiguous (`bench/ResNetBench -- --diagnose`, the two layouts taking turns step by step).
+    /// Default true: a ResNet-20 training step on the CPU is faster so (`bench/ResNetBench -- --diagnose` times the two
+    /// layouts taking turns step by step; bench/results.md).
     /// </summary>
     public bool ChannelsLast { get; init; } = true;
 

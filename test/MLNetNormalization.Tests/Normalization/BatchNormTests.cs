@@ -4,7 +4,7 @@ using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
 
-/// <summary>BatchNorm against libtorch's batch_norm (training, running statistics, eval) and the spec's alpha formula.</summary>
+/// <summary>BatchNorm against libtorch's batch_norm (training, running statistics, eval) and the alpha formula of docs/normalizers.md.</summary>
 public class BatchNormTests
 {
     private static readonly long[] Shape = [5, 4, 3, 4];

@@ -6,7 +6,7 @@ using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 namespace MLNetNormalization.Tests.Normalization;
 
 /// <summary>
-/// Inference example weighing (spec section 2): eval statistics mu = a·m + (1-a)·rm,
+/// Inference example weighing (docs/normalizers.md, section 2): eval statistics mu = a·m + (1-a)·rm,
 /// var = a(v + m²) + (1-a)(rv + rm²) - mu², checked against the formula in float64 C# for every layer,
 /// with its identities (a = 0: running statistics only, a = 1: the example's own) and default alphas.
 /// </summary>

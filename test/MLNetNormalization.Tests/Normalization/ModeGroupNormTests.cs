@@ -5,7 +5,7 @@ using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 namespace MLNetNormalization.Tests.Normalization;
 
 /// <summary>
-/// Mode group normalization (spec section 2, seed Alg. 3 and eq. 5) against an independent float64
+/// Mode group normalization (docs/normalizers.md, section 2; the MN paper's Alg. 3 and eq. 5) against an independent float64
 /// reference in plain loops, and against libtorch's group_norm / layer_norm for K = 1. The gate
 /// parameters are set explicitly, so no test depends on the global generator.
 /// </summary>
@@ -16,7 +16,7 @@ public class ModeGroupNormTests
     private static readonly long[] Shape = [3, 4, 2, 3];
 
     /// <summary>
-    /// The spec's MGN in plain arrays, x NCHW row-major: g[n,c,k] = softmax_k(a_k·m[n,c] + b_k); per (n, k)
+    /// MGN as docs/normalizers.md defines it, in plain arrays, x NCHW row-major: g[n,c,k] = softmax_k(a_k·m[n,c] + b_k); per (n, k)
     /// the gate-weighted mean and biased variance over all pixels of the example's channels (taken from
     /// the pixels, not by pooling cell moments); y = gamma[c]/K·Σ_k (x - mu[n,k])/sqrt(var[n,k] + eps) + beta[c],
     /// or gamma[c]·Σ_k g[n,c,k]·(...) + beta[c] for the gate-weighted output.
@@ -68,7 +68,7 @@ public class ModeGroupNormTests
 
         /// <summary>
         /// alpha &lt; 1: the per-channel running moments pooled over the channels with the example's gates
-        /// (the spec's "averages over its channels", weighted as the set is), mixed with the example's own.
+        /// (docs/normalizers.md's "averages over its channels", weighted as the set is), mixed with the example's own.
         /// </summary>
         public (double[,] Mean, double[,] Var) MixWithRunning((double[,] Mean, double[,] Var) example, double[,,] gates,
                                                                double[] runningMean, double[] runningVar, double alpha)

@@ -5,7 +5,7 @@ using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 namespace MLNetNormalization.Tests.Normalization;
 
 /// <summary>
-/// Mode normalization (spec section 2, seed Alg. 1-2) against libtorch's batch_norm (K = 1) and an
+/// Mode normalization (docs/normalizers.md, section 2; the MN paper's Alg. 1-2) against libtorch's batch_norm (K = 1) and an
 /// independent float64 reference in plain loops (K = 2, 3). The gates are set explicitly, so no test
 /// depends on the global generator.
 /// </summary>
@@ -354,7 +354,7 @@ public class ModeNormTests
         using var generator = new Generator(135);
         using var layer = Layer(2, generator);
         // Mode 1 gets weights of about e^-30 per example, a sum far below 1e-12 yet well defined: its
-        // statistics (and so its running moments) are the weighted ones, as for any other mode (seed Alg. 1).
+        // statistics (and so its running moments) are the weighted ones, as for any other mode (the MN paper's Alg. 1).
         Assign(layer.GateBias, 15, -15);
         var reference = ReferenceFor(Shape, 2);
         var input = RandomInput(generator, Shape, scale: 2, offset: 1);

@@ -344,7 +344,7 @@ public class NormalizationCoreTests
         using var scope = NewDisposeScope();
         using var owner = new MomentBuffers(zeros([4], ScalarType.Float64), ones([4], ScalarType.Float64));
         var running = owner.Running;
-        // Running moments are float64 buffers whatever the layer's type (spec, running statistics, Storage): RunningMoments
+        // Running moments are float64 buffers whatever the layer's type (docs/normalizers.md, section 2, "Storage"): RunningMoments
         // now reads its owner's buffers by name, so what keeps them float64 is the layer, through to(ScalarType) as well.
         using var float32Layer = new BatchNorm(4);
         float32Layer.to(ScalarType.Float64);

@@ -92,7 +92,7 @@ public class NormalizationModelTests
 
         NormalizationModel.ResetInferenceAlpha(model);
         Assert.All(layers, l => Assert.Equal(l.DefaultAlpha, l.Alpha));
-        // The spec's defaults: 0 for batch statistics, 1 for per-example ones, 1/B_g for BGN.
+        // The defaults of docs/normalizers.md: 0 for batch statistics, 1 for per-example ones, 1/B_g for BGN.
         Assert.Equal(new double[] { 0, 0, 0.5, 1, 1, 1, 0, 0, 0, 0, 1, 0 }, layers.Select(l => l.Alpha));
 
         var error = Assert.ThrowsAny<ArgumentException>(() => NormalizationModel.SetInferenceAlpha(model, 1.5));

@@ -129,7 +129,7 @@ internal sealed class PixelSetReference
 
     /// <summary>
     /// Inference example weighing for one cell: mu = a·m + (1-a)·rm, E2 = a·(v + m²) + (1-a)·(rv + rm²),
-    /// var = E2 - mu² (the spec's formula, as written).
+    /// var = E2 - mu² (the formula of docs/normalizers.md, as written).
     /// </summary>
     public static (double Mean, double Var) Mix(double alpha, double exampleMean, double exampleVar, double runningMean, double runningVar)
     {
@@ -157,7 +157,7 @@ internal sealed class PixelSetReference
     }
 
     /// <summary>
-    /// A group's running moments from per-channel ones (spec: mean_S = avg rm[c], E2_S = avg (rv[c] + rm[c]²)),
+    /// A group's running moments from per-channel ones (docs/normalizers.md: mean_S = avg rm[c], E2_S = avg (rv[c] + rm[c]²)),
     /// returned as (mean, E2 - mean²) per group.
     /// </summary>
     public static (double[] Mean, double[] Var) GroupAverage(double[] channelMean, double[] channelVar, int groups)

@@ -6,8 +6,8 @@ using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 namespace MLNetNormalization.Tests.Normalization;
 
 /// <summary>
-/// Running statistics of a float32 layer are stored so that they do not cancel at inference (spec,
-/// "Running statistics", Storage): trained on data with a large offset, a float32 layer's eval output
+/// Running statistics of a float32 layer are stored so that they do not cancel at inference (docs/normalizers.md,
+/// section 2, "Storage"): trained on data with a large offset, a float32 layer's eval output
 /// with the running statistics alone matches the same layer computed in float64.
 /// </summary>
 public class RunningStatisticsPrecisionTests
@@ -18,7 +18,7 @@ public class RunningStatisticsPrecisionTests
         "hn:g=1", "hn:mean=en2,std=bn", "mn:k=1", "mn:k=2", "mgn:k=2", "sn");
 
     // An offset of 1e4 with a spread of 1 keeps float32's relative precision (6e-8) from hiding anything:
-    // E[x²] ≈ 1e8 in float32 is off by ~4, so E[x²] - E[x]² cancels the whole variance (spec: "loses 4
+    // E[x²] ≈ 1e8 in float32 is off by ~4, so E[x²] - E[x]² cancels the whole variance (docs/normalizers.md: "loses 4
     // digits at an offset of 100"), and a float32 running mean is off by ~1e-3 of a unit-variance input.
     private const double Offset = 1e4;
     private const int TrainingSteps = 300;

@@ -4,7 +4,7 @@ using static MLNetNormalization.Tests.Normalization.NormalizationTestSupport;
 
 namespace MLNetNormalization.Tests.Normalization;
 
-/// <summary>Switchable normalization (spec section 2, baselines) against an independent float64 reference in plain loops.</summary>
+/// <summary>Switchable normalization (docs/normalizers.md, section 2, baselines) against an independent float64 reference in plain loops.</summary>
 public class SwitchableNormTests
 {
     private const double Eps = 1e-5;

@@ -5,7 +5,7 @@ namespace MLNetNormalization.Tools.Mlnorm.Evidence;
 
 /// <summary>
 /// Deterministic transforms that turn one image dataset into a new visual domain with other pixel statistics, for
-/// multi-domain tasks like the mode-normalization paper's (seed "mode normalization" 4.1: MNIST, CIFAR-10, SVHN and
+/// multi-domain tasks like the mode-normalization paper's ("Mode Normalization", arXiv:1810.05466, section 4.1: MNIST, CIFAR-10, SVHN and
 /// Fashion-MNIST in one classifier). Only packaged data is available here, so the domains are derived: inverted
 /// images (dark shapes on white) and strokes over a textured background (like SVHN's digits in scenes).
 /// </summary>

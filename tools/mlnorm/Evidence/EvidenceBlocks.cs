@@ -68,7 +68,7 @@ internal static class BlockParts
 }
 
 /// <summary>
-/// Block 1, seed "mode normalization": BN, MN (K = 2, 3), MGN and GN on the multi-domain task with LeNet at batch
+/// Block 1, "Mode Normalization", arXiv:1810.05466: BN, MN (K = 2, 3), MGN and GN on the multi-domain task with LeNet at batch
 /// 128 and 16 (the shapes of its Tables 1 and 2), and how MN's gates spread each domain over the modes.
 /// </summary>
 internal sealed class ModeNormalizationBlock : IEvidenceBlock
@@ -161,7 +161,7 @@ internal sealed class ModeNormalizationBlock : IEvidenceBlock
 }
 
 /// <summary>
-/// Block 2, seed "four things": ghost batch norm at batch 128, inference alpha tuned after training, weight decay on
+/// Block 2, "Four Things Everyone Should Know to Improve Batch Normalization", arXiv:1906.03548: ghost batch norm at batch 128, inference alpha tuned after training, weight decay on
 /// gamma/beta, and batch-group norm at batch 2, on Fashion-MNIST with LeNet.
 /// </summary>
 internal sealed class FourThingsBlock : IEvidenceBlock
@@ -248,7 +248,7 @@ internal sealed class FourThingsBlock : IEvidenceBlock
     }
 }
 
-/// <summary>Block 3, seed "heterologous": HN (BN's mean, EN's std over the whole layer) against BN and GN at batch 2, 4, 8 and 128 on Fashion-MNIST.</summary>
+/// <summary>Block 3, "Heterologous Normalization", an ICLR 2022 submission: HN (BN's mean, EN's std over the whole layer) against BN and GN at batch 2, 4, 8 and 128 on Fashion-MNIST.</summary>
 internal sealed class HeterologousBlock : IEvidenceBlock
 {
     public static IReadOnlyList<int> Batches { get; } = [2, 4, 8, 128];

@@ -25,7 +25,7 @@ internal sealed record EvidencePlan(
 
     public const double Momentum = 0.9;
 
-    /// <summary>Inference alphas tried on the validation images after training (seed "four things" 3.1).</summary>
+    /// <summary>Inference alphas tried on the validation images after training ("Four Things Everyone Should Know to Improve Batch Normalization", arXiv:1906.03548, section 3.1).</summary>
     public static IReadOnlyList<double> Alphas { get; } = [0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1];
 
     /// <summary>Batch size of evaluation passes: eval-mode outputs are per example, so it changes only the speed.</summary>

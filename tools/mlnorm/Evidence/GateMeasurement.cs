@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace MLNetNormalization.Tools.Mlnorm.Evidence;
 
 /// <summary>
-/// Reads how a trained model's mode-normalization layers assign each domain's images to their modes (seed "mode
-/// normalization" 3.2: the gates should learn to send differently distributed images to different modes). The gates
+/// Reads how a trained model's mode-normalization layers assign each domain's images to their modes ("Mode
+/// Normalization", arXiv:1810.05466, section 3.2: the gates should learn to send differently distributed images to different modes). The gates
 /// are <see cref="ModeNorm.Gates"/> of each MN layer's own input, captured by a forward pre-hook during an eval pass.
 /// </summary>
 internal static class GateMeasurement

@@ -7,7 +7,7 @@ internal sealed record ImageDomain(string Name, ImageDataset Images);
 
 /// <summary>
 /// Several image domains in one classification task with disjoint label sets, as in the mode-normalization paper's
-/// multi-task experiment (seed "mode normalization" 4.1: four datasets, one 40-way classifier): domain d's class c
+/// multi-task experiment ("Mode Normalization", arXiv:1810.05466, section 4.1: four datasets, one 40-way classifier): domain d's class c
 /// becomes label <c>LabelOffsets[d] + c</c>, named "domain: class". The images keep their order, domain after domain.
 /// </summary>
 internal sealed class MultiDomainDataset
