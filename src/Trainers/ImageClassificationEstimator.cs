@@ -72,71 +72,83 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     internal void CheckBeforeFit(DataViewSchema schema)
     {
         ArgumentNullException.ThrowIfNull(schema);
-        var (label, _, _, shape) = CheckColumns(schema, "training data");
-        var classes = checked((int)label.Type.GetKeyCount());
-        if (classes < 2)
-            throw new ArgumentException(
-                $"ImageClassifierWithNorm: the label column '{label.Name}' has {classes} class; a multiclass model needs at least two classes. " +
-                "Give training data with at least two label values (and fit MapValueToKey on it).", nameof(schema));
-        _options.Resolve(shape, classes, _seed, _contextDevice);
+        var columns = CheckTrainingColumns(schema, nameof(schema));
+        _options.Resolve(columns.Shape, columns.Classes, _seed, _contextDevice);
     }
 
-    /// <summary><see cref="Fit"/>, also returning what the engine did (every epoch's history, including those of a resumed checkpoint).</summary>
+    /// <summary>
+    /// <see cref="Fit"/>, also returning what the engine did (every epoch's history, including those of a resumed
+    /// checkpoint). One way through: check the columns and options, read the data, build the network and train it, wrap it.
+    /// </summary>
     internal (ImageClassificationTransformer Model, TrainingResult Training) FitWithTrainingResult(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var options = _options;
         // The estimator keeps the token it was made with; once cancelled it stays so, and every Fit would stop at once.
-        if (options.CancellationToken.IsCancellationRequested)
+        if (_options.CancellationToken.IsCancellationRequested)
             throw new OperationCanceledException(
                 "ImageClassifierWithNorm: the options' CancellationToken was cancelled before this Fit started. Make the trainer again with a new token " +
-                (options.WorkspacePath is null ? "to train." : $"to resume from the checkpoint in {options.WorkspacePath}."),
-                options.CancellationToken);
-        var (label, features, kind, shape) = CheckColumns(input.Schema, "training data");
+                (_options.WorkspacePath is null ? "to train." : $"to resume from the checkpoint in {_options.WorkspacePath}."),
+                _options.CancellationToken);
+        var columns = CheckTrainingColumns(input.Schema, nameof(input));
+        // The options first: an invalid combination is reported as such, whatever the data look like.
+        var resolved = _options.Resolve(columns.Shape, columns.Classes, FitSeed(), _contextDevice);
+        var labelKeys = LabelKeyValues.From(columns.Label, columns.Classes);
+        var (train, validation) = ReadData(input, columns, labelKeys, resolved.Training.Seed);
+        return Train(columns, resolved, labelKeys, train, validation);
+    }
+
+    /// <summary>The training data's label and features columns, the images' kind and shape, and the class count.</summary>
+    private sealed record TrainingColumns(DataViewSchema.Column Label, DataViewSchema.Column Features, FeatureKind Kind, ImageShape Shape, int Classes);
+
+    private TrainingColumns CheckTrainingColumns(DataViewSchema schema, string parameter)
+    {
+        var (label, features, kind, shape) = CheckColumns(schema, "training data");
         var classes = checked((int)label.Type.GetKeyCount());
         if (classes < 2)
             throw new ArgumentException(
                 $"ImageClassifierWithNorm: the label column '{label.Name}' has {classes} class; a multiclass model needs at least two classes. " +
-                "Give training data with at least two label values (and fit MapValueToKey on it).", nameof(input));
-        // The options first: an invalid combination is reported as such, whatever the data look like.
-        var resolved = options.Resolve(shape, classes, FitSeed(), _contextDevice);
-        var labelKeys = LabelKeyValues.From(label, classes);
+                "Give training data with at least two label values (and fit MapValueToKey on it).", parameter);
+        return new(label, features, kind, shape, classes);
+    }
 
+    /// <summary>The training images and the validation images (the options' set, a held-out fraction, or none), in memory.</summary>
+    private (InMemoryImageSource Train, InMemoryImageSource? Validation) ReadData(IDataView input, TrainingColumns columns, LabelKeyValues labelKeys, ulong seed)
+    {
         (DataViewSchema.Column Label, DataViewSchema.Column Features)? validationColumns = null;
-        if (options.ValidationSet is { } validationView)
+        if (_options.ValidationSet is { } validationView)
         {
             var (validationLabel, validationFeatures, validationKind, validationShape) = CheckColumns(validationView.Schema, "ValidationSet");
             validationColumns = (validationLabel, validationFeatures);
-            if (!validationLabel.Type.Equals(label.Type) || validationKind != kind || validationShape != shape)
+            if (!validationLabel.Type.Equals(columns.Label.Type) || validationKind != columns.Kind || validationShape != columns.Shape)
                 throw new ArgumentException(
-                    $"ImageClassifierWithNormOptions.ValidationSet: its '{validationLabel.Name}' ({validationLabel.Type}) and images ({validationShape}) differ from the training data's ({label.Type}, {shape}); " +
+                    $"ImageClassifierWithNormOptions.ValidationSet: its '{validationLabel.Name}' ({validationLabel.Type}) and images ({validationShape}) differ from the training data's ({columns.Label.Type}, {columns.Shape}); " +
                     "prepare both with the same fitted transforms.", nameof(input));
         }
 
-        var all = TrainingRows.Read(input, label, features, kind, shape, labelKeys.Names, "training data");
+        var all = TrainingRows.Read(input, columns.Label, columns.Features, columns.Kind, columns.Shape, labelKeys.Names, "training data");
         if (all.Count == 0)
             throw new ArgumentException("ImageClassifierWithNorm: the training data have no rows; give a view with images in it.", nameof(input));
         if (Enumerable.Range(1, all.Count - 1).All(i => all.GetLabel(i) == all.GetLabel(0)))
             throw new ArgumentException(
                 $"ImageClassifierWithNorm: every row of the training data has the label '{labelKeys.Names[all.GetLabel(0)]}'; a multiclass model needs at least two classes. " +
                 "Give training data with examples of at least two classes.", nameof(input));
-        InMemoryImageSource train = all;
-        InMemoryImageSource? validation = null;
-        if (options.ValidationSet is { } set && validationColumns is { } columns)
+        if (_options.ValidationSet is { } set && validationColumns is { } validation)
         {
-            validation = TrainingRows.Read(set, columns.Label, columns.Features, kind, shape, labelKeys.Names, "ValidationSet");
-            if (validation.Count == 0)
+            var read = TrainingRows.Read(set, validation.Label, validation.Features, columns.Kind, columns.Shape, labelKeys.Names, "ValidationSet");
+            if (read.Count == 0)
                 throw new ArgumentException("ImageClassifierWithNormOptions.ValidationSet has no rows; give a view with images in it, or leave it null.", nameof(input));
+            return (all, read);
         }
-        else if (options.ValidationFraction > 0)
-        {
-            (train, validation) = TrainingRows.Split(all, options.ValidationFraction, resolved.Training.Seed);
-        }
+        return _options.ValidationFraction > 0 ? TrainingRows.Split(all, _options.ValidationFraction, seed) : (all, null);
+    }
 
-        // The data are used as the pipeline made them: mean 0 and std 1 leave them as they are.
-        var training = resolved.Training with { PixelMean = [0.0], PixelStd = [1.0] };
+    /// <summary>Builds the network from the seed, trains it with the engine (progress to the log and the callback, cancellation from both tokens) and wraps it.</summary>
+    private (ImageClassificationTransformer Model, TrainingResult Training) Train(TrainingColumns columns, ResolvedClassifierOptions resolved, LabelKeyValues labelKeys,
+                                                                                 InMemoryImageSource train, InMemoryImageSource? validation)
+    {
+        var (options, training) = (_options, resolved.Training);
         manual_seed(unchecked((long)training.Seed));
-        var model = Backbone.Create(resolved.Architecture, shape, classes, resolved.Plan).to(resolved.Device);
+        var model = Backbone.Create(resolved.Architecture, columns.Shape, columns.Classes, resolved.Plan).to(resolved.Device);
         try
         {
             using var channel = _host.Start("Training");
@@ -144,7 +156,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             // ML.NET's cancellation is a flag on the context's hosts; the engine listens to a token.
             using var watch = new Timer(_ => { if (((ICancelable)_host).IsCanceled) cancellation.Cancel(); }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
             if (resolved.DeviceNote is { } note) channel.Warning(note);
-            channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {shape}, {classes} classes, for {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}.");
+            channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {columns.Shape}, {columns.Classes} classes, for {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}.");
             var result = new ClassifierTrainer(training).Train(model, train, validation, progress =>
             {
                 channel.Info(Describe(progress));
@@ -157,7 +169,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             // The engine says where it resumed only in its result: the log is where an ML.NET user learns that Fit continued a checkpoint.
             if (result.ResumedFrom is { } resumedFrom)
                 channel.Info($"Resumed from the checkpoint in {training.WorkspacePath} at {resumedFrom}.");
-            return (new ImageClassificationTransformer(model, new ClassifierDescription(resolved.Architecture, resolved.Plan, shape, labelKeys, kind,
+            return (new ImageClassificationTransformer(model, new ClassifierDescription(resolved.Architecture, resolved.Plan, columns.Shape, labelKeys, columns.Kind,
                 new(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),
                 resolved.InferenceAlpha, resolved.Device)), result);
         }

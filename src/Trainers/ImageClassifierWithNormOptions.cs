@@ -246,7 +246,9 @@ public sealed class ImageClassifierWithNormOptions
             if (value is < 1) throw Invalid(option, $"must be >= 1, got {value}.");
         var device = ResolveDevice(context ?? ContextDevice.None);
 
-        var training = (_training with { Seed = (ulong)(uint)(Seed ?? contextSeed) }).Validate(nameof(ImageClassifierWithNormOptions));
+        // The pipeline's features are what the network sees (ExtractPixels standardizes): the engine leaves them so.
+        var training = (_training with { Seed = (ulong)(uint)(Seed ?? contextSeed), PixelMean = [0.0], PixelStd = [1.0] })
+            .Validate(nameof(ImageClassifierWithNormOptions));
 
         var specification = GetNormalizerSpecification();
         NormalizerPlan plan;

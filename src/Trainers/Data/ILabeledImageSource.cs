@@ -19,6 +19,11 @@ public interface ILabeledImageSource
     /// <summary>The class index of example <paramref name="index"/>, in [0, ClassNames.Count).</summary>
     int GetLabel(int index);
 
-    /// <summary>Writes example <paramref name="index"/>'s pixels, channel-major (CHW) and scaled to [0, 1], into <paramref name="destination"/>.</summary>
+    /// <summary>
+    /// Writes example <paramref name="index"/>'s pixels, channel-major (CHW), into <paramref name="destination"/>. The engine
+    /// standardizes them per channel as (x - PixelMean) / PixelStd (<see cref="Training.TrainingOptions"/>; defaults for
+    /// pixels scaled to [0, 1]); a source that gives the values the network should see, such as ExtractPixels' output,
+    /// goes with PixelMean 0 and PixelStd 1.
+    /// </summary>
     void ReadImage(int index, Span<float> destination);
 }

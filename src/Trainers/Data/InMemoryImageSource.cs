@@ -32,7 +32,7 @@ internal sealed class InMemoryImageSource : ILabeledImageSource
 
     public int GetLabel(int index) => labels[index];
 
-    /// <summary>The pixels as given (the image trainer tells the engine mean 0 and std 1, so ExtractPixels' values reach the network unchanged).</summary>
+    /// <summary>The pixels as given.</summary>
     public void ReadImage(int index, Span<float> destination) =>
         pixels.AsSpan(index * Shape.ElementCount, Shape.ElementCount).CopyTo(destination);
 
