@@ -129,7 +129,7 @@ internal static class Checkpoint
         }
         catch (Exception e)
         {
-            foreach (var tensor in tensors.Values) tensor.Dispose();
+            DisposeState(tensors);
             throw new InvalidDataException($"{path}: the checkpoint's tensors cannot be read: {e.Message} {Remedy(path)}", e);
         }
         return (header.Position, tensors);
@@ -184,7 +184,7 @@ internal static class Checkpoint
         }
         finally
         {
-            foreach (var tensor in tensors.Values) tensor.Dispose();
+            DisposeState(tensors);
         }
     }
 
@@ -206,6 +206,25 @@ internal static class Checkpoint
                 (mismatched.Count > 0 ? $"other sizes: {string.Join(", ", mismatched)}; " : "") + "build the same model to load this state.");
         using var noGrad = no_grad();
         foreach (var (name, tensor) in target) tensor.copy_(state[name]);
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="model"/>'s state_dict by name, detached and on the model's device (the caller disposes
+    /// it with <see cref="DisposeState"/>); <see cref="CopyState(IReadOnlyDictionary{string, Tensor}, nn.Module)"/> puts it back.
+    /// </summary>
+    internal static Dictionary<string, Tensor> CloneState(nn.Module model)
+    {
+        // The scope frees the intermediate detach() results; the clones leave it.
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return model.state_dict().ToDictionary(s => s.Key, s => s.Value.detach().clone().DetachFromDisposeScope());
+    }
+
+    /// <summary>Disposes the tensors of a state read or cloned here or by <see cref="ModelFile"/>; nothing when null.</summary>
+    internal static void DisposeState(IReadOnlyDictionary<string, Tensor>? state)
+    {
+        if (state is null) return;
+        foreach (var tensor in state.Values) tensor.Dispose();
     }
 
     private static int FirstIndex(List<ParamGroup> groups, int group) => groups.Take(group).Sum(g => g.Parameters.Count());

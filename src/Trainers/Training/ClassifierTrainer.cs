@@ -63,118 +63,175 @@ public sealed class ClassifierTrainer
         var bestPath = options.WorkspacePath is null ? null : Path.Combine(options.WorkspacePath, BestModelFileName);
         if (options.WorkspacePath is not null) Directory.CreateDirectory(options.WorkspacePath);
 
-        var fingerprint = Fingerprint(model, train, validation);
-        TrainingPosition position;
-        string? resumedFrom = null;
-        if (options.Resume && checkpointPath is not null && File.Exists(checkpointPath))
-        {
-            // Checked before anything is loaded: a refused checkpoint must leave the caller's model and the generator as they were.
-            position = Checkpoint.Load(checkpointPath, model, optimizer, saved => CheckSameRun(saved.Fingerprint, fingerprint, checkpointPath));
-            resumedFrom = position.ToString();
-        }
-        else
-        {
-            torch.manual_seed(BatchAssembler.MixSeed(options.Seed, DropoutStream, 0));
-            position = new TrainingPosition { Fingerprint = fingerprint };
-        }
+        var (position, resumedFrom) = ResumeOrStart(model, optimizer, Fingerprint(model, train, validation), checkpointPath);
 
         // LambdaLR sets every group's rate to its initial rate · Factor(step); constructed at last_epoch = GlobalStep - 1,
         // it applies the factor of the next step, GlobalStep, at once, so a resumed run continues the schedule.
         foreach (var group in optimizer.ParamGroups) group.InitialLearningRate = options.LearningRate;
-        var scheduler = optim.lr_scheduler.LambdaLR(optimizer, schedule.Factor, last_epoch: position.GlobalStep - 1);
-        var clock = Stopwatch.StartNew();
-        var stepsThisProcess = 0;
-        var totalSteps = options.Epochs * stepsPerEpoch;
-        var bestState = validation is not null && bestPath is not null && position.BestEpoch is not null && File.Exists(bestPath)
-            ? LoadModelFile(bestPath, model)
-            : null;
+        var run = new Run
+        {
+            Model = model, Shape = train.Shape, Validation = validation, Assembler = assembler, Schedule = schedule, Device = device,
+            Optimizer = optimizer, Scheduler = optim.lr_scheduler.LambdaLR(optimizer, schedule.Factor, last_epoch: position.GlobalStep - 1),
+            CheckpointPath = checkpointPath, BestPath = bestPath, Progress = progress, Cancellation = cancellation,
+            Clock = Stopwatch.StartNew(), StepsPerEpoch = stepsPerEpoch, TotalSteps = options.Epochs * stepsPerEpoch, Position = position,
+            BestState = validation is not null && bestPath is not null && position.BestEpoch is not null && File.Exists(bestPath)
+                ? ModelFile.Load(bestPath, model)
+                : null,
+        };
 
         ValidationMetrics? finalValidation;
         var layout = options.ChannelsLast ? MemoryFormat.UseConvolutionLayout(model, channelsLast: true) : null;
         try
         {
             var lastEpoch = Math.Min(options.Epochs, options.PauseAtEpoch ?? options.Epochs);
-            while (position.Epoch < lastEpoch && !position.StoppedEarly)
+            while (run.Position.Epoch < lastEpoch && !run.Position.StoppedEarly)
             {
-                model.train();
-                var epoch = position.Epoch;
-                var (lossSum, correct, seen) = (position.EpochLossSum, position.EpochCorrect, position.EpochSeen);
-                // The rate of the epoch's last step so far: an epoch resumed after its last step (cancelled while
-                // being validated) takes no step, and the scheduler already holds the next epoch's rate.
-                var learningRate = position.NextBatch > 0
-                    ? options.LearningRate * schedule.Factor(position.GlobalStep - 1)
-                    : optimizer.ParamGroups.First().LearningRate;
-                foreach (var batch in assembler.Training(epoch, position.NextBatch, cancellation))
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    learningRate = optimizer.ParamGroups.First().LearningRate;
-                    var (loss, hits) = Step(model, optimizer, epoch, batch, train.Shape, device);
-                    scheduler.step();
-                    lossSum += loss * batch.Count;
-                    correct += hits;
-                    seen += batch.Count;
-                    stepsThisProcess++;
-                    position = position with
-                    {
-                        NextBatch = batch.Index + 1, GlobalStep = position.GlobalStep + 1,
-                        EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen,
-                    };
-                    var step = batch.Index + 1;
-                    if (step % options.ProgressEverySteps == 0 || step == stepsPerEpoch)
-                        progress?.Invoke(Report(TrainingPhase.Step, position, stepsPerEpoch, lossSum / seen, (double)correct / seen,
-                            learningRate, clock, stepsThisProcess, totalSteps, null));
-                    if (checkpointPath is not null && options.CheckpointEverySteps > 0 && step % options.CheckpointEverySteps == 0 && step < stepsPerEpoch)
-                        Checkpoint.Save(checkpointPath, model, optimizer, position);
-                }
-
-                var validationMetrics = validation is null ? null : Evaluate(model, validation, cancellation);
-                var summary = new EpochSummary(epoch + 1, lossSum / seen, (double)correct / seen, learningRate,
-                    validationMetrics?.MicroAccuracy, validationMetrics?.LogLoss);
-                position = position with
-                {
-                    Epoch = epoch + 1, NextBatch = 0, EpochLossSum = 0, EpochCorrect = 0, EpochSeen = 0,
-                    History = [.. position.History, summary],
-                };
-                if (validationMetrics is not null)
-                {
-                    var metric = options.ValidationMetric == ValidationMetric.MicroAccuracy ? validationMetrics.MicroAccuracy : -validationMetrics.LogLoss;
-                    var minDelta = options.EarlyStopping?.MinDelta ?? 0;
-                    if (position.BestMetric is not { } best || metric > best + minDelta)
-                    {
-                        position = position with { BestEpoch = epoch + 1, BestMetric = metric, EpochsWithoutImprovement = 0 };
-                        DisposeState(bestState);
-                        bestState = CopyState(model);
-                        if (bestPath is not null) SaveModelFile(bestPath, model);
-                    }
-                    else
-                    {
-                        position = position with { EpochsWithoutImprovement = position.EpochsWithoutImprovement + 1 };
-                    }
-                    if (options.EarlyStopping is { } stopping && position.EpochsWithoutImprovement >= stopping.Patience)
-                        position = position with { StoppedEarly = true };
-                }
-                if (checkpointPath is not null) Checkpoint.Save(checkpointPath, model, optimizer, position);
-                progress?.Invoke(Report(TrainingPhase.EpochEnd, position, stepsPerEpoch, summary.TrainingLoss, summary.TrainingAccuracy,
-                    learningRate, clock, stepsThisProcess, totalSteps, validationMetrics));
+                var learningRate = TrainEpochSteps(run);
+                EndEpoch(run, learningRate);
             }
-            if (options.RestoreBestModel && bestState is not null) Checkpoint.CopyState(bestState, model);
+            if (options.RestoreBestModel && run.BestState is not null) Checkpoint.CopyState(run.BestState, model);
             // In the layout the epochs were validated in, so that the best epoch's metrics come out again bit for bit.
             finalValidation = validation is null ? null : Evaluate(model, validation, cancellation);
         }
         catch (OperationCanceledException) when (checkpointPath is not null)
         {
-            Checkpoint.Save(checkpointPath, model, optimizer, position);
+            Checkpoint.Save(checkpointPath, model, optimizer, run.Position);
             throw;
         }
         finally
         {
             // Also when training throws (cancelled, diverged): the best-model copy is not left to the finalizer,
             // and the caller gets the weights back in the layout they had.
-            DisposeState(bestState);
+            Checkpoint.DisposeState(run.BestState);
             layout?.Dispose();
         }
 
-        return new TrainingResult(position.History, position.BestEpoch, finalValidation, position.StoppedEarly, resumedFrom);
+        return new TrainingResult(run.Position.History, run.Position.BestEpoch, finalValidation, run.Position.StoppedEarly, resumedFrom);
+    }
+
+    /// <summary>
+    /// Where training starts: the workspace's checkpoint restored into model, optimizer and generator when resuming
+    /// (with where it resumed from, for the result), or the generator seeded and a fresh position.
+    /// </summary>
+    private (TrainingPosition Position, string? ResumedFrom) ResumeOrStart(nn.Module model, SGD optimizer, JsonObject fingerprint, string? checkpointPath)
+    {
+        if (Options.Resume && checkpointPath is not null && File.Exists(checkpointPath))
+        {
+            // Checked before anything is loaded: a refused checkpoint must leave the caller's model and the generator as they were.
+            var position = Checkpoint.Load(checkpointPath, model, optimizer, saved => CheckSameRun(saved.Fingerprint, fingerprint, checkpointPath));
+            return (position, position.ToString());
+        }
+        torch.manual_seed(BatchAssembler.MixSeed(Options.Seed, DropoutStream, 0));
+        return (new TrainingPosition { Fingerprint = fingerprint }, null);
+    }
+
+    /// <summary>
+    /// The steps of the epoch in progress, from its next batch on, with their progress reports and mid-epoch checkpoints;
+    /// returns the learning rate of its last step.
+    /// </summary>
+    private double TrainEpochSteps(Run run)
+    {
+        run.Model.train();
+        var epoch = run.Position.Epoch;
+        var (lossSum, correct, seen) = (run.Position.EpochLossSum, run.Position.EpochCorrect, run.Position.EpochSeen);
+        // The rate of the epoch's last step so far: an epoch resumed after its last step (cancelled while
+        // being validated) takes no step, and the scheduler already holds the next epoch's rate.
+        var learningRate = run.Position.NextBatch > 0
+            ? Options.LearningRate * run.Schedule.Factor(run.Position.GlobalStep - 1)
+            : run.Optimizer.ParamGroups.First().LearningRate;
+        foreach (var batch in run.Assembler.Training(epoch, run.Position.NextBatch, run.Cancellation))
+        {
+            run.Cancellation.ThrowIfCancellationRequested();
+            learningRate = run.Optimizer.ParamGroups.First().LearningRate;
+            var (loss, hits) = Step(run.Model, run.Optimizer, epoch, batch, run.Shape, run.Device);
+            run.Scheduler.step();
+            lossSum += loss * batch.Count;
+            correct += hits;
+            seen += batch.Count;
+            run.StepsThisProcess++;
+            run.Position = run.Position with
+            {
+                NextBatch = batch.Index + 1, GlobalStep = run.Position.GlobalStep + 1,
+                EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen,
+            };
+            var step = batch.Index + 1;
+            if (step % Options.ProgressEverySteps == 0 || step == run.StepsPerEpoch)
+                run.Progress?.Invoke(Report(TrainingPhase.Step, run, lossSum / seen, (double)correct / seen, learningRate, null));
+            if (run.CheckpointPath is not null && Options.CheckpointEverySteps > 0 && step % Options.CheckpointEverySteps == 0 && step < run.StepsPerEpoch)
+                Checkpoint.Save(run.CheckpointPath, run.Model, run.Optimizer, run.Position);
+        }
+        return learningRate;
+    }
+
+    /// <summary>
+    /// The end of the epoch whose steps are done: validation, the epoch in the history, the best model and early stopping,
+    /// then the checkpoint and the epoch's progress report. <paramref name="learningRate"/>: the rate of its last step.
+    /// </summary>
+    private void EndEpoch(Run run, double learningRate)
+    {
+        var epoch = run.Position.Epoch;
+        // Validated before the position moves on: cancelled here, the checkpoint resumes this epoch after its last step.
+        var validationMetrics = run.Validation is null ? null : Evaluate(run.Model, run.Validation, run.Cancellation);
+        var summary = new EpochSummary(epoch + 1, run.Position.EpochLossSum / run.Position.EpochSeen, (double)run.Position.EpochCorrect / run.Position.EpochSeen,
+            learningRate, validationMetrics?.MicroAccuracy, validationMetrics?.LogLoss);
+        run.Position = run.Position with
+        {
+            Epoch = epoch + 1, NextBatch = 0, EpochLossSum = 0, EpochCorrect = 0, EpochSeen = 0,
+            History = [.. run.Position.History, summary],
+        };
+        if (validationMetrics is not null) KeepBestAndStopEarly(run, validationMetrics);
+        if (run.CheckpointPath is not null) Checkpoint.Save(run.CheckpointPath, run.Model, run.Optimizer, run.Position);
+        run.Progress?.Invoke(Report(TrainingPhase.EpochEnd, run, summary.TrainingLoss, summary.TrainingAccuracy, learningRate, validationMetrics));
+    }
+
+    /// <summary>
+    /// After the epoch that just ended (the position already counts it) was validated: keeps its weights when they improve on the
+    /// best (in memory, and in the workspace's best model file), and stops early after the options' patience without improvement.
+    /// </summary>
+    private void KeepBestAndStopEarly(Run run, ValidationMetrics validationMetrics)
+    {
+        var metric = Options.ValidationMetric == ValidationMetric.MicroAccuracy ? validationMetrics.MicroAccuracy : -validationMetrics.LogLoss;
+        var minDelta = Options.EarlyStopping?.MinDelta ?? 0;
+        if (run.Position.BestMetric is not { } best || metric > best + minDelta)
+        {
+            run.Position = run.Position with { BestEpoch = run.Position.Epoch, BestMetric = metric, EpochsWithoutImprovement = 0 };
+            Checkpoint.DisposeState(run.BestState);
+            run.BestState = Checkpoint.CloneState(run.Model);
+            if (run.BestPath is not null) ModelFile.Save(run.BestPath, run.Model);
+        }
+        else
+        {
+            run.Position = run.Position with { EpochsWithoutImprovement = run.Position.EpochsWithoutImprovement + 1 };
+        }
+        if (Options.EarlyStopping is { } stopping && run.Position.EpochsWithoutImprovement >= stopping.Patience)
+            run.Position = run.Position with { StoppedEarly = true };
+    }
+
+    /// <summary>
+    /// One call of <see cref="Train"/>: what it trains with, and what changes as it goes. The methods that move the run on
+    /// store each new <see cref="Position"/> here at once, so that a cancellation, wherever it comes, checkpoints where the run stood.
+    /// </summary>
+    private sealed class Run
+    {
+        public required nn.Module<Tensor, Tensor> Model { get; init; }
+        public required ImageShape Shape { get; init; }
+        public required ILabeledImageSource? Validation { get; init; }
+        public required BatchAssembler Assembler { get; init; }
+        public required LearningRateSchedule Schedule { get; init; }
+        public required Device Device { get; init; }
+        public required SGD Optimizer { get; init; }
+        public required optim.lr_scheduler.LRScheduler Scheduler { get; init; }
+        public required string? CheckpointPath { get; init; }
+        public required string? BestPath { get; init; }
+        public required Action<TrainingProgress>? Progress { get; init; }
+        public required CancellationToken Cancellation { get; init; }
+        public required Stopwatch Clock { get; init; }
+        public required int StepsPerEpoch { get; init; }
+        public required int TotalSteps { get; init; }
+        public required TrainingPosition Position { get; set; }
+        /// <summary>The best epoch's weights so far (on the model's device), for <see cref="TrainingOptions.RestoreBestModel"/>.</summary>
+        public required Dictionary<string, Tensor>? BestState { get; set; }
+        public int StepsThisProcess { get; set; }
     }
 
     /// <summary>
@@ -242,15 +299,16 @@ public sealed class ClassifierTrainer
             throw new ArgumentException("The validation data's classes differ from the training data's; map both with the same label map.", nameof(validation));
     }
 
-    private TrainingProgress Report(TrainingPhase phase, TrainingPosition position, int stepsPerEpoch, double loss, double accuracy,
-                                    double learningRate, Stopwatch clock, int stepsThisProcess, int totalSteps, ValidationMetrics? validation)
+    // Where the run stands, with its speed and time left from the steps this process has taken.
+    private TrainingProgress Report(TrainingPhase phase, Run run, double loss, double accuracy, double learningRate, ValidationMetrics? validation)
     {
-        var elapsed = clock.Elapsed;
-        var secondsPerStep = stepsThisProcess == 0 ? 0 : elapsed.TotalSeconds / stepsThisProcess;
-        var remaining = TimeSpan.FromSeconds(secondsPerStep * Math.Max(0, totalSteps - position.GlobalStep));
+        var position = run.Position;
+        var elapsed = run.Clock.Elapsed;
+        var secondsPerStep = run.StepsThisProcess == 0 ? 0 : elapsed.TotalSeconds / run.StepsThisProcess;
+        var remaining = TimeSpan.FromSeconds(secondsPerStep * Math.Max(0, run.TotalSteps - position.GlobalStep));
         var epoch = phase == TrainingPhase.EpochEnd ? position.Epoch : position.Epoch + 1;
-        var step = phase == TrainingPhase.EpochEnd ? stepsPerEpoch : position.NextBatch;
-        return new TrainingProgress(phase, epoch, Options.Epochs, step, stepsPerEpoch, loss, accuracy, learningRate,
+        var step = phase == TrainingPhase.EpochEnd ? run.StepsPerEpoch : position.NextBatch;
+        return new TrainingProgress(phase, epoch, Options.Epochs, step, run.StepsPerEpoch, loss, accuracy, learningRate,
             secondsPerStep == 0 ? 0 : Options.BatchSize / secondsPerStep, elapsed, remaining, validation);
     }
 
@@ -298,79 +356,5 @@ public sealed class ClassifierTrainer
         var index = Enumerable.Range(0, Math.Min(before.Count, now.Count)).FirstOrDefault(i => before[i] != now[i], -1);
         if (index >= 0) return $"checkpoint: {before[index]}, now: {now[index]}";
         return before.Count > now.Count ? $"the checkpoint's also has {before[now.Count]}" : $"now also {now[before.Count]}";
-    }
-
-    private static Dictionary<string, Tensor> CopyState(nn.Module model)
-    {
-        // The scope frees the intermediate detach() results; the clones leave it.
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        return model.state_dict().ToDictionary(s => s.Key, s => s.Value.detach().clone().DetachFromDisposeScope());
-    }
-
-    /// <summary>
-    /// Writes the model's state_dict in TorchSharp's <c>Module.save</c> format (so <c>model.load(path)</c> reads it),
-    /// contiguous whatever the training layout, as a <see cref="ChecksummedFile"/> (the trailer follows the state_dict).
-    /// </summary>
-    internal static void SaveModelFile(string path, nn.Module model)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var state = model.state_dict().ToDictionary(s => s.Key, s => s.Value.detach().contiguous());
-        ChecksummedFile.Write(path, stream =>
-        {
-            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            nn.Module.save_state_dict(writer, state);
-        });
-    }
-
-    /// <summary>
-    /// A file of <see cref="SaveModelFile"/> as tensors by state_dict name, on
-    /// the CPU (the caller disposes them); checked against <paramref name="model"/>'s names and sizes.
-    /// </summary>
-    /// <exception cref="InvalidDataException">When the file is not such a file, or was written for another model.</exception>
-    internal static Dictionary<string, Tensor> LoadModelFile(string path, nn.Module model)
-    {
-        var state = ReadModelFile(path);
-        var expected = model.state_dict();
-        var differences = expected.Keys.Except(state.Keys).Concat(state.Keys.Except(expected.Keys))
-            .Concat(expected.Where(e => state.TryGetValue(e.Key, out var t) && !t.shape.SequenceEqual(e.Value.shape)).Select(e => e.Key)).ToList();
-        if (differences.Count == 0) return state;
-        DisposeState(state);
-        throw new InvalidDataException($"{path} was written for another model (these tensors differ: {string.Join(", ", differences)}).");
-    }
-
-    /// <summary>
-    /// A file of <see cref="SaveModelFile"/> (TorchSharp's <c>Module.save</c> format: a LEB128 count, then name and tensor
-    /// pairs; then the checksum) as tensors by name, on the CPU, without a model to load it into (the caller disposes them).
-    /// </summary>
-    /// <exception cref="InvalidDataException">When the file is not such a file, or is damaged or truncated.</exception>
-    internal static Dictionary<string, Tensor> ReadModelFile(string path)
-    {
-        var state = new Dictionary<string, Tensor>();
-        var remedy = $"Delete it, and the {CheckpointFileName} beside it, to train afresh, or restore it from a copy.";
-        using var stream = ChecksummedFile.OpenVerified(path, "model file", remedy);
-        try
-        {
-            using var reader = new BinaryReader(stream);
-            var count = reader.Read7BitEncodedInt64();
-            for (long i = 0; i < count; i++)
-            {
-                var name = reader.ReadString();
-                state[name] = TensorExtensionMethods.Load(reader).DetachFromDisposeScope();
-            }
-            return state;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            DisposeState(state);
-            throw new InvalidDataException($"{path} is not a model file of TorchSharp's Module.save format: {e.Message} {remedy}", e);
-        }
-    }
-
-    private static void DisposeState(Dictionary<string, Tensor>? state)
-    {
-        if (state is null) return;
-        foreach (var tensor in state.Values) tensor.Dispose();
     }
 }

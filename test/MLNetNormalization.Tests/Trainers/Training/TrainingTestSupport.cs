@@ -79,7 +79,7 @@ internal static class States
     /// <summary>The tensors of a model file (<c>Module.save</c> format, as best.mlnt), by name, as raw bytes.</summary>
     public static Dictionary<string, byte[]> OfModelFile(string path, nn.Module model)
     {
-        var tensors = ClassifierTrainer.LoadModelFile(path, model);
+        var tensors = ModelFile.Load(path, model);
         try
         {
             return tensors.ToDictionary(t => t.Key, t => TestData.RawBytes(t.Value));
