@@ -14,7 +14,7 @@ public sealed class BatchGroupNorm : PixelSetNorm
     /// <param name="examplesPerGroup">B_g, the examples a group pools (a shorter last chunk stays on its own), at least 1.</param>
     /// <exception cref="ArgumentOutOfRangeException">G or B_g below 1.</exception>
     /// <exception cref="ArgumentException">C not a multiple of G (the message lists the valid group counts).</exception>
-    public BatchGroupNorm(long channels, int groups, int examplesPerGroup, double eps = 1e-5, double momentum = 0.1)
+    public BatchGroupNorm(long channels, int groups, int examplesPerGroup, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("BatchGroupNorm", channels,
                PixelSet.BatchGroup(AtLeastOne(groups, nameof(groups), "BatchGroupNorm", "group count"),
                                    AtLeastOne(examplesPerGroup, nameof(examplesPerGroup), "BatchGroupNorm", "examples per group")),

@@ -12,7 +12,7 @@ public sealed class BatchNorm : PixelSetNorm
     /// <param name="eps">Added to the variance before the square root (default 1e-5).</param>
     /// <param name="momentum">Weight of a batch in the running statistics (default 0.1).</param>
     /// <exception cref="ArgumentOutOfRangeException">A channel count below 1, eps not above 0, momentum outside [0, 1].</exception>
-    public BatchNorm(long channels, double eps = 1e-5, double momentum = 0.1)
+    public BatchNorm(long channels, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("BatchNorm", channels, PixelSet.Batch, RunningStatisticsKind.PerSet, eps, momentum, defaultAlpha: 0)
     {
     }

@@ -11,7 +11,7 @@ public sealed class ExtendedNorm : PixelSetNorm
     /// <param name="groups">G, the channel groups (default 1): at least 1, dividing C.</param>
     /// <exception cref="ArgumentOutOfRangeException">G below 1.</exception>
     /// <exception cref="ArgumentException">C not a multiple of G (the message lists the valid group counts).</exception>
-    public ExtendedNorm(long channels, int groups = 1, double eps = 1e-5, double momentum = 0.1)
+    public ExtendedNorm(long channels, int groups = NormalizerFactory.DefaultExtendedNormGroups, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("ExtendedNorm", channels, PixelSet.Extended(AtLeastOne(groups, nameof(groups), "ExtendedNorm", "group count")),
                RunningStatisticsKind.PerSet, eps, momentum, defaultAlpha: 0)
     {

@@ -10,7 +10,7 @@ public sealed class GhostBatchNorm : PixelSetNorm
     /// <inheritdoc cref="BatchNorm(long, double, double)"/>
     /// <param name="ghostSize">Examples per ghost batch, at least 1.</param>
     /// <exception cref="ArgumentOutOfRangeException">A ghost size below 1.</exception>
-    public GhostBatchNorm(long channels, int ghostSize, double eps = 1e-5, double momentum = 0.1)
+    public GhostBatchNorm(long channels, int ghostSize, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("GhostBatchNorm", channels, PixelSet.Ghost(AtLeastOne(ghostSize, nameof(ghostSize), "GhostBatchNorm", "ghost batch size")),
                RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 0)
     {

@@ -11,7 +11,7 @@ public sealed class GroupNorm : PixelSetNorm
     /// <param name="groups">G, the channel groups: at least 1, dividing C.</param>
     /// <exception cref="ArgumentOutOfRangeException">G below 1.</exception>
     /// <exception cref="ArgumentException">C not a multiple of G (the message lists the valid group counts).</exception>
-    public GroupNorm(long channels, int groups, double eps = 1e-5, double momentum = 0.1)
+    public GroupNorm(long channels, int groups, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("GroupNorm", channels, PixelSet.Group(AtLeastOne(groups, nameof(groups), "GroupNorm", "group count")),
                RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 1)
     {

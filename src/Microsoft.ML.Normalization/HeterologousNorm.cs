@@ -16,11 +16,11 @@ public sealed class HeterologousNorm : NormalizationLayer
     /// <param name="meanSet">The set the mean comes from: BN, IN, LN, GN(G) or EN(G); default BN (<see cref="PixelSet.Batch"/>).</param>
     /// <param name="stdSet">The set the standard deviation comes from, as <paramref name="meanSet"/>; default EN(1).</param>
     /// <exception cref="ArgumentException">A set of chunks (ghost, BGN), or one whose groups do not divide C (the message lists those that do).</exception>
-    public HeterologousNorm(long channels, PixelSet? meanSet = null, PixelSet? stdSet = null, double eps = 1e-5, double momentum = 0.1)
+    public HeterologousNorm(long channels, PixelSet? meanSet = null, PixelSet? stdSet = null, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("HeterologousNorm", channels, eps, momentum, defaultAlpha: 0)
     {
         MeanSet = meanSet ?? PixelSet.Batch;
-        StdSet = stdSet ?? PixelSet.Extended(1);
+        StdSet = stdSet ?? PixelSet.Extended(NormalizerFactory.DefaultExtendedNormGroups);
         meanStatistics = Track(MeanSet, "mean_set_");
         stdStatistics = Track(StdSet, "std_set_");
     }

@@ -7,7 +7,7 @@ namespace MLNetNormalization.Normalization;
 public sealed class InstanceNorm : PixelSetNorm
 {
     /// <inheritdoc cref="BatchNorm(long, double, double)"/>
-    public InstanceNorm(long channels, double eps = 1e-5, double momentum = 0.1)
+    public InstanceNorm(long channels, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("InstanceNorm", channels, PixelSet.Instance, RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 1)
     {
     }

@@ -8,7 +8,7 @@ namespace MLNetNormalization.Normalization;
 public sealed class LayerNorm : PixelSetNorm
 {
     /// <inheritdoc cref="BatchNorm(long, double, double)"/>
-    public LayerNorm(long channels, double eps = 1e-5, double momentum = 0.1)
+    public LayerNorm(long channels, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("LayerNorm", channels, PixelSet.Layer, RunningStatisticsKind.PerChannel, eps, momentum, defaultAlpha: 1)
     {
     }

@@ -16,7 +16,7 @@ public sealed class ModeGroupNorm : NormalizationLayer
     /// <param name="modes">K, the modes (default 2, the paper's), at least 1.</param>
     /// <param name="gateWeightedOutput">Weigh mode k's output by the gates instead of 1/K (default false: eq. 5).</param>
     /// <exception cref="ArgumentOutOfRangeException">K below 1.</exception>
-    public ModeGroupNorm(long channels, int modes = NormalizerFactory.DefaultModes, bool gateWeightedOutput = false, double eps = 1e-5, double momentum = 0.1)
+    public ModeGroupNorm(long channels, int modes = NormalizerFactory.DefaultModes, bool gateWeightedOutput = false, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("ModeGroupNorm", channels, eps, momentum, defaultAlpha: 1)
     {
         if (modes < 1) throw new ArgumentOutOfRangeException(nameof(modes), modes, "ModeGroupNorm: the number of modes K must be >= 1.");

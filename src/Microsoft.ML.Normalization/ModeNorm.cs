@@ -14,7 +14,7 @@ public sealed class ModeNorm : NormalizationLayer
     /// <inheritdoc cref="BatchNorm(long, double, double)"/>
     /// <param name="modes">K, the modes (default 2, the paper's), at least 1.</param>
     /// <exception cref="ArgumentOutOfRangeException">K below 1.</exception>
-    public ModeNorm(long channels, int modes = NormalizerFactory.DefaultModes, double eps = 1e-5, double momentum = 0.1)
+    public ModeNorm(long channels, int modes = NormalizerFactory.DefaultModes, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("ModeNorm", channels, eps, momentum, defaultAlpha: 0)
     {
         if (modes < 1) throw new ArgumentOutOfRangeException(nameof(modes), modes, "ModeNorm: the number of modes K must be >= 1.");

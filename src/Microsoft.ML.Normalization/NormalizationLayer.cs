@@ -46,10 +46,16 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// <summary>C, the channel count of the NCHW input.</summary>
     public long Channels { get; }
 
-    /// <summary>Added to every variance before the square root (PyTorch's eps; default 1e-5).</summary>
+    /// <summary>Added to every variance before the square root (PyTorch's eps; default <see cref="DefaultEps"/>).</summary>
     public double Eps { get; }
 
-    /// <summary>Weight of a batch in the running statistics, running = (1 - momentum)·running + momentum·batch (default 0.1).</summary>
+    /// <summary>The eps of every layer and normalizer string that gives none: 1e-5, PyTorch's.</summary>
+    public const double DefaultEps = 1e-5;
+
+    /// <summary>The momentum of every layer and normalizer string that gives none: 0.1, PyTorch's.</summary>
+    public const double DefaultMomentum = 0.1;
+
+    /// <summary>Weight of a batch in the running statistics, running = (1 - momentum)·running + momentum·batch (default <see cref="DefaultMomentum"/>).</summary>
     public double Momentum { get; }
 
     /// <summary>gamma, per channel, [C] (state_dict "weight").</summary>

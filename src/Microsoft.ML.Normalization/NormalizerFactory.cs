@@ -131,8 +131,8 @@ public static class NormalizerFactory
     {
         public bool Has(string key) => values.ContainsKey(key);
 
-        public double Eps => Double("eps", 1e-5, positive: true);
-        public double Momentum => Double("momentum", 0.1, positive: false);
+        public double Eps => Double("eps", NormalizationLayer.DefaultEps, positive: true);
+        public double Momentum => Double("momentum", NormalizationLayer.DefaultMomentum, positive: false);
         public double? Alpha => Has("alpha") ? Double("alpha", 0, positive: false) : null;
 
         public int Int(string key, int? fallback = null)

@@ -13,7 +13,7 @@ public sealed class SwitchableNorm : NormalizationLayer
     private readonly RunningMoments running;
 
     /// <inheritdoc cref="BatchNorm(long, double, double)"/>
-    public SwitchableNorm(long channels, double eps = 1e-5, double momentum = 0.1)
+    public SwitchableNorm(long channels, double eps = DefaultEps, double momentum = DefaultMomentum)
         : base("SwitchableNorm", channels, eps, momentum, defaultAlpha: 0)
     {
         register_parameter("mean_logits", new Parameter(ones(3)));

@@ -157,7 +157,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             using var watch = new Timer(_ => { if (((ICancelable)_host).IsCanceled) cancellation.Cancel(); }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
             if (resolved.DeviceNote is { } note) channel.Warning(note);
             channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {columns.Shape}, {columns.Classes} classes, for {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}.");
-            var result = new ClassifierTrainer(training).Train(model, train, validation, progress =>
+            var result = resolved.Trainer.Train(model, train, validation, progress =>
             {
                 channel.Info(Describe(progress));
                 options.MetricsCallback?.Invoke(progress);

@@ -247,8 +247,8 @@ public sealed class ImageClassifierWithNormOptions
         var device = ResolveDevice(context ?? ContextDevice.None);
 
         // The pipeline's features are what the network sees (ExtractPixels standardizes): the engine leaves them so.
-        var training = (_training with { Seed = (ulong)(uint)(Seed ?? contextSeed), PixelMean = [0.0], PixelStd = [1.0] })
-            .Validate(nameof(ImageClassifierWithNormOptions));
+        var trainer = new ClassifierTrainer(_training with { Seed = (ulong)(uint)(Seed ?? contextSeed), PixelMean = [0.0], PixelStd = [1.0] },
+                                            nameof(ImageClassifierWithNormOptions));
 
         var specification = GetNormalizerSpecification();
         NormalizerPlan plan;
@@ -261,7 +261,7 @@ public sealed class ImageClassifierWithNormOptions
             throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), MessageOf(e), e);
         }
         CheckEveryLayer(plan, input, classes);
-        return new ResolvedClassifierOptions(Architecture, plan, training, InferenceAlpha, device.Device, device.Note);
+        return new ResolvedClassifierOptions(Architecture, plan, trainer, InferenceAlpha, device.Device, device.Note);
     }
 
     // Checks that the backbone takes the images and that every normalization layer it would have can be made for its

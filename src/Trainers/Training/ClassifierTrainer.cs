@@ -25,9 +25,16 @@ public sealed class ClassifierTrainer
     // Streams derived from the seed: the global generator (dropout) gets its own, apart from data order.
     private const ulong DropoutStream = 0xD80;
 
-    public ClassifierTrainer(TrainingOptions options)
+    /// <exception cref="ArgumentException">An invalid option (see <see cref="TrainingOptions.Validate"/>).</exception>
+    public ClassifierTrainer(TrainingOptions options) : this(options, nameof(TrainingOptions))
     {
-        Options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+    }
+
+    /// <param name="options">Checked here, once.</param>
+    /// <param name="owner">The options class the user set them on, which the messages name.</param>
+    internal ClassifierTrainer(TrainingOptions options, string owner)
+    {
+        Options = (options ?? throw new ArgumentNullException(nameof(options))).Validate(owner);
     }
 
     public TrainingOptions Options { get; }
