@@ -5,6 +5,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Spectre.Console;
 using MLNetNormalization.Tools.Mlnorm.Report;
+using MLNetNormalization.Sweeps;
 
 namespace MLNetNormalization.Tools.Mlnorm;
 
@@ -109,7 +110,7 @@ public static partial class Cli
     private static Option<string> AlphasOption() => new("--alphas")
     {
         Description = "Inference alphas to evaluate (0: running statistics, 1: each image's own), comma-separated",
-        DefaultValueFactory = _ => "0,0.25,0.5,0.75,1",
+        DefaultValueFactory = _ => string.Join(",", NormalizerSweepSettings.DefaultInferenceAlphas.Select(a => a.ToString(CultureInfo.InvariantCulture))),
     };
 
     private static IReadOnlyList<string>? ParseClassNames(string? text) =>
