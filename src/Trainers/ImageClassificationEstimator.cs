@@ -55,7 +55,9 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     }
 
     /// <summary>
-    /// Checks the columns and every option before anything is read, reads the data once into memory, trains, and
+    /// Checks the columns and every option before anything is read, reads the data once into a temporary file (memory
+    /// holds a few batches whatever the data's size; the file needs C·H·W·4 bytes an image of pixels, H·W·3 an encoded
+    /// image, in TMPDIR, and is gone when Fit ends), trains, and
     /// returns the model. The pixels are used as given (no standardization of the trainer's own), so standardize in
     /// ExtractPixels (offsetImage, scaleImage); the crop padding of augmentation pads with 0.
     /// </summary>
@@ -93,8 +95,17 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         // The options first: an invalid combination is reported as such, whatever the data look like.
         var resolved = _options.Resolve(columns.Shape, columns.Classes, FitSeed(), _contextDevice);
         var labelKeys = LabelKeyValues.From(columns.Label, columns.Classes);
-        var (train, validation) = ReadData(input, columns, labelKeys, resolved.Training.Seed);
-        return Train(columns, resolved, labelKeys, train, validation);
+        using var data = ReadData(input, columns, labelKeys, resolved.Training.Seed);
+        return Train(columns, resolved, labelKeys, data.Train, data.Validation);
+    }
+
+    /// <summary>The images Fit trains and validates on, and the caches that hold them until Fit ends.</summary>
+    private sealed record FitData(ILabeledImageSource Train, ILabeledImageSource? Validation, IReadOnlyList<ImageCache> Caches) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var cache in Caches) cache.Dispose();
+        }
     }
 
     /// <summary>The training data's label and features columns, the images' kind and shape, and the class count.</summary>
@@ -111,8 +122,11 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         return new(label, features, kind, shape, classes);
     }
 
-    /// <summary>The training images and the validation images (the options' set, a held-out fraction, or none), in memory.</summary>
-    private (InMemoryImageSource Train, InMemoryImageSource? Validation) ReadData(IDataView input, TrainingColumns columns, LabelKeyValues labelKeys, ulong seed)
+    /// <summary>
+    /// The training images and the validation images (the options' set, a held-out fraction, or none), read once into
+    /// temporary files (<see cref="ImageCache"/>): memory holds a few batches, whatever the data's size.
+    /// </summary>
+    private FitData ReadData(IDataView input, TrainingColumns columns, LabelKeyValues labelKeys, ulong seed)
     {
         (DataViewSchema.Column Label, DataViewSchema.Column Features)? validationColumns = null;
         if (_options.ValidationSet is { } validationView)
@@ -126,25 +140,37 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         }
 
         var all = TrainingRows.Read(input, columns.Label, columns.Features, columns.Kind, columns.Shape, labelKeys.Names, "training data");
-        if (all.Count == 0)
-            throw new ArgumentException("ImageClassifierWithNorm: the training data have no rows; give a view with images in it.", nameof(input));
-        if (Enumerable.Range(1, all.Count - 1).All(i => all.GetLabel(i) == all.GetLabel(0)))
-            throw new ArgumentException(
-                $"ImageClassifierWithNorm: every row of the training data has the label '{labelKeys.Names[all.GetLabel(0)]}'; a multiclass model needs at least two classes. " +
-                "Give training data with examples of at least two classes.", nameof(input));
-        if (_options.ValidationSet is { } set && validationColumns is { } validation)
+        ImageCache? held = null;
+        try
         {
-            var read = TrainingRows.Read(set, validation.Label, validation.Features, columns.Kind, columns.Shape, labelKeys.Names, "ValidationSet");
-            if (read.Count == 0)
-                throw new ArgumentException("ImageClassifierWithNormOptions.ValidationSet has no rows; give a view with images in it, or leave it null.", nameof(input));
-            return (all, read);
+            if (all.Count == 0)
+                throw new ArgumentException("ImageClassifierWithNorm: the training data have no rows; give a view with images in it.", nameof(input));
+            if (Enumerable.Range(1, all.Count - 1).All(i => all.GetLabel(i) == all.GetLabel(0)))
+                throw new ArgumentException(
+                    $"ImageClassifierWithNorm: every row of the training data has the label '{labelKeys.Names[all.GetLabel(0)]}'; a multiclass model needs at least two classes. " +
+                    "Give training data with examples of at least two classes.", nameof(input));
+            if (_options.ValidationSet is { } set && validationColumns is { } validation)
+            {
+                held = TrainingRows.Read(set, validation.Label, validation.Features, columns.Kind, columns.Shape, labelKeys.Names, "ValidationSet");
+                if (held.Count == 0)
+                    throw new ArgumentException("ImageClassifierWithNormOptions.ValidationSet has no rows; give a view with images in it, or leave it null.", nameof(input));
+                return new FitData(all, held, [all, held]);
+            }
+            if (_options.ValidationFraction == 0) return new FitData(all, null, [all]);
+            var (train, heldOut) = TrainingRows.Split(all, _options.ValidationFraction, seed);
+            return new FitData(train, heldOut, [all]);
         }
-        return _options.ValidationFraction > 0 ? TrainingRows.Split(all, _options.ValidationFraction, seed) : (all, null);
+        catch
+        {
+            all.Dispose();
+            held?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Builds the network from the seed, trains it with the engine (progress to the log and the callback, cancellation from both tokens) and wraps it.</summary>
     private (ImageClassificationTransformer Model, TrainingResult Training) Train(TrainingColumns columns, ResolvedClassifierOptions resolved, LabelKeyValues labelKeys,
-                                                                                 InMemoryImageSource train, InMemoryImageSource? validation)
+                                                                                 ILabeledImageSource train, ILabeledImageSource? validation)
     {
         var (options, training) = (_options, resolved.Training);
         manual_seed(unchecked((long)training.Seed));

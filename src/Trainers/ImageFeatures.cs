@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetNormalization;
@@ -27,8 +28,20 @@ internal enum FeatureKind
 /// <summary>Reads the current row's image into a span of <see cref="ImageShape.ElementCount"/> floats.</summary>
 internal delegate void ImageReader(Span<float> destination);
 
+/// <summary>Reads the current row's image into its record (<see cref="ImageFeatures.RecordSize"/> bytes).</summary>
+internal delegate void RecordReader(Span<byte> record);
+
 internal static class ImageFeatures
 {
+    /// <summary>
+    /// The size of an image's record: the form it is kept in between reading a row and training on it. For
+    /// <see cref="FeatureKind.Pixels"/> its C·H·W float32 values; for <see cref="FeatureKind.EncodedImages"/> the decoded
+    /// and resized image's R, G, B bytes (H·W·3, whatever the channels asked for), which <see cref="RecordToImage"/>
+    /// turns into exactly the floats a direct decoding gives.
+    /// </summary>
+    public static int RecordSize(FeatureKind kind, ImageShape shape) =>
+        kind == FeatureKind.Pixels ? checked(shape.ElementCount * sizeof(float)) : checked(shape.Height * shape.Width * 3);
+
     /// <summary>
     /// A reader of <paramref name="column"/> on <paramref name="row"/>; <paramref name="what"/> names the data in errors.
     /// The reader throws <see cref="InvalidDataException"/> naming the row for pixels of another count or not finite, and
@@ -36,12 +49,26 @@ internal static class ImageFeatures
     /// </summary>
     public static ImageReader CreateReader(DataViewRow row, DataViewSchema.Column column, FeatureKind kind, ImageShape shape, string what)
     {
+        var readRecord = CreateRecordReader(row, column, kind, shape, what);
+        if (kind == FeatureKind.Pixels) return destination => readRecord(MemoryMarshal.AsBytes(destination));
+        var record = new byte[RecordSize(kind, shape)];
+        return destination =>
+        {
+            readRecord(record);
+            RecordToImage(kind, shape, record, destination);
+        };
+    }
+
+    /// <summary>As <see cref="CreateReader"/>, giving each row's record rather than its floats.</summary>
+    public static RecordReader CreateRecordReader(DataViewRow row, DataViewSchema.Column column, FeatureKind kind, ImageShape shape, string what)
+    {
         if (kind == FeatureKind.Pixels)
         {
             var getPixels = row.GetGetter<VBuffer<float>>(column);
             VBuffer<float> pixels = default;
-            return destination =>
+            return record =>
             {
+                var destination = MemoryMarshal.Cast<byte, float>(record);
                 getPixels(ref pixels);
                 if (pixels.Length != destination.Length)
                     throw new InvalidDataException(
@@ -61,11 +88,11 @@ internal static class ImageFeatures
         }
         var getBytes = row.GetGetter<VBuffer<byte>>(column);
         VBuffer<byte> bytes = default;
-        return destination =>
+        return record =>
         {
             getBytes(ref bytes);
             // LoadRawImageBytes gives dense vectors: their values are the file, read in place.
-            Decode(bytes.IsDense ? bytes.GetValues() : bytes.DenseValues().ToArray(), shape, destination,
+            DecodeToRecord(bytes.IsDense ? bytes.GetValues() : bytes.DenseValues().ToArray(), shape, record,
                 () => $"row {row.Position + 1} of the {what}, column '{column.Name}'");
         };
     }
@@ -94,6 +121,14 @@ internal static class ImageFeatures
     /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode; the message names <paramref name="where"/>.</exception>
     public static void Decode(ReadOnlySpan<byte> encoded, ImageShape shape, Span<float> destination, Func<string> where)
     {
+        var record = new byte[RecordSize(FeatureKind.EncodedImages, shape)];
+        DecodeToRecord(encoded, shape, record, where);
+        RecordToImage(FeatureKind.EncodedImages, shape, record, destination);
+    }
+
+    /// <summary>Decodes one encoded image, resized to <paramref name="shape"/>'s height and width, into its record: R, G, B bytes per pixel.</summary>
+    private static void DecodeToRecord(ReadOnlySpan<byte> encoded, ImageShape shape, Span<byte> record, Func<string> where)
+    {
         using var decoded = DecodeComplete(encoded, where, "remove or replace that file, or filter such rows out before the trainer");
         using var sized = new SKBitmap(new SKImageInfo(shape.Width, shape.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         using (var canvas = new SKCanvas(sized))
@@ -105,12 +140,28 @@ internal static class ImageFeatures
             canvas.DrawImage(image, new SKRect(0, 0, shape.Width, shape.Height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Nearest));
         }
         var pixels = sized.GetPixelSpan();
+        for (var i = 0; i < shape.Height * shape.Width; i++)
+        {
+            record[3 * i] = pixels[4 * i];
+            record[3 * i + 1] = pixels[4 * i + 1];
+            record[3 * i + 2] = pixels[4 * i + 2];
+        }
+    }
+
+    /// <summary>An image's planar floats from its record (<see cref="RecordSize"/>).</summary>
+    public static void RecordToImage(FeatureKind kind, ImageShape shape, ReadOnlySpan<byte> record, Span<float> destination)
+    {
+        if (kind == FeatureKind.Pixels)
+        {
+            MemoryMarshal.Cast<byte, float>(record).CopyTo(destination);
+            return;
+        }
         var plane = shape.Height * shape.Width;
         if (shape.Channels == 1)
         {
             for (var i = 0; i < plane; i++)
             {
-                int r = pixels[4 * i], g = pixels[4 * i + 1], b = pixels[4 * i + 2];
+                int r = record[3 * i], g = record[3 * i + 1], b = record[3 * i + 2];
                 // A gray image's value exactly, as ExtractPixels' red plane gives it; Rec. 601 luma for colour.
                 destination[i] = (r == g && g == b ? r : 0.299f * r + 0.587f * g + 0.114f * b) / 255f;
             }
@@ -118,7 +169,7 @@ internal static class ImageFeatures
         }
         for (var c = 0; c < 3; c++)
             for (var i = 0; i < plane; i++)
-                destination[c * plane + i] = pixels[4 * i + c] / 255f;
+                destination[c * plane + i] = record[3 * i + c] / 255f;
     }
 
     /// <summary>The kind of a features column's type, or null when it is neither.</summary>

@@ -6,52 +6,60 @@ using MLNetNormalization.Data;
 namespace MLNetNormalization;
 
 /// <summary>
-/// The trainer's reading of an <see cref="IDataView"/>'s labeled images into memory, with the diagnosis of a row that
-/// cannot be read or has no label key, and the split of a validation fraction.
+/// The trainer's reading of an <see cref="IDataView"/>'s labeled images into an <see cref="ImageCache"/>, with the
+/// diagnosis of a row that cannot be read or has no label key, and the split of a validation fraction.
 /// </summary>
 internal static class TrainingRows
 {
     /// <summary>
-    /// One pass over the label and features into memory. A row with key 0 (a value MapValueToKey was not fitted on) is
-    /// refused, naming the row and, where the pipeline kept the original column hidden under the same name, the value.
+    /// One pass over the label and features into a new cache (the caller disposes it). A row with key 0 (a value
+    /// MapValueToKey was not fitted on) is refused, naming the row and, where the pipeline kept the original column hidden
+    /// under the same name, the value; so is a row whose image cannot be read, before any training.
     /// </summary>
-    public static InMemoryImageSource Read(IDataView data, DataViewSchema.Column label, DataViewSchema.Column features, FeatureKind kind, ImageShape shape,
+    public static ImageCache Read(IDataView data, DataViewSchema.Column label, DataViewSchema.Column features, FeatureKind kind, ImageShape shape,
         IReadOnlyList<string> classNames, string what)
     {
-        var size = shape.ElementCount;
-        var pixels = new List<float>();
-        var labels = new List<int>();
-        using var cursor = data.GetRowCursor([label, features]);
-        var getLabel = cursor.GetGetter<uint>(label);
-        var readImage = ImageFeatures.CreateReader(cursor, features, kind, shape, what);
-        uint key = 0;
-        var image = new float[size];
-        long? keylessRow = null;
+        var cache = ImageCache.Create(shape, kind, classNames);
         try
         {
-            while (cursor.MoveNext())
+            using var cursor = data.GetRowCursor([label, features]);
+            var getLabel = cursor.GetGetter<uint>(label);
+            var readRecord = ImageFeatures.CreateRecordReader(cursor, features, kind, shape, what);
+            uint key = 0;
+            var record = new byte[ImageFeatures.RecordSize(kind, shape)];
+            long? keylessRow = null;
+            while (true)
             {
-                getLabel(ref key);
-                if (key == 0 || key > classNames.Count)
+                try
                 {
-                    keylessRow = cursor.Position;
-                    break;
+                    if (!cursor.MoveNext()) break;
+                    getLabel(ref key);
+                    if (key == 0 || key > classNames.Count)
+                    {
+                        keylessRow = cursor.Position;
+                        break;
+                    }
+                    readRecord(record);
                 }
-                readImage(image);
-                labels.Add((int)key - 1);
-                pixels.AddRange(image);
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw UnreadableRow(data, features, kind, shape, what, e);
+                }
+                // Outside the diagnosis: a full disk is no row's fault.
+                cache.Append(record, (int)key - 1);
             }
+            if (keylessRow is { } row)
+                throw new InvalidDataException(
+                    $"ImageClassifierWithNorm: row {row + 1} of the {what} has {OriginalValue(data, label, row)}in column '{label.Name}' that has no key " +
+                    "(MapValueToKey was fitted on data without it); fit MapValueToKey on data that has every class (for example on the whole data set before the split, " +
+                    "or with keyData), or filter those rows out.");
+            return cache.Complete();
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch
         {
-            throw UnreadableRow(data, features, kind, shape, what, e);
+            cache.Dispose();
+            throw;
         }
-        if (keylessRow is { } row)
-            throw new InvalidDataException(
-                $"ImageClassifierWithNorm: row {row + 1} of the {what} has {OriginalValue(data, label, row)}in column '{label.Name}' that has no key " +
-                "(MapValueToKey was fitted on data without it); fit MapValueToKey on data that has every class (for example on the whole data set before the split, " +
-                "or with keyData), or filter those rows out.");
-        return new InMemoryImageSource(shape, classNames, [.. pixels], [.. labels]);
     }
 
     /// <summary>
@@ -129,7 +137,7 @@ internal static class TrainingRows
     }
 
     // A seeded shuffle, then the first fraction of it; at least one example on each side.
-    public static (InMemoryImageSource Train, InMemoryImageSource Validation) Split(InMemoryImageSource all, double fraction, ulong seed)
+    public static (ILabeledImageSource Train, ILabeledImageSource Validation) Split(ImageCache all, double fraction, ulong seed)
     {
         var order = Enumerable.Range(0, all.Count).ToArray();
         new Random(unchecked((int)seed)).Shuffle(order);
