@@ -82,7 +82,12 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     /// <see cref="Fit"/>, also returning what the engine did (every epoch's history, including those of a resumed
     /// checkpoint). One way through: check the columns and options, read the data, build the network and train it, wrap it.
     /// </summary>
-    internal (ImageClassificationTransformer Model, TrainingResult Training) FitWithTrainingResult(IDataView input)
+    /// <param name="input">The training data.</param>
+    /// <param name="read">
+    /// The images <paramref name="input"/> and the options' validation data were read into by <see cref="ReadForFits"/>
+    /// of an estimator with the same columns, validation data and seed (a sweep's trials share one reading); null: read them now.
+    /// </param>
+    internal (ImageClassificationTransformer Model, TrainingResult Training) FitWithTrainingResult(IDataView input, FitData? read = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         // The estimator keeps the token it was made with; once cancelled it stays so, and every Fit would stop at once.
@@ -95,12 +100,26 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
         // The options first: an invalid combination is reported as such, whatever the data look like.
         var resolved = _options.Resolve(columns.Shape, columns.Classes, FitSeed(), _contextDevice);
         var labelKeys = LabelKeyValues.From(columns.Label, columns.Classes);
+        if (read is not null) return Train(columns, resolved, labelKeys, read.Train, read.Validation);
         using var data = ReadData(input, columns, labelKeys, resolved.Training.Seed);
         return Train(columns, resolved, labelKeys, data.Train, data.Validation);
     }
 
+    /// <summary>
+    /// Reads <paramref name="input"/> and the options' validation data as Fit would, for several Fits of estimators that
+    /// differ in nothing the reading depends on (the columns, the validation data or fraction, the seed): a sweep reads
+    /// (and decodes) its data once rather than once a trial. The caller disposes the result when the last Fit is done.
+    /// </summary>
+    internal FitData ReadForFits(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var columns = CheckTrainingColumns(input.Schema, nameof(input));
+        var resolved = _options.Resolve(columns.Shape, columns.Classes, FitSeed(), _contextDevice);
+        return ReadData(input, columns, LabelKeyValues.From(columns.Label, columns.Classes), resolved.Training.Seed);
+    }
+
     /// <summary>The images Fit trains and validates on, and the caches that hold them until Fit ends.</summary>
-    private sealed record FitData(ILabeledImageSource Train, ILabeledImageSource? Validation, IReadOnlyList<ImageCache> Caches) : IDisposable
+    internal sealed record FitData(ILabeledImageSource Train, ILabeledImageSource? Validation, IReadOnlyList<ImageCache> Caches) : IDisposable
     {
         public void Dispose()
         {

@@ -75,7 +75,14 @@ public sealed class NormalizerSweepExperiment
         if (validationRows == 0)
             throw new ArgumentException("NormalizerSweepExperiment.Execute: validationData has no rows; trials are ranked and tuned on it, so give it held-out images (ml.Data.TrainTestSplit).", nameof(validationData));
 
-        var run = new Run(this, trainData, validationData, progressHandler, cancellation, clock);
+        // Read (and decoded) once, when the first trial trains, for every trial: they differ only in what they train.
+        var images = new Lazy<ImageClassificationEstimator.FitData>(() =>
+        {
+            var reader = TrialOptions(Candidates[0]);
+            reader.ValidationSet = validationData;
+            return _catalog.Trainers.ImageClassifierWithNorm(reader).ReadForFits(trainData);
+        });
+        var run = new Run(this, trainData, validationData, images, progressHandler, cancellation, clock);
         try
         {
             run.Open(Fingerprint(trainRows, validationRows));
@@ -86,6 +93,7 @@ public sealed class NormalizerSweepExperiment
         finally
         {
             run.Close();
+            if (images.IsValueCreated) images.Value.Dispose();
         }
     }
 
@@ -165,7 +173,7 @@ public sealed class NormalizerSweepExperiment
     }
 
     /// <summary>One Execute: the log, the finished trials, the best so far, the clock and the budget.</summary>
-    private sealed class Run(NormalizerSweepExperiment experiment, IDataView train, IDataView validation,
+    private sealed class Run(NormalizerSweepExperiment experiment, IDataView train, IDataView validation, Lazy<ImageClassificationEstimator.FitData> images,
         IProgress<NormalizerSweepProgress>? progress, CancellationToken cancellation, Stopwatch clock)
     {
         private readonly NormalizerSweepSettings _settings = experiment._settings;
@@ -365,7 +373,7 @@ public sealed class NormalizerSweepExperiment
             };
             try
             {
-                var (model, training) = experiment._catalog.Trainers.ImageClassifierWithNorm(options).FitWithTrainingResult(train);
+                var (model, training) = experiment._catalog.Trainers.ImageClassifierWithNorm(options).FitWithTrainingResult(train, images.Value);
                 return (model, training, watch.Elapsed);
             }
             catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
