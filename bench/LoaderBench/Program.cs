@@ -41,9 +41,10 @@ static int Run(Options options)
 
         var cpuStart = CpuSnapshot.Take();
         var decodeRates = new List<double>();
-        InMemoryImageSource? decoded = null;
+        ImageCache? decoded = null;
         for (var round = 0; round < options.Rounds; round++)
         {
+            decoded?.Dispose();
             (decoded, var seconds) = Decode(folder);
             decodeRates.Add(decoded.Count / seconds);
             Console.WriteLine($"round {round + 1}: decoded {decoded.Count} images in {seconds:F2} s ({decodeRates[^1]:F0} images/s)");
@@ -61,6 +62,7 @@ static int Run(Options options)
         for (var round = 0; round < options.Rounds; round++)
         {
             var (images, seconds) = Train(decoded!, options.BatchSize, options.TrainSteps, round);
+            if (round == options.Rounds - 1) decoded!.Dispose();
             trainRates.Add(images / seconds);
             Console.WriteLine($"round {round + 1}: trained on {images} images in {seconds:F2} s ({trainRates[^1]:F0} images/s)");
         }
@@ -81,8 +83,9 @@ static int Run(Options options)
 }
 
 // The pipeline a user writes for the image trainer: files -> keys -> decoded images -> 28x28 -> one plane of floats in
-// [0, 1], read by one cursor. The clock includes listing the folder and fitting the key mapping (one pass over Label).
-static (InMemoryImageSource Images, double Seconds) Decode(string folder)
+// [0, 1], read as Fit reads it (one cursor into the trainer's image cache). The clock includes listing the folder and
+// fitting the key mapping (one pass over Label).
+static (ImageCache Images, double Seconds) Decode(string folder)
 {
     var ml = new MLContext(seed: 0);
     var clock = Stopwatch.StartNew();
@@ -93,28 +96,9 @@ static (InMemoryImageSource Images, double Seconds) Decode(string folder)
         .Append(ml.Transforms.ExtractPixels("Features", "Image", ColorBits.Red, scaleImage: 1 / 255f));
     var data = pipeline.Fit(files).Transform(files);
     var (features, label) = (data.Schema["Features"], data.Schema["Label"]);
-    var count = checked((int)files.GetRowCount()!.Value);
-    var shape = new ImageShape(1, Side, Side);
-    var pixels = new float[count * shape.ElementCount];
-    var labels = new int[count];
-    using (var cursor = data.GetRowCursor([features, label]))
-    {
-        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
-        var getLabel = cursor.GetGetter<uint>(label);
-        VBuffer<float> row = default;
-        uint key = 0;
-        for (var i = 0; cursor.MoveNext(); i++)
-        {
-            getFeatures(ref row);
-            getLabel(ref key);
-            row.GetValues().CopyTo(pixels.AsSpan(i * shape.ElementCount, shape.ElementCount));
-            labels[i] = (int)key - 1;
-        }
-    }
-    var seconds = clock.Elapsed.TotalSeconds;
-    VBuffer<ReadOnlyMemory<char>> classNames = default;
-    label.GetKeyValues(ref classNames);
-    return (new InMemoryImageSource(shape, [.. classNames.DenseValues().Select(name => name.ToString())], pixels, labels), seconds);
+    var classes = LabelKeyValues.From(label, checked((int)((KeyDataViewType)label.Type).Count));
+    var images = TrainingRows.Read(data, label, features, FeatureKind.Pixels, new ImageShape(1, Side, Side), classes.Names, "training data");
+    return (images, clock.Elapsed.TotalSeconds);
 }
 
 // The files' bytes without decoding, through one cursor: the floor under what decoding can cost.
