@@ -112,7 +112,8 @@ internal sealed class BatchAssembler
         var size = shape.ElementCount;
         var images = new float[count * size];
         var labels = new long[count];
-        var random = augment ? new Random(MixSeed(Seed, (ulong)epoch, (ulong)batchIndex + 1)) : null;
+        // Without a crop or a flip the augmentation draws nothing and copies the image: it is skipped, with the same result.
+        var random = augment && (cropPadding > 0 || flip) ? new Random(MixSeed(Seed, (ulong)epoch, (ulong)batchIndex + 1)) : null;
         var raw = new float[size];
         for (var i = 0; i < count; i++)
         {
