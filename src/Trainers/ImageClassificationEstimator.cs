@@ -55,9 +55,9 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     }
 
     /// <summary>
-    /// Checks the columns and every option before anything is read, reads the data once into a temporary file (memory
-    /// holds a few batches whatever the data's size; the file needs C·H·W·4 bytes an image of pixels, H·W·3 an encoded
-    /// image, in TMPDIR, and is gone when Fit ends), trains, and
+    /// Checks the columns and every option before anything is read, reads the data once into an image cache (in memory up
+    /// to 256 MiB, else a temporary file in TMPDIR of C·H·W·4 bytes an image of pixels, H·W·3 an encoded image, gone when
+    /// Fit ends; memory holds a few batches whatever the data's size), trains, and
     /// returns the model. The pixels are used as given (no standardization of the trainer's own), so standardize in
     /// ExtractPixels (offsetImage, scaleImage); the crop padding of augmentation pads with 0.
     /// </summary>
@@ -143,7 +143,8 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
 
     /// <summary>
     /// The training images and the validation images (the options' set, a held-out fraction, or none), read once into
-    /// temporary files (<see cref="ImageCache"/>): memory holds a few batches, whatever the data's size.
+    /// image caches (<see cref="ImageCache"/>): memory holds a few batches and at most the cache's memory limit, whatever
+    /// the data's size.
     /// </summary>
     private FitData ReadData(IDataView input, TrainingColumns columns, LabelKeyValues labelKeys, ulong seed)
     {

@@ -5,35 +5,50 @@ using Microsoft.Win32.SafeHandles;
 namespace MLNetNormalization.Data;
 
 /// <summary>
-/// Labeled images the trainer read from an <c>IDataView</c> once, kept in a temporary file rather than in memory, so
-/// that training on more images than memory holds takes memory for a few batches only, and each epoch reads the
-/// examples in any order (a full shuffle) without reading the view again. One fixed-size record per image, in the
-/// features' own form (<see cref="ImageFeatures"/>): the C·H·W float32 pixels of a Vector&lt;Single&gt; column, or the
-/// decoded and resized R, G, B bytes of an encoded image (a quarter of its pixels' size as floats). The labels stay in
-/// memory. The file is created in <see cref="Path.GetTempPath"/> (TMPDIR) and unlinked at once on Linux and macOS
-/// (deleted on close on Windows), so nothing is left behind, even by a process killed with SIGKILL.
-/// Reads are positioned and may run on several threads at once.
+/// Labeled images the trainer read from an <c>IDataView</c> once, so that each epoch reads the examples in any order (a
+/// full shuffle) without reading the view again. One fixed-size record per image, in the features' own form
+/// (<see cref="ImageFeatures"/>): the C·H·W float32 pixels of a Vector&lt;Single&gt; column, or the decoded and resized
+/// R, G, B bytes of an encoded image (a quarter of its pixels' size as floats). The records stay in memory up to
+/// <see cref="MemoryLimit"/> bytes (where an epoch reads them fastest: Fashion-MNIST's 60,000 images are 188 MB); a cache
+/// that grows past it moves them to a temporary file and goes on there, so that training on more images than memory
+/// holds takes memory for a few batches and the limit (bench/StreamingBench measured both). The labels stay in memory.
+/// The file is created in <see cref="Path.GetTempPath"/> (TMPDIR) and unlinked at once on Linux and macOS (deleted on
+/// close on Windows), so nothing is left behind, even by a process killed with SIGKILL. Reads may run on several
+/// threads at once.
 /// </summary>
 internal sealed class ImageCache : ILabeledImageSource, IDisposable
 {
-    private readonly FileStream _file;
+    /// <summary>The most bytes of records a cache keeps in memory before it moves them to its file: 256 MiB.</summary>
+    public const long MemoryLimit = 256L << 20;
+
+    // Records in memory are kept in chunks of whole records, about 16 MiB each (one record at least).
+    private const int ChunkBytes = 16 << 20;
+
     private readonly FeatureKind _kind;
-    private readonly int _recordSize;
+    private readonly int _recordSize, _recordsPerChunk;
+    private readonly long _memoryLimit;
+    private readonly List<byte[]> _chunks = [];
     private readonly List<int> _labels = [];
+    private FileStream? _file;
     private bool _writing = true;
 
-    private ImageCache(FileStream file, ImageShape shape, FeatureKind kind, IReadOnlyList<string> classNames)
+    private ImageCache(ImageShape shape, FeatureKind kind, IReadOnlyList<string> classNames, long memoryLimit)
     {
-        _file = file;
         Shape = shape;
         _kind = kind;
         ClassNames = classNames;
         _recordSize = ImageFeatures.RecordSize(kind, shape);
+        _recordsPerChunk = Math.Max(1, ChunkBytes / _recordSize);
+        _memoryLimit = memoryLimit;
     }
 
     /// <summary>An empty cache for images of <paramref name="shape"/> whose features are of <paramref name="kind"/>.</summary>
-    /// <exception cref="IOException">The temporary folder cannot take the file (the message names it and TMPDIR).</exception>
-    public static ImageCache Create(ImageShape shape, FeatureKind kind, IReadOnlyList<string> classNames)
+    /// <param name="memoryLimit">The most bytes of records kept in memory (<see cref="MemoryLimit"/>; the tests give less).</param>
+    public static ImageCache Create(ImageShape shape, FeatureKind kind, IReadOnlyList<string> classNames, long memoryLimit = MemoryLimit) =>
+        new(shape, kind, classNames, memoryLimit);
+
+    // The temporary file the records move to when they outgrow the memory limit.
+    private static FileStream CreateFile()
     {
         var folder = Path.GetTempPath();
         var path = Path.Combine(folder, $"mlnorm-images-{Guid.NewGuid():N}.bin");
@@ -44,7 +59,7 @@ internal sealed class ImageCache : ILabeledImageSource, IDisposable
                                       windows ? FileOptions.DeleteOnClose : FileOptions.None);
             // Unlinked while open: the data live as long as the handle, and the space returns to the disk when the process ends.
             if (!windows) File.Delete(path);
-            return new ImageCache(file, shape, kind, classNames);
+            return file;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -58,23 +73,52 @@ internal sealed class ImageCache : ILabeledImageSource, IDisposable
 
     public IReadOnlyList<string> ClassNames { get; }
 
-    /// <summary>Bytes on disk: what the temporary folder must have room for.</summary>
+    /// <summary>The records' bytes: in memory up to <see cref="MemoryLimit"/>, else in the temporary file, which must have room for them.</summary>
     public long Bytes => (long)_recordSize * Count;
+
+    /// <summary>Whether the records moved to the temporary file.</summary>
+    public bool OnDisk => _file is not null;
 
     /// <summary>Appends one image, given as its record (<see cref="ImageFeatures.RecordSize"/> bytes), and its label.</summary>
     /// <exception cref="IOException">The disk is full (the message names the folder and TMPDIR).</exception>
     public void Append(ReadOnlySpan<byte> record, int label)
     {
         if (!_writing) throw new InvalidOperationException("The image cache is complete; it takes no more images.");
+        if (_file is null && Bytes + _recordSize > _memoryLimit) MoveToFile();
+        if (_file is null)
+        {
+            var slot = Count % _recordsPerChunk;
+            if (slot == 0) _chunks.Add(new byte[_recordsPerChunk * _recordSize]);
+            record[.._recordSize].CopyTo(_chunks[^1].AsSpan(slot * _recordSize));
+        }
+        else
+        {
+            try
+            {
+                _file.Write(record[.._recordSize]);
+            }
+            catch (IOException e)
+            {
+                throw NoRoom(Path.GetTempPath(), e);
+            }
+        }
+        _labels.Add(label);
+    }
+
+    // The records so far to the file, in order; the chunks are let go.
+    private void MoveToFile()
+    {
+        _file = CreateFile();
         try
         {
-            _file.Write(record[.._recordSize]);
+            for (var chunk = 0; chunk < _chunks.Count; chunk++)
+                _file.Write(_chunks[chunk].AsSpan(0, Math.Min(_recordsPerChunk, Count - chunk * _recordsPerChunk) * _recordSize));
         }
         catch (IOException e)
         {
             throw NoRoom(Path.GetTempPath(), e);
         }
-        _labels.Add(label);
+        _chunks.Clear();
     }
 
     /// <summary>Ends writing: what was appended can be read from now on.</summary>
@@ -82,7 +126,7 @@ internal sealed class ImageCache : ILabeledImageSource, IDisposable
     {
         try
         {
-            _file.Flush();
+            _file?.Flush();
         }
         catch (IOException e)
         {
@@ -97,6 +141,12 @@ internal sealed class ImageCache : ILabeledImageSource, IDisposable
     public void ReadImage(int index, Span<float> destination)
     {
         if (_writing) throw new InvalidOperationException("The image cache is being written; complete it before reading.");
+        if (_file is null)
+        {
+            var slot = index % _recordsPerChunk;
+            ImageFeatures.RecordToImage(_kind, Shape, _chunks[index / _recordsPerChunk].AsSpan(slot * _recordSize, _recordSize), destination);
+            return;
+        }
         var offset = (long)index * _recordSize;
         if (_kind == FeatureKind.Pixels)
         {
@@ -119,7 +169,11 @@ internal sealed class ImageCache : ILabeledImageSource, IDisposable
     /// <summary>The examples at <paramref name="indices"/>, in that order, read from this cache (which must outlive them).</summary>
     public ILabeledImageSource Subset(IReadOnlyList<int> indices) => new IndexedImageSource(this, [.. indices]);
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        _file?.Dispose();
+        _chunks.Clear();
+    }
 
     private static void ReadExactly(SafeFileHandle file, Span<byte> buffer, long offset)
     {
