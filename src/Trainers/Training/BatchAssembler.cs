@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+using System.Buffers;
 using System.Threading.Channels;
 using MLNetNormalization.Data;
 
@@ -10,8 +12,9 @@ internal sealed record ImageBatch(int Index, float[] Images, long[] Labels)
 }
 
 /// <summary>
-/// Assembles batches from an image source on a background thread, ahead of the trainer: reads each image,
-/// augments it (random crop after zero padding, horizontal flip) and standardizes it per channel.
+/// Assembles batches from an image source on a background thread, ahead of the trainer, a batch's images on as many
+/// threads as there are cores: reads each image, augments it (random crop after zero padding, horizontal flip) and
+/// standardizes it per channel.
 /// Everything random is derived from (seed, epoch) for the order and (seed, epoch, batch) for the
 /// augmentation, so a batch is the same whichever batch a run starts or resumes at.
 /// </summary>
@@ -114,33 +117,60 @@ internal sealed class BatchAssembler
         var labels = new long[count];
         // Without a crop or a flip the augmentation draws nothing and copies the image: it is skipped, with the same result.
         var random = augment && (cropPadding > 0 || flip) ? new Random(MixSeed(Seed, (ulong)epoch, (ulong)batchIndex + 1)) : null;
-        var raw = new float[size];
-        for (var i = 0; i < count; i++)
+        // The augmentation's draws, image by image in the batch's order, before the images are made on several threads.
+        var moves = random is null ? null : Enumerable.Range(0, count).Select(_ => DrawMove(random)).ToArray();
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => AssembleImage(i));
+        }
+        catch (AggregateException e)
+        {
+            // The source's own error (an unreadable image, say) reaches the consumer as it was thrown.
+            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+        return new ImageBatch(batchIndex, images, labels);
+
+        void AssembleImage(int i)
         {
             var example = order[start + i];
             labels[i] = source.GetLabel(example);
             var destination = images.AsSpan(i * size, size);
-            if (random is null)
+            if (moves is null)
             {
                 source.ReadImage(example, destination);
             }
             else
             {
-                source.ReadImage(example, raw);
-                Augment(raw, destination, shape, random);
+                var raw = ArrayPool<float>.Shared.Rent(size);
+                try
+                {
+                    source.ReadImage(example, raw.AsSpan(0, size));
+                    Augment(raw.AsSpan(0, size), destination, shape, moves[i]);
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(raw);
+                }
             }
             Standardize(destination, shape);
         }
-        return new ImageBatch(batchIndex, images, labels);
     }
 
-    // Shifts the image by (dy, dx) in [-padding, padding] (the crop of the zero-padded image) and mirrors it
-    // with probability 1/2; pixels shifted in from outside are 0, as padding the [0, 1] image with black.
-    private void Augment(ReadOnlySpan<float> image, Span<float> destination, ImageShape shape, Random random)
+    /// <summary>One image's augmentation: a shift by (dy, dx) in [-padding, padding] and a mirror with probability 1/2.</summary>
+    private readonly record struct Move(int Dy, int Dx, bool Mirror);
+
+    private Move DrawMove(Random random)
     {
         var dy = cropPadding > 0 ? random.Next(-cropPadding, cropPadding + 1) : 0;
         var dx = cropPadding > 0 ? random.Next(-cropPadding, cropPadding + 1) : 0;
-        var mirror = flip && random.Next(2) == 1;
+        return new(dy, dx, flip && random.Next(2) == 1);
+    }
+
+    // Shifts the image (the crop of the zero-padded image) and mirrors it as the move says; pixels shifted in from
+    // outside are 0, as padding the [0, 1] image with black.
+    private static void Augment(ReadOnlySpan<float> image, Span<float> destination, ImageShape shape, Move move)
+    {
+        var (dy, dx, mirror) = (move.Dy, move.Dx, move.Mirror);
         var (height, width) = (shape.Height, shape.Width);
         for (var c = 0; c < shape.Channels; c++)
         {
