@@ -8,12 +8,13 @@ namespace MLNetNormalization;
 internal sealed record ColumnNames(string Label, string Features, string Score, string PredictedLabel);
 
 /// <summary>
-/// A trained classifier besides its weights: what rebuilds its network (architecture, normalizer plan, image shape, the
+/// A trained classifier besides its weights: what rebuilds its network (the backbone's registered name, see
+/// <see cref="BackboneRegistry"/>; the normalizer plan, image shape, the
 /// label's classes), what it reads and writes (the features' kind, the column names), its inference alpha and its
 /// device. Fit, Load and WithInferenceAlpha make the transformer from one; saving writes it and loading reads it back
 /// (ImageClassificationTransformer.Saving.cs).
 /// </summary>
-internal sealed record ClassifierDescription(Architecture Architecture, NormalizerPlan Plan, ImageShape Shape, LabelKeyValues LabelKeys,
+internal sealed record ClassifierDescription(string Backbone, NormalizerPlan Plan, ImageShape Shape, LabelKeyValues LabelKeys,
                                              FeatureKind FeatureKind, ColumnNames Columns, double? InferenceAlpha, Device Device)
 {
     /// <summary>
@@ -25,7 +26,7 @@ internal sealed record ClassifierDescription(Architecture Architecture, Normaliz
         using var rngState = get_rng_state();
         try
         {
-            return Backbone.Create(Architecture, Shape, LabelKeys.Count, Plan).to(Device);
+            return BackboneRegistry.Create(Backbone, Shape, LabelKeys.Count, Plan).to(Device);
         }
         finally
         {

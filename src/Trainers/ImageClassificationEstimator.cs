@@ -194,7 +194,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
     {
         var (options, training) = (_options, resolved.Training);
         manual_seed(unchecked((long)training.Seed));
-        var model = Backbone.Create(resolved.Architecture, columns.Shape, columns.Classes, resolved.Plan).to(resolved.Device);
+        var model = BackboneRegistry.Create(resolved.Backbone, columns.Shape, columns.Classes, resolved.Plan).to(resolved.Device);
         try
         {
             using var channel = _host.Start("Training");
@@ -202,7 +202,10 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             // ML.NET's cancellation is a flag on the context's hosts; the engine listens to a token.
             using var watch = new Timer(_ => { if (((ICancelable)_host).IsCanceled) cancellation.Cancel(); }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
             if (resolved.DeviceNote is { } note) channel.Warning(note);
-            channel.Info($"Training {resolved.Architecture} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {columns.Shape}, {columns.Classes} classes, for {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}.");
+            if (!model.modules().Any(m => m is NormalizationLayer))
+                channel.Warning($"The backbone '{resolved.Backbone}' has no normalization layer of this library: its factory did not use the normalization function it was given, " +
+                                $"so \"{resolved.Plan.Normalizer}\" is not in the network being trained. Build each normalization layer with that function.");
+            channel.Info($"Training {resolved.Backbone} with \"{resolved.Plan.Normalizer}\" on {train.Count} images of {columns.Shape}, {columns.Classes} classes, for {training.Epochs} epoch{(training.Epochs == 1 ? "" : "s")}.");
             var result = resolved.Trainer.Train(model, train, validation, progress =>
             {
                 channel.Info(Describe(progress));
@@ -215,7 +218,7 @@ public sealed class ImageClassificationEstimator : IEstimator<ImageClassificatio
             // The engine says where it resumed only in its result: the log is where an ML.NET user learns that Fit continued a checkpoint.
             if (result.ResumedFrom is { } resumedFrom)
                 channel.Info($"Resumed from the checkpoint in {training.WorkspacePath} at {resumedFrom}.");
-            return (new ImageClassificationTransformer(model, new ClassifierDescription(resolved.Architecture, resolved.Plan, columns.Shape, labelKeys, columns.Kind,
+            return (new ImageClassificationTransformer(model, new ClassifierDescription(resolved.Backbone, resolved.Plan, columns.Shape, labelKeys, columns.Kind,
                 new(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),
                 resolved.InferenceAlpha, resolved.Device)), result);
         }

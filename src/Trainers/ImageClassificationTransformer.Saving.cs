@@ -59,7 +59,7 @@ public sealed partial class ImageClassificationTransformer
         ctx.SetVersionInfo(GetVersionInfo());
         var (count, keyValueType, names) = LabelKeys.ToSaved();
         var description = JsonSerializer.Serialize(new SavedClassifier(
-            Architecture.ToString(), Plan.Normalizer, Plan.Placement.ToString(), Plan.OtherLayers,
+            Backbone, Plan.Normalizer, Plan.Placement.ToString(), Plan.OtherLayers,
             FeatureKind.ToString(), Shape.Channels, Shape.Height, Shape.Width, count, keyValueType, names,
             Columns, InferenceAlpha, (Device.type == DeviceType.CUDA ? ComputeDevice.Cuda : ComputeDevice.Cpu).ToString()));
         ctx.Writer.Write(description);
@@ -124,8 +124,10 @@ public sealed partial class ImageClassificationTransformer
             throw Damaged(ctx, $"its description cannot be read ({e.Message})", e);
         }
 
-        if (!Enum.TryParse<Architecture>(saved.Architecture, out var architecture) || !Enum.IsDefined(architecture))
-            throw Damaged(ctx, $"the architecture '{saved.Architecture}' is not one this build knows ({string.Join(", ", Enum.GetNames<Architecture>())})");
+        // "Architecture" holds the backbone's registered name: a built-in architecture's, or a user's factory's.
+        if (string.IsNullOrEmpty(saved.Architecture) || !BackboneRegistry.IsRegistered(saved.Architecture))
+            throw Damaged(ctx, $"the architecture '{saved.Architecture}' is not one this build knows ({string.Join(", ", Enum.GetNames<Architecture>())}): " +
+                               BackboneRegistry.NotRegistered(saved.Architecture ?? ""));
         if (!Enum.TryParse<NormalizerPlacement>(saved.Placement, out var placement) || !Enum.IsDefined(placement))
             throw Damaged(ctx, $"the normalizer placement '{saved.Placement}' is not one this build knows");
         if (!Enum.TryParse<FeatureKind>(saved.Features, out var featureKind) || !Enum.IsDefined(featureKind))
@@ -153,7 +155,7 @@ public sealed partial class ImageClassificationTransformer
 
         // A model saved where CUDA was used still loads where it is not: the same weights, on the CPU.
         var device = savedDevice == ComputeDevice.Cuda && cuda.is_available() ? torch.device(DeviceType.CUDA, 0) : CPU;
-        var rebuilt = new ClassifierDescription(architecture, plan, new ImageShape(saved.Channels, saved.Height, saved.Width), classes,
+        var rebuilt = new ClassifierDescription(saved.Architecture, plan, new ImageShape(saved.Channels, saved.Height, saved.Width), classes,
                                                     featureKind, columns, saved.InferenceAlpha, device);
         nn.Module<Tensor, Tensor> model;
         try
@@ -195,7 +197,7 @@ public sealed partial class ImageClassificationTransformer
         catch (Exception e) when (e is ArgumentException or FormatException or OverflowException or IOException or NotImplementedException)
         {
             // TorchSharp's ArgumentException for a name, element type, shape or count that the network lacks; the others for bytes that are no state_dict at all.
-            throw Damaged(ctx, $"its weights do not fit the network its description gives: {e.Message}", e);
+            throw Damaged(ctx, $"its weights do not fit the network its description gives (for a backbone of your own: the factory registered as it must build the network it was trained with): {e.Message}", e);
         }
         if (reader.BaseStream.ReadByte() != -1)
             throw Damaged(ctx, $"{entry} has bytes after the weights of the network its description gives");

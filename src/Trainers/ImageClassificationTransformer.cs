@@ -71,8 +71,11 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     /// </summary>
     public double? InferenceAlpha => Description.InferenceAlpha;
 
-    /// <summary>The backbone.</summary>
-    public Architecture Architecture => Description.Architecture;
+    /// <summary>The backbone's name in <see cref="BackboneRegistry"/>: a built-in <see cref="MLNetNormalization.Architecture"/>'s, or the one a user's factory was registered under.</summary>
+    public string Backbone => Description.Backbone;
+
+    /// <summary>The built-in architecture, or null for a backbone of the user's own (see <see cref="Backbone"/>).</summary>
+    public Architecture? Architecture => Enum.TryParse<Architecture>(Backbone, out var architecture) && Backbone == architecture.ToString() ? architecture : null;
 
     /// <summary>The normalizer of its layers, as a factory string ("mn:k=2").</summary>
     public string Normalizer => Plan.Normalizer;

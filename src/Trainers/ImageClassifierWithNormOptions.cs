@@ -23,6 +23,14 @@ public sealed class ImageClassifierWithNormOptions
     /// <summary>The backbone. Default <see cref="Architecture.ResNet20"/>; use <see cref="Architecture.LeNet"/> for small grayscale images.</summary>
     public Architecture Architecture { get; set; } = Architecture.ResNet20;
 
+    /// <summary>
+    /// A backbone of your own: the name its <see cref="BackboneFactory"/> was registered under
+    /// (<see cref="BackboneRegistry.Register"/>, before Fit, and before <c>ml.Model.Load</c> in the process that loads the
+    /// model). Default null. When set, it is used and <see cref="Architecture"/> is not; the normalizer options and their
+    /// placement apply to the layers the factory asks its normalization function for.
+    /// </summary>
+    public string? Backbone { get; set; }
+
     /// <summary>The normalizer, typed, with <see cref="Modes"/>, <see cref="GhostBatchSize"/>, <see cref="Groups"/> and <see cref="ExamplesPerGroup"/> as its parameters. Default <see cref="NormalizerKind.BatchNorm"/>.</summary>
     public NormalizerKind Normalizer { get; set; } = NormalizerKind.BatchNorm;
 
@@ -219,6 +227,8 @@ public sealed class ImageClassifierWithNormOptions
     {
         if (!Enum.IsDefined(Architecture))
             throw Invalid(nameof(Architecture), $"{Architecture} is not one of {string.Join(", ", Enum.GetNames<Architecture>())}.");
+        if (Backbone is { } backbone && !BackboneRegistry.IsRegistered(backbone))
+            throw Invalid(nameof(Backbone), BackboneRegistry.NotRegistered(backbone));
         if (!Enum.IsDefined(Normalizer))
             throw Invalid(nameof(Normalizer), $"{Normalizer} is not one of {string.Join(", ", Enum.GetNames<NormalizerKind>())}.");
         if (Modes is < 1) throw Invalid(nameof(Modes), $"must be >= 1 (one mode is BN), got {Modes}.");
@@ -260,8 +270,9 @@ public sealed class ImageClassifierWithNormOptions
         {
             throw Invalid(NormalizerSpecification is null ? nameof(Normalizer) : nameof(NormalizerSpecification), MessageOf(e), e);
         }
-        CheckEveryLayer(plan, input, classes);
-        return new ResolvedClassifierOptions(Architecture, plan, trainer, InferenceAlpha, device.Device, device.Note);
+        // A registered backbone's layers are known only once it is built: its factory's normalizers are checked then.
+        if (Backbone is null) CheckEveryLayer(plan, input, classes);
+        return new ResolvedClassifierOptions(Backbone ?? Architecture.ToString(), plan, trainer, InferenceAlpha, device.Device, device.Note);
     }
 
     // Checks that the backbone takes the images and that every normalization layer it would have can be made for its
@@ -272,13 +283,13 @@ public sealed class ImageClassifierWithNormOptions
     {
         try
         {
-            Backbone.CheckInput(Architecture, input, classes);
+            Backbones.Backbone.CheckInput(Architecture, input, classes);
         }
         catch (ArgumentException e)
         {
             throw Invalid(nameof(Architecture), MessageOf(e), e);
         }
-        var channels = Backbone.NormalizedChannels(Architecture, classes);
+        var channels = Backbones.Backbone.NormalizedChannels(Architecture, classes);
         using var rngState = get_rng_state();
         var factory = plan.NewFactory();
         try

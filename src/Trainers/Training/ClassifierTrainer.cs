@@ -77,7 +77,7 @@ public sealed class ClassifierTrainer
         foreach (var group in optimizer.ParamGroups) group.InitialLearningRate = options.LearningRate;
         var run = new Run
         {
-            Model = model, Shape = train.Shape, Validation = validation, Assembler = assembler, Schedule = schedule, Device = device,
+            Model = model, Shape = train.Shape, Classes = train.ClassNames.Count, Validation = validation, Assembler = assembler, Schedule = schedule, Device = device,
             Optimizer = optimizer, Scheduler = optim.lr_scheduler.LambdaLR(optimizer, schedule.Factor, last_epoch: position.GlobalStep - 1),
             CheckpointPath = checkpointPath, BestPath = bestPath, Progress = progress, Cancellation = cancellation,
             Clock = Stopwatch.StartNew(), StepsPerEpoch = stepsPerEpoch, TotalSteps = options.Epochs * stepsPerEpoch, Position = position,
@@ -150,7 +150,7 @@ public sealed class ClassifierTrainer
         {
             run.Cancellation.ThrowIfCancellationRequested();
             learningRate = run.Optimizer.ParamGroups.First().LearningRate;
-            var (loss, hits) = Step(run.Model, run.Optimizer, epoch, batch, run.Shape, run.Device);
+            var (loss, hits) = Step(run.Model, run.Optimizer, epoch, batch, run.Shape, run.Classes, run.Device);
             run.Scheduler.step();
             lossSum += loss * batch.Count;
             correct += hits;
@@ -222,6 +222,7 @@ public sealed class ClassifierTrainer
     {
         public required nn.Module<Tensor, Tensor> Model { get; init; }
         public required ImageShape Shape { get; init; }
+        public required int Classes { get; init; }
         public required ILabeledImageSource? Validation { get; init; }
         public required BatchAssembler Assembler { get; init; }
         public required LearningRateSchedule Schedule { get; init; }
@@ -264,13 +265,18 @@ public sealed class ClassifierTrainer
     }
 
     // One SGD step in its own dispose scope, so the step's tensors are freed when it ends.
-    private (double Loss, long Correct) Step(nn.Module<Tensor, Tensor> model, SGD optimizer, int epoch, ImageBatch batch, ImageShape shape, Device device)
+    private (double Loss, long Correct) Step(nn.Module<Tensor, Tensor> model, SGD optimizer, int epoch, ImageBatch batch, ImageShape shape, int classes, Device device)
     {
         using var scope = NewDisposeScope();
         var images = ImagesTensor(batch, shape, device, Options.ChannelsLast);
         var labels = tensor(batch.Labels, [batch.Count], int64, device);
         optimizer.zero_grad();
         var logits = model.call(images);
+        // A backbone of the user's own may give anything: cross_entropy would take [N, K > classes] silently.
+        if (logits.shape is not [var rows, var columns] || rows != batch.Count || columns != classes)
+            throw new InvalidOperationException(
+                $"The model's output for a batch of {batch.Count} images of {shape} is [{string.Join(", ", logits.shape)}]; a classifier gives [N, classes] logits, " +
+                $"here [{batch.Count}, {classes}]: end the network with a linear layer to {classes} outputs (a backbone factory is given the class count).");
         var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: Options.LabelSmoothing);
         var lossValue = loss.item<float>();
         if (!float.IsFinite(lossValue))

@@ -40,7 +40,7 @@ internal static class ReportBuilder
             [
                 new("model", modelPath),
                 new("dataset", data.Description),
-                new("architecture", classifier.Architecture.ToString()),
+                new("architecture", classifier.Backbone),
                 new("normalizer", classifier.Normalizer),
             ],
         };
