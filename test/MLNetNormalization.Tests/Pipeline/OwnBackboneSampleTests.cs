@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using MLNetNormalization.Tests.Support;
+
+namespace MLNetNormalization.Tests.Pipeline;
+
+/// <summary>
+/// The OwnBackbone sample as a user runs it: one process trains its squeeze-and-excitation network (defined in the
+/// sample, registered by name) with mn:k=2 through an ML.NET pipeline and saves it; a second process registers the same
+/// factory, loads the model and scores the test images with the same metrics, to the last digit printed.
+/// </summary>
+public sealed class OwnBackboneSampleTests : IDisposable
+{
+    private readonly TempDirectory temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public void TheSampleTrainsSavesAndAnotherProcessLoadsAndScoresAlike()
+    {
+        var model = temp.File("se-resnet.zip");
+        var trained = Run("train", "--model", model, "--train-images", "2000", "--epochs", "1");
+        var scored = Run("score", "--model", model);
+        Assert.Contains($"loaded {model}", scored);
+        var testLine = TestLine(trained);
+        Assert.StartsWith("test: MicroAccuracy ", testLine);
+        Assert.Equal(testLine, TestLine(scored));
+    }
+
+    private static string TestLine(string output) => output.Split('\n').Single(l => l.StartsWith("test: ", StringComparison.Ordinal)).TrimEnd();
+
+    private static string Run(params string[] arguments)
+    {
+        var sample = Path.Combine(AppContext.BaseDirectory, "OwnBackbone.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(sample);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"OwnBackbone {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{output}\n{error.Result}");
+        return output;
+    }
+}
