@@ -8,6 +8,7 @@
 // --data-dir PATH (default /usr/share/datasets/fashion-mnist).
 using System.Globalization;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetNormalization;
 using MLNetNormalization.Backbones;
 using MLNetNormalization.Samples.OwnBackbone;
@@ -48,6 +49,10 @@ else
     model = ml.Model.Load(modelPath, out _);
     Console.WriteLine($"loaded {modelPath}");
 }
-var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+var scored = model.Transform(test);
+var metrics = ml.MulticlassClassification.Evaluate(scored);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test: MicroAccuracy {metrics.MicroAccuracy:P2}, LogLoss {metrics.LogLoss:F6}"));
+// The first test images' class probabilities: the same in the process that trained and in one that loaded the model.
+foreach (var (scores, i) in scored.GetColumn<float[]>("Score").Take(3).Select((s, i) => (s, i)))
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test image {i + 1}: {string.Join(" ", scores.Select(p => p.ToString("F6", CultureInfo.InvariantCulture)))}"));
 return 0;

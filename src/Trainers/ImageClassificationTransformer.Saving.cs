@@ -168,7 +168,7 @@ public sealed partial class ImageClassificationTransformer
         }
         try
         {
-            using (var reader = new BinaryReader(new MemoryStream(weights!))) LoadWeights(ctx, model, reader);
+            using (var reader = new BinaryReader(new MemoryStream(weights!))) LoadWeights(ctx, model, reader, weights!);
             return new ImageClassificationTransformer(model, rebuilt);
         }
         catch
@@ -179,10 +179,44 @@ public sealed partial class ImageClassificationTransformer
     }
 
     /// <summary>
+    /// The first difference between saved weights (TorchSharp's <c>Module.save</c> format) and a network's state_dict, in
+    /// the network's order: an entry the weights lack or hold with another shape, else one the network lacks; null when
+    /// the weights cannot be read or none differs.
+    /// </summary>
+    private static string? FirstDifference(byte[] weights, nn.Module model)
+    {
+        using var scope = NewDisposeScope();
+        var saved = new Dictionary<string, long[]>();
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(weights));
+            var count = reader.Read7BitEncodedInt64();
+            for (long i = 0; i < count; i++)
+            {
+                var name = reader.ReadString();
+                saved[name] = TensorExtensionMethods.Load(reader).shape;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null;
+        }
+        static string Shape(long[] shape) => $"[{string.Join(", ", shape)}]";
+        var network = model.state_dict();
+        foreach (var (name, tensor) in network)
+        {
+            if (!saved.TryGetValue(name, out var shape)) return $"the network's '{name}' {Shape(tensor.shape)} is not in the saved weights";
+            if (!shape.SequenceEqual(tensor.shape)) return $"'{name}' is {Shape(shape)} in the saved weights and {Shape(tensor.shape)} in the network";
+        }
+        var extra = saved.Keys.FirstOrDefault(name => !network.ContainsKey(name));
+        return extra is null ? null : $"the saved weights' '{extra}' is not in the network";
+    }
+
+    /// <summary>
     /// Reads <see cref="WeightsStream"/> into the rebuilt network with TorchSharp's <c>Module.load</c>: the same names,
     /// element types and shapes as the network's <c>state_dict</c>, in any order, and nothing after them.
     /// </summary>
-    private static void LoadWeights(ModelLoadContext ctx, nn.Module<Tensor, Tensor> model, BinaryReader reader)
+    private static void LoadWeights(ModelLoadContext ctx, nn.Module<Tensor, Tensor> model, BinaryReader reader, byte[] weights)
     {
         var entry = $"{ctx.Directory}/{WeightsStream}";
         try
@@ -197,7 +231,7 @@ public sealed partial class ImageClassificationTransformer
         catch (Exception e) when (e is ArgumentException or FormatException or OverflowException or IOException or NotImplementedException)
         {
             // TorchSharp's ArgumentException for a name, element type, shape or count that the network lacks; the others for bytes that are no state_dict at all.
-            throw Damaged(ctx, $"its weights do not fit the network its description gives (for a backbone of your own: the factory registered as it must build the network it was trained with): {e.Message}", e);
+            throw Damaged(ctx, $"its weights do not fit the network its description gives (for a backbone of your own: the factory registered as it must build the network it was trained with): {FirstDifference(weights, model) ?? e.Message}", e);
         }
         if (reader.BaseStream.ReadByte() != -1)
             throw Damaged(ctx, $"{entry} has bytes after the weights of the network its description gives");

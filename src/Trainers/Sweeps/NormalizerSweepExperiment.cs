@@ -145,6 +145,8 @@ public sealed class NormalizerSweepExperiment
             [nameof(b.FeatureColumnName)] = b.FeatureColumnName, [nameof(b.ImageChannels)] = b.ImageChannels, [nameof(b.ImageHeight)] = b.ImageHeight,
             [nameof(b.ImageWidth)] = b.ImageWidth, [nameof(b.Seed)] = b.Seed,
         };
+        // Only when set, so that the logs of sweeps on built-in architectures keep their fingerprint.
+        if (b.Backbone is { } backbone) baseOptions[nameof(b.Backbone)] = backbone;
         var settings = new JsonObject
         {
             ["strategy"] = _settings.Strategy.ToString(),

@@ -1,3 +1,4 @@
+using MLNetNormalization.Backbones;
 using System.IO.Compression;
 using System.Reflection;
 using System.Text;
@@ -141,6 +142,21 @@ public sealed class ModelFileTests(PipelineFixture fixture)
         Reseal(path);
         AssertDamaged(LoadError(path), reason);
     }
+
+    [Fact]
+    public void A_backbone_whose_network_differs_from_the_saved_weights_is_refused_naming_the_first_difference()
+    {
+        // A registered backbone whose name is as long as "LeNet": the description stays the same length.
+        BackboneRegistry.Register("TinyN", TinyNetwork);
+        var path = fixture.CopyOfModel();
+        Rewrite(path, DescriptionEntry, bytes => Replace(bytes, "\"Architecture\":\"LeNet\"", "\"Architecture\":\"TinyN\""));
+        Reseal(path);
+        AssertDamaged(LoadError(path), "its weights do not fit the network its description gives");
+        AssertDamaged(LoadError(path), "the network's '0.conv.weight' [4, 1, 3, 3] is not in the saved weights");
+    }
+
+    private static readonly BackboneFactory TinyNetwork = (input, classes, normalization) => nn.Sequential(
+        new ConvNorm(nn.Conv2d(input.Channels, 4, 3, bias: false), normalization(4)), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, classes));
 
     [Fact]
     public void A_changed_byte_anywhere_in_the_description_or_the_weights_is_refused_by_the_checksum()
