@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Pipeline;
 
@@ -52,14 +52,7 @@ internal static class ModelLoadProbe
     public static void Run(params string[] arguments)
     {
         var probe = typeof(ModelLoadProbe).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ModelLoadProbe").Value!;
-        Assert.True(File.Exists(probe), $"{probe} is missing; the test project references test/ModelLoadProbe so that building the tests builds it.");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(probe);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the probe did not finish within 2 minutes");
-        Assert.True(process.ExitCode == 0, $"the probe failed (exit code {process.ExitCode}):\n{output}\n{error.Result}");
+        var (code, output, error) = DotnetApp.Run(probe, arguments, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, $"the probe failed (exit code {code}):\n{output}\n{error}");
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MLNetNormalization.Tests.Support;
 
 namespace MLNetNormalization.Tests.Pipeline;
@@ -32,15 +31,8 @@ public sealed class OwnBackboneSampleTests : IDisposable
 
     private static string Run(params string[] arguments)
     {
-        var sample = Path.Combine(AppContext.BaseDirectory, "OwnBackbone.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(sample);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"OwnBackbone {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{output}\n{error.Result}");
+        var (code, output, error) = DotnetApp.Run(Path.Combine(AppContext.BaseDirectory, "OwnBackbone.dll"), arguments, TimeSpan.FromMinutes(5));
+        Assert.True(code == 0, $"OwnBackbone {string.Join(' ', arguments)} exited with {code}:\n{output}\n{error}");
         return output;
     }
 }
