@@ -36,22 +36,12 @@ public static class BackboneRegistry
     public static IReadOnlyList<string> Names => [.. Factories.Keys.Order(StringComparer.Ordinal)];
 
     /// <summary>
-    /// A new network of the backbone registered under <paramref name="name"/>, its normalization layers made by
-    /// <paramref name="plan"/>: a built-in architecture through <see cref="Backbone.Create(Architecture, ImageShape, int, NormalizerPlan?)"/>
-    /// (which explains a normalizer that does not fit its layers), a registered factory through
-    /// <see cref="Backbone.Create(BackboneFactory, ImageShape, int, NormalizerPlan?)"/>.
+    /// A new network of the backbone registered under <paramref name="name"/>, built-in or not, its normalization layers
+    /// made by <paramref name="plan"/> (<see cref="Backbone.Create(BackboneFactory, ImageShape, int, NormalizerPlan?)"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">Nothing is registered under the name (the message says what to register).</exception>
-    internal static nn.Module<Tensor, Tensor> Create(string name, ImageShape input, int classes, NormalizerPlan plan)
-    {
-        if (Enum.TryParse<Architecture>(name, out var architecture) && Enum.IsDefined(architecture) && name == architecture.ToString())
-            return Backbone.Create(architecture, input, classes, plan);
-        return Backbone.Create(Get(name), input, classes, plan);
-    }
-
-    private static BackboneFactory Get(string name) => Factories.TryGetValue(name, out var factory)
-        ? factory
-        : throw new InvalidOperationException(NotRegistered(name));
+    internal static nn.Module<Tensor, Tensor> Create(string name, ImageShape input, int classes, NormalizerPlan plan) =>
+        Backbone.Create(Factories.TryGetValue(name, out var factory) ? factory : throw new InvalidOperationException(NotRegistered(name)), input, classes, plan);
 
     /// <summary>What to do about a name nothing is registered under.</summary>
     internal static string NotRegistered(string name) =>
