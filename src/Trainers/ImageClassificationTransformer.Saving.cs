@@ -185,21 +185,21 @@ public sealed partial class ImageClassificationTransformer
     /// </summary>
     private static string? FirstDifference(byte[] weights, nn.Module model)
     {
-        using var scope = NewDisposeScope();
-        var saved = new Dictionary<string, long[]>();
+        var tensors = new Dictionary<string, Tensor>();
+        Dictionary<string, long[]> saved;
         try
         {
             using var reader = new BinaryReader(new MemoryStream(weights));
-            var count = reader.Read7BitEncodedInt64();
-            for (long i = 0; i < count; i++)
-            {
-                var name = reader.ReadString();
-                saved[name] = TensorExtensionMethods.Load(reader).shape;
-            }
+            Training.ModelFile.ReadState(reader, tensors);
+            saved = tensors.ToDictionary(t => t.Key, t => t.Value.shape);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             return null;
+        }
+        finally
+        {
+            Training.Checkpoint.DisposeState(tensors);
         }
         static string Shape(long[] shape) => $"[{string.Join(", ", shape)}]";
         var network = model.state_dict();

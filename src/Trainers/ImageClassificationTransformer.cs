@@ -75,7 +75,7 @@ public sealed partial class ImageClassificationTransformer : ITransformer, IDisp
     public string Backbone => Description.Backbone;
 
     /// <summary>The built-in architecture, or null for a backbone of the user's own (see <see cref="Backbone"/>).</summary>
-    public Architecture? Architecture => Enum.TryParse<Architecture>(Backbone, out var architecture) && Backbone == architecture.ToString() ? architecture : null;
+    public Architecture? Architecture => BackboneRegistry.BuiltIn(Backbone);
 
     /// <summary>The normalizer of its layers, as a factory string ("mn:k=2").</summary>
     public string Normalizer => Plan.Normalizer;

@@ -14,7 +14,7 @@ internal sealed record ResolvedClassifierOptions(string Backbone, NormalizerPlan
                                                  string? DeviceNote)
 {
     /// <summary>The built-in architecture, or null for a registered backbone of the user's own.</summary>
-    public Architecture? Architecture => Enum.TryParse<Architecture>(Backbone, out var architecture) && Backbone == architecture.ToString() ? architecture : null;
+    public Architecture? Architecture => BackboneRegistry.BuiltIn(Backbone);
 
     /// <summary>The engine's options.</summary>
     public TrainingOptions Training => Trainer.Options;

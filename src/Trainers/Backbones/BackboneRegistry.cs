@@ -26,7 +26,7 @@ public static class BackboneRegistry
         var registered = Factories.GetOrAdd(name, factory);
         if (registered != factory)
             throw new ArgumentException(
-                $"A backbone named '{name}' is registered already{(Enum.TryParse<Architecture>(name, out _) ? " (a built-in architecture)" : "")}; register yours under another name.", nameof(name));
+                $"A backbone named '{name}' is registered already{(BuiltIn(name) is null ? "" : " (a built-in architecture)")}; register yours under another name.", nameof(name));
     }
 
     /// <summary>Whether a backbone is registered under <paramref name="name"/> (every built-in architecture is).</summary>
@@ -42,6 +42,10 @@ public static class BackboneRegistry
     /// <exception cref="InvalidOperationException">Nothing is registered under the name (the message says what to register).</exception>
     internal static nn.Module<Tensor, Tensor> Create(string name, ImageShape input, int classes, NormalizerPlan plan) =>
         Backbone.Create(Factories.TryGetValue(name, out var factory) ? factory : throw new InvalidOperationException(NotRegistered(name)), input, classes, plan);
+
+    /// <summary>The built-in architecture registered under <paramref name="name"/>, or null for a factory of the app's own.</summary>
+    internal static Architecture? BuiltIn(string name) =>
+        Enum.TryParse<Architecture>(name, out var architecture) && name == architecture.ToString() ? architecture : null;
 
     /// <summary>What to do about a name nothing is registered under.</summary>
     internal static string NotRegistered(string name) =>

@@ -51,18 +51,28 @@ internal static class ModelFile
         try
         {
             using var reader = new BinaryReader(stream);
-            var count = reader.Read7BitEncodedInt64();
-            for (long i = 0; i < count; i++)
-            {
-                var name = reader.ReadString();
-                state[name] = TensorExtensionMethods.Load(reader).DetachFromDisposeScope();
-            }
+            ReadState(reader, state);
             return state;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             Checkpoint.DisposeState(state);
             throw new InvalidDataException($"{path} is not a model file of TorchSharp's Module.save format: {e.Message} {remedy}", e);
+        }
+    }
+
+    /// <summary>
+    /// Reads a state_dict in TorchSharp's <c>Module.save</c> format (a LEB128 count, then name and tensor pairs) into
+    /// <paramref name="state"/>, on the CPU and out of any dispose scope; what it read before an error stays there for the
+    /// caller to dispose.
+    /// </summary>
+    internal static void ReadState(BinaryReader reader, Dictionary<string, Tensor> state)
+    {
+        var count = reader.Read7BitEncodedInt64();
+        for (long i = 0; i < count; i++)
+        {
+            var name = reader.ReadString();
+            state[name] = TensorExtensionMethods.Load(reader).DetachFromDisposeScope();
         }
     }
 }
