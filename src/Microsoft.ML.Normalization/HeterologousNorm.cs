@@ -31,6 +31,12 @@ public sealed class HeterologousNorm : NormalizationLayer
     /// <summary>The set the standard deviation comes from.</summary>
     public PixelSet StdSet { get; }
 
+    /// <summary>The statistics the mean comes from.</summary>
+    internal PixelSetStatistics MeanStatistics => meanStatistics;
+
+    /// <summary>The statistics the standard deviation comes from.</summary>
+    internal PixelSetStatistics StdStatistics => stdStatistics;
+
     public override bool HasRunningStatistics => MeanSet.IsBatchDependent || StdSet.IsBatchDependent;
 
     private protected override string Settings => $"mean_set={MeanSet}, std_set={StdSet}";

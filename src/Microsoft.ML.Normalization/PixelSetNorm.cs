@@ -24,7 +24,7 @@ public abstract class PixelSetNorm : NormalizationLayer
     /// <summary>The running mean and variance (state_dict "running_mean", "running_var"), per channel or per set, float64.</summary>
     internal RunningMoments Running { get; }
 
-    private protected PixelSetStatistics Statistics { get; }
+    internal PixelSetStatistics Statistics { get; }
 
     public sealed override bool HasRunningStatistics => true;
 

@@ -81,4 +81,30 @@ public static class ImageClassifierWithNormCatalog
         using var cursor = data.GetRowCursor([]);
         return cursor.MoveNext();
     }
+
+    /// <summary>
+    /// Writes the image classifier in <paramref name="model"/> (an <see cref="ImageClassificationTransformer"/>, or a fitted
+    /// pipeline that ends with one) as an ONNX model: see <see cref="ImageClassificationTransformer.ExportToOnnx(Stream)"/>.
+    /// The graph starts at the classifier's features; the steps before it (loading and resizing images, extracting pixels)
+    /// are the consumer's, as in training.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model holds no ImageClassificationTransformer.</exception>
+    public static void ExportImageClassifierToOnnx(this ModelOperationsCatalog catalog, ITransformer model, Stream destination)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(model);
+        Classifier(model).ExportToOnnx(destination);
+    }
+
+    /// <summary>The image classifier of <paramref name="model"/>: itself, or the last one of a fitted pipeline.</summary>
+    internal static ImageClassificationTransformer Classifier(ITransformer model) =>
+        Classifiers(model).LastOrDefault() ?? throw new ArgumentException(
+            $"The model ({model.GetType().Name}) holds no ImageClassificationTransformer; pass the model Fit returned for a pipeline with ImageClassifierWithNorm.", nameof(model));
+
+    private static IEnumerable<ImageClassificationTransformer> Classifiers(ITransformer model) => model switch
+    {
+        ImageClassificationTransformer classifier => [classifier],
+        IEnumerable<ITransformer> chain => chain.SelectMany(Classifiers),
+        _ => [],
+    };
 }

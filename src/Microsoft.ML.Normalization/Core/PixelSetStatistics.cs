@@ -67,8 +67,8 @@ internal sealed class PixelSetStatistics
         return withinExample.ToCells(Pool.MixWithRunning(example, runningTable, alpha), cells);
     }
 
-    // [1, G] running moments of the set's channel groups.
-    private MeanVar RunningPerGroup(long channels)
+    /// <summary>[1, G] running moments of the set's channel groups.</summary>
+    internal MeanVar RunningPerGroup(long channels)
     {
         var perCell = running!.AsMeanVar;
         var groups = Set.GroupCount(channels);

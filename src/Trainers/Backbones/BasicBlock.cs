@@ -1,3 +1,4 @@
+using MLNetNormalization.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,7 +19,7 @@ internal enum ShortcutKind
 /// ReLU. The first convolution carries the stride. The shortcut is the identity when the shape stays.
 /// Children "conv1", "conv2" and, for a projection, "shortcut".
 /// </summary>
-internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
+internal sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ConvNorm conv1, conv2;
     private readonly ConvNorm? shortcut;
@@ -48,6 +49,16 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var x = conv1.call(input).relu_();
         x = conv2.call(x);
         return x.add_(Shortcut(input)).relu_();
+    }
+
+    string IOnnxExportable.WriteOnnx(OnnxNetworkWriter writer, string input)
+    {
+        var x = writer.Child("conv2", conv2, writer.Relu(writer.Child("conv1", conv1, input)));
+        string shortcutOutput;
+        if (!ChangesShape) shortcutOutput = input;
+        else if (shortcut is not null) shortcutOutput = writer.Child("shortcut", shortcut, input);
+        else shortcutOutput = writer.ZeroPaddingShortcut(input, stride, (outChannels - inChannels) / 2);
+        return writer.Relu(writer.Add(x, shortcutOutput));
     }
 
     private Tensor Shortcut(Tensor input)

@@ -50,25 +50,10 @@ public sealed class ConvNorm : nn.Module<Tensor, Tensor>
     /// <exception cref="InvalidOperationException">When the normalizer's channel count is not the convolution's output channels.</exception>
     public bool TryFold([NotNullWhen(false)] out string? whyNot)
     {
-        using var scope = NewDisposeScope();
-        if (!TryGetInferenceAffine(norm, out var scale, out var shift, out whyNot)) return false;
-        var outChannels = conv.weight.shape[0];
-        if (scale.shape[0] != outChannels)
-            throw new InvalidOperationException(
-                $"ConvNorm: the normalizer has {scale.shape[0]} channels but the convolution gives {outChannels}; build the normalizer with the convolution's output channels.");
-
-        using (no_grad())
-        {
-            var type = conv.weight.dtype;
-            var device = conv.weight.device;
-            scale = scale.to(float64, device);
-            shift = shift.to(float64, device);
-            var weight = conv.weight.to(float64).mul(scale.view(outChannels, 1, 1, 1));
-            var bias = conv.bias is null ? shift : conv.bias.to(float64).mul(scale).add(shift);
-            // The setters dispose the old parameters and register the new ones under "weight" and "bias".
-            conv.weight = new Parameter(weight.to(type).contiguous().DetachFromDisposeScope(), requires_grad: true);
-            conv.bias = new Parameter(bias.to(type).contiguous().DetachFromDisposeScope(), requires_grad: true);
-        }
+        if (!TryFoldedParameters(out var weight, out var bias, out whyNot)) return false;
+        // The setters dispose the old parameters and register the new ones under "weight" and "bias".
+        conv.weight = new Parameter(weight, requires_grad: true);
+        conv.bias = new Parameter(bias, requires_grad: true);
         var identity = nn.Identity();
         identity.train(training);
 
@@ -82,8 +67,39 @@ public sealed class ConvNorm : nn.Module<Tensor, Tensor>
         return true;
     }
 
-    // The normalizer as y = z·scale[c] + shift[c], float64 [C], when it is a fixed per-channel affine.
-    private static bool TryGetInferenceAffine(nn.Module<Tensor, Tensor> norm, [NotNullWhen(true)] out Tensor? scale, [NotNullWhen(true)] out Tensor? shift,
+    /// <summary>
+    /// The weight W·s[c] and bias b·s[c] + t[c] of the convolution with the normalizer folded in (see <see cref="TryFold"/>),
+    /// new tensors in the convolution's type and device that the caller owns, leaving this unit unchanged; or false and why not.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">When the normalizer's channel count is not the convolution's output channels.</exception>
+    internal bool TryFoldedParameters([NotNullWhen(true)] out Tensor? weight, [NotNullWhen(true)] out Tensor? bias, [NotNullWhen(false)] out string? whyNot)
+    {
+        (weight, bias) = (null, null);
+        using var scope = NewDisposeScope();
+        if (!TryGetInferenceAffine(norm, out var scale, out var shift, out whyNot)) return false;
+        var outChannels = conv.weight.shape[0];
+        if (scale.shape[0] != outChannels)
+            throw new InvalidOperationException(
+                $"ConvNorm: the normalizer has {scale.shape[0]} channels but the convolution gives {outChannels}; build the normalizer with the convolution's output channels.");
+        using (no_grad())
+        {
+            var type = conv.weight.dtype;
+            var device = conv.weight.device;
+            scale = scale.to(float64, device);
+            shift = shift.to(float64, device);
+            var folded = conv.weight.to(float64).mul(scale.view(outChannels, 1, 1, 1));
+            var foldedBias = conv.bias is null ? shift : conv.bias.to(float64).mul(scale).add(shift);
+            weight = folded.to(type).contiguous().DetachFromDisposeScope();
+            bias = foldedBias.to(type).contiguous().DetachFromDisposeScope();
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// A normalizer as y = z·scale[c] + shift[c], float64 [C] tensors the caller owns, when it is a fixed per-channel
+    /// affine in evaluation mode (a <see cref="NormalizationLayer"/> or TorchSharp's <see cref="BatchNorm2d"/>); else why not.
+    /// </summary>
+    internal static bool TryGetInferenceAffine(nn.Module<Tensor, Tensor> norm, [NotNullWhen(true)] out Tensor? scale, [NotNullWhen(true)] out Tensor? shift,
                                               [NotNullWhen(false)] out string? whyNot)
     {
         (scale, shift, whyNot) = (null, null, null);

@@ -1,3 +1,4 @@
+using MLNetNormalization.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -14,7 +15,7 @@ namespace MLNetNormalization.Backbones;
 /// (2·20 + 2·50), 431,150 with BN. Maps [N, C, H, W] to logits [N, classes]; children "features",
 /// "fc1", "fc2".
 /// </summary>
-public sealed class LeNet : nn.Module<Tensor, Tensor>
+public sealed class LeNet : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>
     /// The smallest height and width: after a 5x5 valid convolution and a 2x2 pool, the second 5x5
@@ -56,4 +57,7 @@ public sealed class LeNet : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input) =>
         classifier.call(hidden.call(features.call(input).flatten(1)).relu_());
+
+    string IOnnxExportable.WriteOnnx(OnnxNetworkWriter writer, string input) =>
+        writer.Child("fc2", classifier, writer.Relu(writer.Child("fc1", hidden, writer.Flatten(writer.Child("features", features, input)))));
 }

@@ -1,3 +1,4 @@
+using MLNetNormalization.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ namespace MLNetNormalization.Backbones;
 /// 1,418 biases give way to 2·1,418 gammas and betas: 968,404 with BN. Maps [N, C, H, W] to logits
 /// [N, classes]; children "block1", "block2", "block3".
 /// </summary>
-public sealed class NetworkInNetwork : nn.Module<Tensor, Tensor>
+public sealed class NetworkInNetwork : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>
     /// The smallest height and width: each 3x3 pool must fit its input at least once; the convolutions
@@ -61,6 +62,14 @@ public sealed class NetworkInNetwork : nn.Module<Tensor, Tensor>
         x = nn.functional.dropout(nn.functional.avg_pool2d(x, (3, 3), (2, 2), ceil_mode: true), DropoutProbability, training);
         x = block3.call(x);
         return nn.functional.adaptive_avg_pool2d(x, (1, 1)).flatten(1);
+    }
+
+    // Dropout is the identity at inference.
+    string IOnnxExportable.WriteOnnx(OnnxNetworkWriter writer, string input)
+    {
+        var x = writer.MaxPool(writer.Child("block1", block1, input), [3], [2], null, ceilMode: true);
+        x = writer.AveragePool(writer.Child("block2", block2, x), [3], [2], null, ceilMode: true, countIncludePad: true);
+        return writer.Flatten(writer.GlobalAveragePool(writer.Child("block3", block3, x)));
     }
 
     /// <summary>The output channels of an mlpconv block's three convolutions: the spatial one, then two 1x1.</summary>

@@ -1,3 +1,4 @@
+using MLNetNormalization.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -13,7 +14,7 @@ namespace MLNetNormalization.Backbones;
 /// 3 input channels and 1000 classes it has 11,689,512 parameters, torchvision's count (whose
 /// convolutions have no bias either). Maps [N, C, H, W] to logits [N, classes]; children "stem", "stages", "fc".
 /// </summary>
-public sealed class ResNet18 : nn.Module<Tensor, Tensor>
+public sealed class ResNet18 : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>
     /// The smallest height and width: the stem, the pool and three stages each halve the map, 32 down
@@ -78,5 +79,12 @@ public sealed class ResNet18 : nn.Module<Tensor, Tensor>
         var x = nn.functional.max_pool2d(stem.call(input).relu_(), (3, 3), (2, 2), (1, 1));
         x = stages.call(x);
         return classifier.call(nn.functional.adaptive_avg_pool2d(x, (1, 1)).flatten(1));
+    }
+
+    string IOnnxExportable.WriteOnnx(OnnxNetworkWriter writer, string input)
+    {
+        var x = writer.MaxPool(writer.Relu(writer.Child("stem", stem, input)), [3], [2], [1], ceilMode: false);
+        x = writer.Child("stages", stages, x);
+        return writer.Child("fc", classifier, writer.Flatten(writer.GlobalAveragePool(x)));
     }
 }

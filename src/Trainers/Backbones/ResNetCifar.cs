@@ -1,3 +1,4 @@
+using MLNetNormalization.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -12,7 +13,7 @@ namespace MLNetNormalization.Backbones;
 /// 0.27M), ResNet-32 464,154 (0.46M), ResNet-56 853,018 (0.85M); the convolutions have no bias, so these
 /// are the published counts exactly. Maps [N, C, H, W] to logits [N, classes]; children "stem", "stages", "fc".
 /// </summary>
-public sealed class ResNetCifar : nn.Module<Tensor, Tensor>
+public sealed class ResNetCifar : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>
     /// The smallest height and width: the two stride-2 stages halve a map of at least 2 pixels, ending at
@@ -77,5 +78,11 @@ public sealed class ResNetCifar : nn.Module<Tensor, Tensor>
     {
         var x = stages.call(stem.call(input).relu_());
         return classifier.call(nn.functional.adaptive_avg_pool2d(x, (1, 1)).flatten(1));
+    }
+
+    string IOnnxExportable.WriteOnnx(OnnxNetworkWriter writer, string input)
+    {
+        var x = writer.Child("stages", stages, writer.Relu(writer.Child("stem", stem, input)));
+        return writer.Child("fc", classifier, writer.Flatten(writer.GlobalAveragePool(x)));
     }
 }

@@ -1,3 +1,4 @@
+using MLNetNormalization.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,7 +14,7 @@ namespace MLNetNormalization.Backbones;
 /// implementations, which keep the conv biases before BN, have 9,231,114, 9,416,010 and 14,728,266.
 /// Maps [N, C, H, W] to logits [N, classes]; children "features" and "classifier".
 /// </summary>
-public sealed class Vgg : nn.Module<Tensor, Tensor>
+public sealed class Vgg : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>The smallest height and width: five 2x2 max-pools halve 32 down to 1.</summary>
     public const int MinimumImageSize = 32;
@@ -67,4 +68,7 @@ public sealed class Vgg : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input) =>
         classifier.call(nn.functional.adaptive_avg_pool2d(features.call(input), (1, 1)).flatten(1));
+
+    string IOnnxExportable.WriteOnnx(OnnxNetworkWriter writer, string input) =>
+        writer.Child("classifier", classifier, writer.Flatten(writer.GlobalAveragePool(writer.Child("features", features, input))));
 }
