@@ -1,5 +1,9 @@
 using System.Globalization;
 using Google.Protobuf;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
+using MLNetNormalization.Onnx;
 using MLNetNormalization.Normalization;
 
 namespace MLNetNormalization;
@@ -48,6 +52,58 @@ public sealed partial class ImageClassificationTransformer
                 ["normalizer"] = Normalizer,
                 ["inference_alpha"] = InferenceAlpha?.ToString(CultureInfo.InvariantCulture) ?? "",
                 ["features_column"] = FeatureColumnName,
+            });
+        }
+    }
+}
+
+// ml.Model.ConvertToOnnx walks a pipeline's output back through the data views that can write themselves as ONNX
+// (ML.NET's ITransformCanSaveOnnx); the view Transform returns is one, so the converter writes the network in place.
+public sealed partial class ImageClassificationTransformer
+{
+    private sealed partial class ScoringView : ITransformCanSaveOnnx
+    {
+        IDataView IDataTransform.Source => _source;
+
+        void ICanSaveModel.Save(ModelSaveContext ctx) =>
+            throw new NotSupportedException("ImageClassifierWithNorm: save the fitted model with ml.Model.Save, not the data view its Transform returns.");
+
+        /// <summary>True for features of pixels; throws for encoded images, naming the export that works.</summary>
+        /// <exception cref="InvalidOperationException">Encoded-image features, which no ONNX graph decodes.</exception>
+        public bool CanSaveOnnx(OnnxContext ctx)
+        {
+            var features = _model.FeatureColumnName;
+            if (_model.FeatureKind == FeatureKind.EncodedImages)
+                throw new InvalidOperationException(
+                    $"ml.Model.ConvertToOnnx: the ImageClassifierWithNorm model reads encoded images from '{features}', which an ONNX graph cannot decode. " +
+                    "Export the classifier with ml.Model.ExportImageClassifierToOnnx(model, stream) (or the model's ExportToOnnx): its graph takes the decoded " +
+                    "pixels [N, C, H, W], / 255, which the consumer's LoadImages, ResizeImages and ExtractPixels(scaleImage: 1f / 255) give.");
+            return true;
+        }
+
+        /// <summary>Writes the network from the features column's variable to new Score and PredictedLabel (key, uint32) variables.</summary>
+        /// <exception cref="InvalidOperationException">The features column is not among the graph's values.</exception>
+        public void SaveAsOnnx(OnnxContext ctx)
+        {
+            ctx.CheckOpSetVersion(OnnxExport.OpsetVersion, "ImageClassifierWithNorm");
+            if (!ctx.ContainsColumn(_model.FeatureColumnName))
+                throw new InvalidOperationException(
+                    $"ml.Model.ConvertToOnnx: the ImageClassifierWithNorm model's features column '{_model.FeatureColumnName}' is not a value of the ONNX graph ML.NET " +
+                    "is writing; pass ConvertToOnnx data that has the column. Or export the classifier alone with ml.Model.ExportImageClassifierToOnnx(model, stream).");
+            var features = ctx.GetVariableName(_model.FeatureColumnName);
+            Onnx.OnnxGraph graph;
+            lock (_model._model)
+            {
+                ObjectDisposedException.ThrowIf(_model._disposed, _model);
+                graph = OnnxExport.Graph(_model._model, _model.Shape, MLNetColumns: true);
+            }
+            var score = Schema[_source.Schema.Count];
+            var predictedLabel = Schema[_source.Schema.Count + 1];
+            OnnxContextWriter.Write(ctx, graph.Graph, new Dictionary<string, string>
+            {
+                [OnnxExport.FeaturesName] = features,
+                [OnnxExport.ScoreName] = ctx.AddIntermediateVariable(score.Type, score.Name),
+                [OnnxExport.PredictedLabelName] = ctx.AddIntermediateVariable(predictedLabel.Type, predictedLabel.Name),
             });
         }
     }

@@ -13,7 +13,7 @@ public sealed partial class ImageClassificationTransformer
     /// network sees batches and every row gets the score of its own features, whatever order the input gives its rows in
     /// from one read to the next.
     /// </summary>
-    private sealed class ScoringView : IDataView
+    private sealed partial class ScoringView : IDataView
     {
         private readonly ImageClassificationTransformer _model;
         private readonly IDataView _source;

@@ -53,19 +53,37 @@ public static class OnnxExport
         Build(network, input, classNames, null).WriteTo(destination);
     }
 
+    /// <summary>
+    /// The nodes from <see cref="FeaturesName"/> to <see cref="ScoreName"/> and <see cref="PredictedLabelName"/>. With
+    /// <paramref name="MLNetColumns"/>, in the form of ML.NET's columns: the features a vector [N, C·H·W] reshaped here, and
+    /// the predicted label a key, uint32 [N, 1] holding the class index + 1 (key 0 is ML.NET's missing value); else the
+    /// features [N, C, H, W] and the index int64 [N].
+    /// </summary>
+    internal static OnnxGraph Graph(nn.Module<Tensor, Tensor> network, ImageShape input, bool MLNetColumns)
+    {
+        using var noGrad = no_grad();
+        var graph = new OnnxGraph();
+        foreach (var name in new[] { FeaturesName, ScoreName, PredictedLabelName }) graph.UniqueName(name);
+        var images = MLNetColumns ? graph.Node("Reshape", "input", [FeaturesName, graph.Int64s("input.shape", -1, input.Channels, input.Height, input.Width)]) : FeaturesName;
+        var logits = new OnnxNetworkWriter(graph).Write(network, images);
+        graph.NodeTo(ScoreName, "Softmax", "output", [logits], ("axis", 1L));
+        if (!MLNetColumns)
+        {
+            graph.NodeTo(PredictedLabelName, "ArgMax", "output", [ScoreName], ("axis", 1L), ("keepdims", 0L));
+            return graph;
+        }
+        var index = graph.Node("ArgMax", "output", [ScoreName], ("axis", 1L), ("keepdims", 1L));
+        var key = graph.Node("Add", "output", [index, graph.Int64s("output.one", 1)]);
+        graph.NodeTo(PredictedLabelName, "Cast", "output", [key], ("to", (long)TensorProto.Types.DataType.Uint32));
+        return graph;
+    }
+
     /// <summary>The ONNX model of <paramref name="network"/>, with <paramref name="properties"/> added to its metadata.</summary>
     internal static ModelProto Build(nn.Module<Tensor, Tensor> network, ImageShape input, IReadOnlyList<string>? classNames,
                                      IReadOnlyDictionary<string, string>? properties)
     {
-        using var noGrad = no_grad();
-        var graph = new OnnxGraph();
-        graph.UniqueName(FeaturesName);
+        var graph = Graph(network, input, MLNetColumns: false);
         graph.Graph.Input.Add(OnnxGraph.Value(FeaturesName, TensorProto.Types.DataType.Float, "N", input.Channels, input.Height, input.Width));
-        var logits = new OnnxNetworkWriter(graph).Write(network, FeaturesName);
-        graph.UniqueName(ScoreName);
-        graph.UniqueName(PredictedLabelName);
-        graph.NodeTo(ScoreName, "Softmax", "output", [logits], ("axis", 1L));
-        graph.NodeTo(PredictedLabelName, "ArgMax", "output", [ScoreName], ("axis", 1L), ("keepdims", 0L));
         var classes = classNames?.Count is > 0 ? (object)classNames.Count : "classes";
         graph.Graph.Output.Add(OnnxGraph.Value(ScoreName, TensorProto.Types.DataType.Float, "N", classes));
         graph.Graph.Output.Add(OnnxGraph.Value(PredictedLabelName, TensorProto.Types.DataType.Int64, "N"));
@@ -86,6 +104,19 @@ public static class OnnxExport
             Value = string.Create(CultureInfo.InvariantCulture, $"[{input.Channels}, {input.Height}, {input.Width}]"),
         });
         foreach (var (key, value) in properties ?? new Dictionary<string, string>()) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = GraphChecksumKey, Value = GraphChecksum(model.Graph) });
         return model;
     }
+
+    /// <summary>The metadata entry that holds the SHA-256 of the graph's protobuf encoding, which a damaged file does not match.</summary>
+    internal const string GraphChecksumKey = "graph_sha256";
+
+    /// <summary>
+    /// False when <paramref name="model"/>'s graph is not the one it was written with: its encoding does not hash to the
+    /// checksum recorded beside it (protobuf encodes a parsed message again byte for byte). True without a checksum.
+    /// </summary>
+    internal static bool IsIntact(ModelProto model) =>
+        model.MetadataProps.FirstOrDefault(p => p.Key == GraphChecksumKey)?.Value is not { } recorded || recorded == GraphChecksum(model.Graph);
+
+    private static string GraphChecksum(GraphProto graph) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(graph.ToByteArray()));
 }
