@@ -106,13 +106,13 @@ public sealed class PackageConsumerTests : IDisposable
             Assert.Contains(name, names);
     }
 
-    /// <summary>The trainer on the layers and ML.NET 6.0; the build steps it is compiled with are no dependencies.</summary>
+    /// <summary>The trainer on the layers, ML.NET 6.0 and the ONNX protobuf types it exports with; the build steps it is compiled with are no dependencies.</summary>
     private static void CheckTrainersPackage(string package, string version)
     {
         using var zip = ZipFile.OpenRead(package);
         Assert.Equal(
             [
-                (NormalizationId, version), ("Microsoft.ML", "[6.0.0, 6.1.0)"), ("Microsoft.ML.ImageAnalytics", "[6.0.0, 6.1.0)"),
+                (NormalizationId, version), ("Microsoft.ML", "[6.0.0, 6.1.0)"), ("Microsoft.ML.ImageAnalytics", "[6.0.0, 6.1.0)"), ("OnnxSharp", "0.3.2"),
                 ("SkiaSharp", "3.119.2"), ("SkiaSharp.NativeAssets.Linux.NoDependencies", "3.119.2"),
             ],
             Dependencies(zip));

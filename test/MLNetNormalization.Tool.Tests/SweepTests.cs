@@ -34,6 +34,10 @@ public sealed class SweepTests(ToolFixture fixture)
         var ml = new MLContext(1);
         ml.Model.Load(Path.Combine(output, "model.zip"), out _);
         Assert.True(File.Exists(Path.Combine(output, "consume", "MLNormConsumer.csproj")));
+        // The best model as ONNX too: it predicts what model.zip predicts.
+        Assert.True(File.Exists(Path.Combine(output, "consume-onnx", "MLNormOnnxConsumer.csproj")));
+        OnnxToolTests.AssertSamePredictions(ToolFixture.RunCli(["predict", "--model", Path.Combine(output, "model.zip"), .. fixture.SampleImages]),
+                                            ToolFixture.RunCli(["predict", "--model", Path.Combine(output, "model.onnx"), .. fixture.SampleImages]));
 
         var html = await File.ReadAllTextAsync(Path.Combine(output, "report.html"));
         Assert.Contains("Leaderboard", html);

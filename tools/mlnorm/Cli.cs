@@ -56,6 +56,7 @@ public static partial class Cli
         root.Subcommands.Add(SweepCommand(context));
         root.Subcommands.Add(EvaluateCommand(context));
         root.Subcommands.Add(PredictCommand(context));
+        root.Subcommands.Add(ExportCommand(context));
         root.Subcommands.Add(EvidenceCommand(context));
         return root;
     }
@@ -169,7 +170,7 @@ public static partial class Cli
         var data = Dataset.Load(ml, datasetPath, DatasetRole.Train, classNames).RequireTwoClasses();
         ModelPipeline.ImageSize(data, settings);
         using var output = OutputFolder.Create(outputPath, [CheckpointsName],
-            ["model.zip", TrainingRecord.FileName, ConsumptionProject.FolderName, TrainingProject.FolderName, "report.html", "report-data.json"]);
+            ["model.zip", OnnxModelName, TrainingRecord.FileName, ConsumptionProject.FolderName, ConsumptionProject.OnnxFolderName, TrainingProject.FolderName, "report.html", "report-data.json"]);
         // The checkpoints are written in --output itself, so a run stopped or killed at any moment leaves them for the same
         // command to resume (the seed is fixed, so the resumed run ends with the weights of an uninterrupted one).
         var checkpoints = output.ResumePath(CheckpointsName);
@@ -190,7 +191,9 @@ public static partial class Cli
         using var trainedModel = trained;
         var metrics = trained.Evaluation.Metrics;
         SaveModel(ml, trained.Model, output.PathOf("model.zip"));
+        WriteOnnx(trained.Model, output.PathOf(OnnxModelName));
         ConsumptionProject.Write(output.Staging, trained.Evaluation.Classes);
+        ConsumptionProject.WriteOnnx(output.Staging, trained.Classifier.Shape, trained.Evaluation.Classes);
         TrainingProject.Write(output.Staging, ModelPipeline.Recipe("train", data, classNames, settings, ModelPipeline.ClassifierOptions(settings)));
         var record = TrainingRecord.For("train", ml, data, classNames, settings, metrics.MicroAccuracy, output.Target);
         record.Write(output.Staging);
@@ -203,7 +206,7 @@ public static partial class Cli
         Directory.Delete(checkpoints, recursive: true);
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"validation: accuracy {metrics.MicroAccuracy:P2}, log loss {metrics.LogLoss:F4} on {record.DescribeSplit()} ({trained.Elapsed.TotalSeconds:F1} s training)"));
-        context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, {TrainingProject.FolderName}/{TrainingProject.ProjectName}.csproj, report.html, report-data.json");
+        context.Output.WriteLine($"wrote {output.Target}: model.zip, {OnnxModelName}, {TrainingRecord.FileName}, {ConsumptionProject.Projects}, {TrainingProject.FolderName}/{TrainingProject.ProjectName}.csproj, report.html, report-data.json");
         context.Output.WriteLine($"to score the held-out images again: {record.Evaluate}");
         return Success;
     }
@@ -301,7 +304,7 @@ public static partial class Cli
 
     private static Command PredictCommand(RunContext context)
     {
-        var model = new Option<string>("--model") { Description = "model.zip written by mlnorm train or sweep", Required = true };
+        var model = new Option<string>("--model") { Description = "model.zip written by mlnorm train or sweep, or model.onnx (scored with ONNX Runtime)", Required = true };
         var images = new Argument<string[]>("images") { Description = "Image files to classify", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Print the predicted class and its probability for each image file (tab-separated)") { model, images };
         command.SetAction((result, token) => Task.FromResult(Guard(context, token, _ =>
@@ -311,8 +314,7 @@ public static partial class Cli
             foreach (var file in files)
                 if (!File.Exists(file))
                     throw new UsageException($"image {Path.GetFullPath(file)} does not exist; pass image files (png, jpg, bmp, gif, webp).");
-            var chain = LoadModel(ml, result.GetValue(model)!);
-            var engine = ml.Model.CreatePredictionEngine<Dataset.ImageRow, Prediction>(chain);
+            var classify = Classifier(ml, result.GetValue(model)!);
             var failed = 0;
             foreach (var file in files)
             {
@@ -320,8 +322,8 @@ public static partial class Cli
                 try
                 {
                     Dataset.RequireComplete(Path.GetFullPath(file));
-                    var prediction = engine.Predict(new Dataset.ImageRow { ImagePath = Path.GetFullPath(file) });
-                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{file}\t{prediction.PredictedLabelValue}\t{prediction.Score.Max():F6}"));
+                    var (label, probability) = classify(Path.GetFullPath(file));
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{file}\t{label}\t{probability:F6}"));
                 }
                 catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or IOException)
                 {
@@ -334,6 +336,27 @@ public static partial class Cli
             return Failure;
         })));
         return command;
+    }
+
+    /// <summary>The predicted class and its probability of an image file, by a model.zip (TorchSharp) or a model.onnx (ONNX Runtime).</summary>
+    private static Func<string, (string Label, float Probability)> Classifier(MLContext ml, string modelPath)
+    {
+        if (modelPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            var onnx = OnnxModelFile.Read(modelPath);
+            var onnxEngine = ml.Model.CreatePredictionEngine<Dataset.ImageRow, OnnxModelFile.Prediction>(onnx.Pipeline(ml));
+            return path =>
+            {
+                var prediction = onnxEngine.Predict(new Dataset.ImageRow { ImagePath = path });
+                return (onnx.ClassNames[(int)prediction.PredictedLabel.Single()], prediction.Score.Max());
+            };
+        }
+        var engine = ml.Model.CreatePredictionEngine<Dataset.ImageRow, Prediction>(LoadModel(ml, modelPath));
+        return path =>
+        {
+            var prediction = engine.Predict(new Dataset.ImageRow { ImagePath = path });
+            return (prediction.PredictedLabelValue, prediction.Score.Max());
+        };
     }
 
     /// <summary>What predict reads from the model's output.</summary>

@@ -197,7 +197,7 @@ internal static class ModelPipeline
     }
 
     /// <summary>The image steps: file to standardized pixels of the given size, gray (one channel) or RGB.</summary>
-    private static IEstimator<ITransformer> ImageSteps(MLContext ml, (int Height, int Width) size, bool rgb)
+    internal static IEstimator<ITransformer> ImageSteps(MLContext ml, (int Height, int Width) size, bool rgb)
     {
         // ImagePath holds absolute paths, so no image folder is given.
         IEstimator<ITransformer> steps = ml.Transforms.LoadImages(ImageColumn, imageFolder: null, inputColumnName: nameof(Dataset.ImageRow.ImagePath))

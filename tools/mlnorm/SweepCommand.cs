@@ -130,7 +130,7 @@ public static partial class Cli
         var data = Dataset.Load(ml, datasetPath, DatasetRole.Train, classNames).RequireTwoClasses();
         ModelPipeline.ImageSize(data, settings);
         using var output = OutputFolder.Create(outputPath, [TrialLogName, TrialStateName],
-            ["model.zip", TrainingRecord.FileName, ConsumptionProject.FolderName, TrainingProject.FolderName, "report.html", "report-data.json"]);
+            ["model.zip", OnnxModelName, TrainingRecord.FileName, ConsumptionProject.FolderName, ConsumptionProject.OnnxFolderName, TrainingProject.FolderName, "report.html", "report-data.json"]);
         // The log and the trials' checkpoints are written in --output itself, so a run killed at any moment leaves them there.
         var logPath = output.ResumePath(TrialLogName);
         NormalizerSweepExperiment experiment;
@@ -237,8 +237,10 @@ public static partial class Cli
         {
             var model = ModelPipeline.Assemble(ml, prepared, result.BestModel);
             SaveModel(ml, model, output.PathOf("model.zip"));
+            WriteOnnx(model, output.PathOf(OnnxModelName));
             var evaluation = ModelPipeline.Evaluate(ml, model, prepared.Validation, settings.Alphas);
             ConsumptionProject.Write(output.Staging, evaluation.Classes);
+            ConsumptionProject.WriteOnnx(output.Staging, ModelPipeline.ClassifierOf(model).Shape, evaluation.Classes);
             var best = result.BestTrial;
             var bestOptions = experiment.TrialOptions(best.Options);
             bestOptions.InferenceAlpha = best.BestAlpha;
@@ -276,7 +278,7 @@ public static partial class Cli
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"best: {Describe(best.Options)}, validation accuracy {best.BestAlphaMicroAccuracy:P2} at inference alpha {best.BestAlpha} on {record.DescribeSplit()} " +
                 $"({result.Trials.Count} trials of {kinds} normalizer kinds, {result.Elapsed.TotalSeconds:F1} s)"));
-            context.Output.WriteLine($"wrote {output.Target}: model.zip, {TrainingRecord.FileName}, {ConsumptionProject.FolderName}/{ConsumptionProject.ProjectName}.csproj, {TrainingProject.FolderName}/{TrainingProject.ProjectName}.csproj, report.html, report-data.json, {TrialLogName}");
+            context.Output.WriteLine($"wrote {output.Target}: model.zip, {OnnxModelName}, {TrainingRecord.FileName}, {ConsumptionProject.Projects}, {TrainingProject.FolderName}/{TrainingProject.ProjectName}.csproj, report.html, report-data.json, {TrialLogName}");
             context.Output.WriteLine($"to score the held-out images again: {record.Evaluate}");
         }
         return Success;
