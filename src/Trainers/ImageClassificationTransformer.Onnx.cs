@@ -4,11 +4,11 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Model.OnnxConverter;
 using MLNetNormalization.Onnx;
-using MLNetNormalization.Normalization;
 
 namespace MLNetNormalization;
 
-// ONNX export: the network as an ONNX model (OnnxExport), with what the model is in its metadata.
+// ONNX export: the network as an ONNX model (OnnxExport), with what the model is in its metadata; and the network in the
+// graph ml.Model.ConvertToOnnx writes of a whole pipeline.
 public sealed partial class ImageClassificationTransformer
 {
     /// <summary>
@@ -33,12 +33,20 @@ public sealed partial class ImageClassificationTransformer
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var model = OnnxModel();
         var temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+        try
         {
-            model.WriteTo(file);
-            file.Flush(flushToDisk: true);
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+            {
+                model.WriteTo(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
     }
 
     private global::Onnx.ModelProto OnnxModel()
@@ -55,12 +63,9 @@ public sealed partial class ImageClassificationTransformer
             });
         }
     }
-}
 
-// ml.Model.ConvertToOnnx walks a pipeline's output back through the data views that can write themselves as ONNX
-// (ML.NET's ITransformCanSaveOnnx); the view Transform returns is one, so the converter writes the network in place.
-public sealed partial class ImageClassificationTransformer
-{
+    // ml.Model.ConvertToOnnx walks a pipeline's output back through the data views that can write themselves as ONNX
+    // (ML.NET's ITransformCanSaveOnnx); the view Transform returns is one, so the converter writes the network in place.
     private sealed partial class ScoringView : ITransformCanSaveOnnx
     {
         IDataView IDataTransform.Source => _source;
@@ -95,7 +100,7 @@ public sealed partial class ImageClassificationTransformer
             lock (_model._model)
             {
                 ObjectDisposedException.ThrowIf(_model._disposed, _model);
-                graph = OnnxExport.Graph(_model._model, _model.Shape, MLNetColumns: true);
+                graph = OnnxExport.Graph(_model._model, _model.Shape, mlNetColumns: true);
             }
             var score = Schema[_source.Schema.Count];
             var predictedLabel = Schema[_source.Schema.Count + 1];

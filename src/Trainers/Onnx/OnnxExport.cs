@@ -55,19 +55,19 @@ public static class OnnxExport
 
     /// <summary>
     /// The nodes from <see cref="FeaturesName"/> to <see cref="ScoreName"/> and <see cref="PredictedLabelName"/>. With
-    /// <paramref name="MLNetColumns"/>, in the form of ML.NET's columns: the features a vector [N, C·H·W] reshaped here, and
+    /// <paramref name="mlNetColumns"/>, in the form of ML.NET's columns: the features a vector [N, C·H·W] reshaped here, and
     /// the predicted label a key, uint32 [N, 1] holding the class index + 1 (key 0 is ML.NET's missing value); else the
     /// features [N, C, H, W] and the index int64 [N].
     /// </summary>
-    internal static OnnxGraph Graph(nn.Module<Tensor, Tensor> network, ImageShape input, bool MLNetColumns)
+    internal static OnnxGraph Graph(nn.Module<Tensor, Tensor> network, ImageShape input, bool mlNetColumns)
     {
         using var noGrad = no_grad();
         var graph = new OnnxGraph();
         foreach (var name in new[] { FeaturesName, ScoreName, PredictedLabelName }) graph.UniqueName(name);
-        var images = MLNetColumns ? graph.Node("Reshape", "input", [FeaturesName, graph.Int64s("input.shape", -1, input.Channels, input.Height, input.Width)]) : FeaturesName;
+        var images = mlNetColumns ? graph.Node("Reshape", "input", [FeaturesName, graph.Int64s("input.shape", -1, input.Channels, input.Height, input.Width)]) : FeaturesName;
         var logits = new OnnxNetworkWriter(graph).Write(network, images);
         graph.NodeTo(ScoreName, "Softmax", "output", [logits], ("axis", 1L));
-        if (!MLNetColumns)
+        if (!mlNetColumns)
         {
             graph.NodeTo(PredictedLabelName, "ArgMax", "output", [ScoreName], ("axis", 1L), ("keepdims", 0L));
             return graph;
@@ -82,7 +82,7 @@ public static class OnnxExport
     internal static ModelProto Build(nn.Module<Tensor, Tensor> network, ImageShape input, IReadOnlyList<string>? classNames,
                                      IReadOnlyDictionary<string, string>? properties)
     {
-        var graph = Graph(network, input, MLNetColumns: false);
+        var graph = Graph(network, input, mlNetColumns: false);
         graph.Graph.Input.Add(OnnxGraph.Value(FeaturesName, TensorProto.Types.DataType.Float, "N", input.Channels, input.Height, input.Width));
         var classes = classNames?.Count is > 0 ? (object)classNames.Count : "classes";
         graph.Graph.Output.Add(OnnxGraph.Value(ScoreName, TensorProto.Types.DataType.Float, "N", classes));
