@@ -43,7 +43,19 @@ public sealed class OnnxToolTests(ToolFixture fixture)
         changed[changed.Length / 2] ^= 0x40;
         weights.RawData = ByteString.CopyFrom(changed);
         File.WriteAllBytes(damaged, model.ToByteArray());
-        AssertRefused(damaged, "is damaged: its graph does not match the checksum written with it; export it again with mlnorm export");
+        AssertRefused(damaged, "is damaged: its content does not match the checksum written with it; export it again with mlnorm export");
+
+        // A class name changed: the metadata is sealed too, so the labels cannot go wrong silently.
+        var renamed = Path.Combine(fixture.Root, $"renamed-{Guid.NewGuid():N}.onnx");
+        var relabelled = ModelProto.Parser.ParseFrom(bytes);
+        var names = relabelled.MetadataProps.Single(p => p.Key == "class_names");
+        names.Value = names.Value.Replace("Coat", "Goat", StringComparison.Ordinal);
+        File.WriteAllBytes(renamed, relabelled.ToByteArray());
+        AssertRefused(renamed, "is damaged: its content does not match the checksum written with it");
+
+        var empty = Path.Combine(fixture.Root, $"empty-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(empty, []);
+        AssertRefused(empty, "is empty; pass the model.onnx that mlnorm train, sweep or export wrote.");
 
         var truncated = Path.Combine(fixture.Root, $"truncated-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
@@ -61,6 +73,19 @@ public sealed class OnnxToolTests(ToolFixture fixture)
         var zip = Path.Combine(fixture.Root, $"zip-{Guid.NewGuid():N}.onnx");
         File.Copy(fixture.ModelPath, zip);
         AssertRefused(zip, "is not an ONNX model (");
+    }
+
+    [Fact]
+    public void ExportRefusesAFolderTargetAndAnOnnxModel()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(fixture.Root, $"folder-{Guid.NewGuid():N}.onnx")).FullName;
+        var (code, _, stderr) = ToolFixture.RunCli("export", "--model", fixture.ModelPath, "--onnx", folder);
+        Assert.Equal(2, code);
+        Assert.Contains($"--onnx {folder} is a folder; name the file to write, such as {Path.Combine(folder, "model.onnx")}.", stderr);
+
+        (code, _, stderr) = ToolFixture.RunCli("export", "--model", OnnxPath, "--onnx", Path.Combine(fixture.Root, "again.onnx"));
+        Assert.Equal(2, code);
+        Assert.Contains($"--model {OnnxPath} is an ONNX model already; export takes the model.zip that mlnorm train or sweep wrote.", stderr);
     }
 
     [Fact]

@@ -133,7 +133,7 @@ public static partial class Cli
         var classNames = ClassNamesOption();
         var alphas = AlphasOption();
         var output = OutputOption(required: true);
-        var command = new Command("train", "Train one model; write model.zip, a consumption project and report.html to --output")
+        var command = new Command("train", "Train one model; write model.zip, model.onnx, the consumption projects (TorchSharp and ONNX Runtime) and report.html to --output")
         {
             dataset, norm, arch, epochs, batch, lr, size, color, validation, seed, classNames, alphas, output,
         };

@@ -28,7 +28,12 @@ public static partial class Cli
                 throw new UsageException($"--onnx {target} must name a .onnx file, such as model.onnx.");
             if (Path.GetDirectoryName(target) is { } folder && !Directory.Exists(folder))
                 throw new UsageException($"--onnx {target}: the folder {folder} does not exist; create it or write the file elsewhere.");
-            var chain = LoadModel(ml, result.GetValue(model)!);
+            if (Directory.Exists(target))
+                throw new UsageException($"--onnx {target} is a folder; name the file to write, such as {Path.Combine(target, OnnxModelName)}.");
+            var modelPath = result.GetValue(model)!;
+            if (modelPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+                throw new UsageException($"--model {Path.GetFullPath(modelPath)} is an ONNX model already; export takes the model.zip that mlnorm train or sweep wrote.");
+            var chain = LoadModel(ml, modelPath);
             WriteOnnx(chain, target);
             var classifier = ModelPipeline.ClassifierOf(chain);
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,

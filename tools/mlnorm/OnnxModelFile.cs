@@ -19,6 +19,7 @@ internal sealed record OnnxModelFile(string Path, ImageShape Shape, IReadOnlyLis
         var full = System.IO.Path.GetFullPath(path);
         const string fix = "pass the model.onnx that mlnorm train, sweep or export wrote";
         if (!File.Exists(full)) throw new UsageException($"--model {full} does not exist; {fix}.");
+        if (new FileInfo(full).Length == 0) throw new UsageException($"--model {full} is empty; {fix}.");
         ModelProto model;
         try
         {
@@ -26,15 +27,15 @@ internal sealed record OnnxModelFile(string Path, ImageShape Shape, IReadOnlyLis
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new UsageException($"--model {full} is not an ONNX model ({ModelPipeline.OneLine(e.Message)}); {fix}.");
+            throw new UsageException($"--model {full} is not an ONNX model (the protobuf reader says: {ModelPipeline.OneLine(e.Message)}); {fix}.");
         }
         var metadata = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         if (model.Graph?.Input.SingleOrDefault()?.Name != OnnxExport.FeaturesName
             || !model.Graph.Output.Select(o => o.Name).SequenceEqual([OnnxExport.ScoreName, OnnxExport.PredictedLabelName])
-            || !metadata.TryGetValue("class_names", out var names) || !metadata.TryGetValue("input_shape", out var shape) || !metadata.ContainsKey(OnnxExport.GraphChecksumKey))
+            || !metadata.TryGetValue("class_names", out var names) || !metadata.TryGetValue("input_shape", out var shape) || !metadata.ContainsKey(OnnxExport.ChecksumKey))
             throw new UsageException($"--model {full} is an ONNX model, but not an image classifier mlnorm wrote (Features in; Score and PredictedLabel out; class names); {fix}.");
         if (!OnnxExport.IsIntact(model))
-            throw new UsageException($"--model {full} is damaged: its graph does not match the checksum written with it; export it again with mlnorm export, or {fix}.");
+            throw new UsageException($"--model {full} is damaged: its content does not match the checksum written with it; export it again with mlnorm export, or {fix}.");
         var dimensions = JsonSerializer.Deserialize<int[]>(shape)!;
         return new(full, new(dimensions[0], dimensions[1], dimensions[2]), JsonSerializer.Deserialize<string[]>(names)!);
     }

@@ -43,7 +43,7 @@ public static partial class Cli
         var alphas = AlphasOption();
         var output = OutputOption(required: true);
         var command = new Command("sweep",
-            "Try normalizers (and learning rates) within a time budget; write the best model.zip, training.json, a consumption project, report.html and the trial log to --output. " +
+            "Try normalizers (and learning rates) within a time budget; write the best model.zip and model.onnx, training.json, the consumption projects, report.html and the trial log to --output. " +
             "After Ctrl+C the trial log stays in --output: the same command resumes the sweep")
         {
             dataset, time, strategy, norms, arch, epochs, rates, maxTrials, batch, size, color, validation, seed, classNames, alphas, output,

@@ -21,6 +21,10 @@ internal static class OnnxContextWriter
         {
             switch ((TensorProto.Types.DataType)initializer.DataType)
             {
+                // ML.NET's tensor overload cannot size a rank-0 tensor; its scalar overload writes one.
+                case TensorProto.Types.DataType.Float when initializer.Dims.Count == 0:
+                    context.AddInitializer(MemoryMarshal.Cast<byte, float>(initializer.RawData.Span)[0], Name(initializer.Name), makeUniqueName: false);
+                    break;
                 case TensorProto.Types.DataType.Float:
                     context.AddInitializer(MemoryMarshal.Cast<byte, float>(initializer.RawData.Span).ToArray(), initializer.Dims, Name(initializer.Name), makeUniqueName: false);
                     break;

@@ -14,7 +14,7 @@ namespace MLNetNormalization;
 /// [N, C, H, W] (the images as the network takes them: what the features column holds, or for encoded images the decoded,
 /// resized pixels / 255) and gives <see cref="ScoreName"/>, the softmax class probabilities float32 [N, classes], and
 /// <see cref="PredictedLabelName"/>, the most probable class's zero-based index int64 [N] (class k is
-/// <c>ClassNames[k]</c>, also written in the model's metadata "class_names" as a JSON array). Normalizers that are a
+/// <c>ClassNames[k]</c>, also written in the model's metadata "class_names" as a JSON array; "model_sha256" seals the rest). Normalizers that are a
 /// fixed per-channel affine at inference (BN, ghost BN, EN, HN of batch sets, any layer at alpha 0 with running
 /// statistics) are folded into the convolution before them; the others are written as their computation on each
 /// example's statistics.
@@ -104,19 +104,27 @@ public static class OnnxExport
             Value = string.Create(CultureInfo.InvariantCulture, $"[{input.Channels}, {input.Height}, {input.Width}]"),
         });
         foreach (var (key, value) in properties ?? new Dictionary<string, string>()) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-        model.MetadataProps.Add(new StringStringEntryProto { Key = GraphChecksumKey, Value = GraphChecksum(model.Graph) });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = ChecksumKey, Value = Checksum(model) });
         return model;
     }
 
-    /// <summary>The metadata entry that holds the SHA-256 of the graph's protobuf encoding, which a damaged file does not match.</summary>
-    internal const string GraphChecksumKey = "graph_sha256";
+    /// <summary>
+    /// The metadata entry that holds the SHA-256 of the model's protobuf encoding without that entry (graph, weights,
+    /// opset and every other metadata entry, class names included), which a damaged file does not match.
+    /// </summary>
+    internal const string ChecksumKey = "model_sha256";
 
     /// <summary>
-    /// False when <paramref name="model"/>'s graph is not the one it was written with: its encoding does not hash to the
-    /// checksum recorded beside it (protobuf encodes a parsed message again byte for byte). True without a checksum.
+    /// False when <paramref name="model"/> is not the one it was written with: its encoding without the checksum entry
+    /// does not hash to the checksum (protobuf encodes a parsed message again byte for byte). True without a checksum.
     /// </summary>
     internal static bool IsIntact(ModelProto model) =>
-        model.MetadataProps.FirstOrDefault(p => p.Key == GraphChecksumKey)?.Value is not { } recorded || recorded == GraphChecksum(model.Graph);
+        model.MetadataProps.FirstOrDefault(p => p.Key == ChecksumKey)?.Value is not { } recorded || recorded == Checksum(model);
 
-    private static string GraphChecksum(GraphProto graph) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(graph.ToByteArray()));
+    private static string Checksum(ModelProto model)
+    {
+        var unsealed = model.Clone();
+        foreach (var entry in unsealed.MetadataProps.Where(p => p.Key == ChecksumKey).ToList()) unsealed.MetadataProps.Remove(entry);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(unsealed.ToByteArray()));
+    }
 }

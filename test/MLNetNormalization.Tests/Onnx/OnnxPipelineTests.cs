@@ -40,6 +40,27 @@ public class OnnxPipelineTests(PipelineFixture fixture)
         Assert.Equal(expectedLabel, actualLabel);
     }
 
+    [Theory]
+    [InlineData("mn:k=2")]
+    [InlineData("gn:g=2")]
+    [InlineData("sn")]
+    [InlineData("bn:alpha=0.5")]
+    [InlineData("mgn:k=2,alpha=0.3")]
+    public void ConvertToOnnxWritesNormalizersThatDependOnTheExample(string normalizer)
+    {
+        // The fixture's classifier with another normalizer, freshly initialized (training would add nothing to the check).
+        var ml = fixture.Context;
+        var description = fixture.Classifier.Description with { Plan = new Backbones.NormalizerPlan(normalizer), InferenceAlpha = null };
+        using var model = new ImageClassificationTransformer(description.NewNetwork(), description);
+        var keyed = fixture.KeyedTest;
+        using var file = new MemoryStream();
+        ml.Model.ConvertToOnnx(model, keyed, file);
+
+        // The converter walks back through MapValueToKey: the graph takes the text label too.
+        var onnx = ml.Transforms.ApplyOnnxModel(["Score.output"], ["Label", "Features"], file.ToArray().AsStreamForTest()).Fit(fixture.Test).Transform(fixture.Test);
+        AssertSameScores(model.Transform(keyed).GetColumn<float[]>("Score").ToList(), onnx.GetColumn<float[]>("Score").ToList());
+    }
+
     [Fact]
     public void OurExportScoresThroughApplyOnnxModelAsTheModel()
     {
