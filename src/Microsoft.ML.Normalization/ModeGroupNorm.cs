@@ -91,6 +91,75 @@ public sealed class ModeGroupNorm : NormalizationLayer
         return (scale, shift);
     }
 
+    // With dev = m - mu_k and weighted = w_k·r_k (w: 1/K or the gates): A = gamma·Σ_k weighted, B = gamma·Σ_k weighted·dev
+    // + beta. The gradient reaches m directly (dev), through each mode's moments (the mixing with the running moments' pool
+    // by alpha, then Pool.Weighted's backward over the channels), and through the gates: the channel weights (softmax over
+    // the channels of the log-gates) that pool both the example's and the running moments, and the output weights.
+    private protected override CellAffineBackward WrittenOutBackward()
+    {
+        var alpha = training ? 1 : Alpha;
+        return (cells, gradScale, gradShift) =>
+        {
+            var logits = GateLogits(cells);
+            var gates = softmax(logits, 2);
+            var channelWeights = softmax(nn.functional.log_softmax(logits, 2), 1);
+            var (means, vars) = (cells.Mean.unsqueeze(2), cells.Var.unsqueeze(2));
+            var pooled = Squeeze(Pool.Weighted(new(means, vars), channelWeights));
+            MeanVar? runningSets = null, runningPerChannel = null;
+            var perMode = pooled;
+            if (alpha != 1)
+            {
+                var running = this.running.AsMeanVar;
+                runningPerChannel = new(running.Mean.view(1, Channels, 1).expand(cells.N, Channels, 1), running.Var.view(1, Channels, 1).expand(cells.N, Channels, 1));
+                runningSets = Squeeze(Pool.Weighted(runningPerChannel.Value, channelWeights));
+                perMode = Pool.MixWithRunning(pooled, runningSets.Value, alpha);
+            }
+            var modeWeights = GateWeightedOutput ? gates : full([1, 1, Modes], 1.0 / Modes, ScalarType.Float64, logits.device);
+            var inverseStd = (perMode.Var.clamp(min: 0) + Eps).rsqrt().unsqueeze(1);
+            var weighted = modeWeights * inverseStd;
+            var deviation = means - perMode.Mean.unsqueeze(1);
+            var gradGamma = (gradScale * weighted.sum(2) + gradShift * (weighted * deviation).sum(2)).sum([0]);
+            var (gradA, gradB) = ((gradScale * Gamma()).unsqueeze(2), (gradShift * Gamma()).unsqueeze(2));
+            var gradWeighted = gradA + gradB * deviation;
+            var gradMean = (gradB * weighted).sum(2);
+            var gradMode = new MeanVar(-(gradB * weighted).sum(1), ((gradWeighted * modeWeights).sum(1, keepdim: true) * inverseStd.pow(3) * -0.5).squeeze(1) * (perMode.Var >= 0));
+            var gradLogits = GateWeightedOutput ? SoftmaxBackward(gates, (gradWeighted * inverseStd), 2) : zeros_like(logits);
+
+            // The mixing: the example's pooled moments take a·g (and the spread term), the running ones' pool the rest.
+            var gradPooled = Pool.MixWithRunningBackward(pooled, runningSets ?? pooled, alpha, gradMode);
+            var gradChannelWeights = PooledBackward(gradPooled, pooled, means, vars, channelWeights, ref gradMean, out var gradVar);
+            if (runningSets is { } sets && runningPerChannel is { } perChannel)
+            {
+                var gradRunning = new MeanVar(gradMode.Mean * (1 - alpha) - (pooled.Mean - sets.Mean) * gradMode.Var * (2 * alpha * (1 - alpha)), gradMode.Var * (1 - alpha));
+                var unusedMean = zeros_like(gradMean);
+                gradChannelWeights = gradChannelWeights + PooledBackward(gradRunning, sets, perChannel.Mean, perChannel.Var, channelWeights, ref unusedMean, out _);
+            }
+            // Channel weights: softmax over the channels of log_softmax over the modes.
+            var gradLogGates = SoftmaxBackward(channelWeights, gradChannelWeights, 1);
+            gradLogits = gradLogits + gradLogGates - gates * gradLogGates.sum(2, keepdim: true);
+
+            var (scale, shift) = (GateScale.to(ScalarType.Float64), GateShift.to(ScalarType.Float64));
+            return new(gradMean + (gradLogits * scale).sum(2), gradVar,
+                       [gradGamma.to(Weight.dtype), gradShift.sum([0]).to(Bias.dtype),
+                        (gradLogits * means).sum([0, 1]).to(GateScale.dtype), gradLogits.sum([0, 1]).to(GateShift.dtype)]);
+        };
+    }
+
+    // softmax's backward along dim: p·(g - Σ p·g).
+    private static Tensor SoftmaxBackward(Tensor probabilities, Tensor gradient, long dim) =>
+        probabilities * (gradient - (probabilities * gradient).sum(dim, keepdim: true));
+
+    // Pool.Weighted's backward over the channels for [N, K] mode gradients: mu_k = Σ_c w m, var_k = Σ_c w (v + (m - mu_k)²)
+    // with Σ_c w = 1. Adds the [N, C] gradients of m to gradMean, gives those of v, and returns those of the [N, C, K] weights.
+    private static Tensor PooledBackward(MeanVar gradient, MeanVar pooled, Tensor means, Tensor vars, Tensor weights, ref Tensor gradMean, out Tensor gradVar)
+    {
+        var (gradModeMean, gradModeVar) = (gradient.Mean.unsqueeze(1), gradient.Var.unsqueeze(1));
+        var deviation = means - pooled.Mean.unsqueeze(1);
+        gradMean = gradMean + (weights * (gradModeMean + deviation * gradModeVar * 2)).sum(2);
+        gradVar = (weights * gradModeVar).sum(2);
+        return gradModeMean * means + gradModeVar * (vars + deviation.square());
+    }
+
     // [N, K, 1] pooled moments as [N, K].
     private static MeanVar Squeeze(MeanVar moments) => new(moments.Mean.squeeze(2), moments.Var.squeeze(2));
 }

@@ -61,4 +61,54 @@ public sealed class SwitchableNorm : NormalizationLayer
 
     private static Tensor Mix(Tensor weights, Tensor instance, Tensor layer, Tensor batch) =>
         instance * weights[0] + layer * weights[1] + batch * weights[2];
+
+    // Each mixture's gradient goes to its three sources and to their weights' logits (softmax's backward); the LN and BN
+    // sources pool the IN moments (Chan's backward, as for the pixel sets), at inference the BN source mixes them with the
+    // running moments by alpha.
+    private protected override CellAffineBackward WrittenOutBackward()
+    {
+        var (inTraining, alpha) = (training, Alpha);
+        return (cells, gradScale, gradShift) =>
+        {
+            var pixels = cells.PixelsPerCell;
+            var unbias = pixels / (double)(pixels - 1);
+            var instance = new MeanVar(cells.Mean, cells.Var * unbias);
+            var layer = Pool.Equal(instance, 1, keepDim: true);
+            var runningPerChannel = running.AsMeanVar;
+            var runningRow = new MeanVar(runningPerChannel.Mean.unsqueeze(0), runningPerChannel.Var.unsqueeze(0));
+            var batch = inTraining ? Pool.Equal(instance, 0, keepDim: true) : Pool.MixWithRunning(instance, runningRow, alpha);
+            var meanWeights = softmax(MeanLogits.to(ScalarType.Float64), 0);
+            var varWeights = softmax(VarLogits.to(ScalarType.Float64), 0);
+            var normalizing = new MeanVar(Mix(meanWeights, instance.Mean, layer.Mean, batch.Mean), Mix(varWeights, instance.Var, layer.Var, batch.Var));
+            var affine = AffineForBackward(cells, normalizing, gradScale, gradShift);
+            var (gradMu, gradVar) = (affine.NormalizingMean, affine.NormalizingVar);
+
+            // The three sources' gradients, and the logits' through softmax: w·(g_w - Σ w·g_w).
+            var gradMeanWeights = stack([(gradMu * instance.Mean).sum(), (gradMu * layer.Mean).sum(), (gradMu * batch.Mean).sum()]);
+            var gradVarWeights = stack([(gradVar * instance.Var).sum(), (gradVar * layer.Var).sum(), (gradVar * batch.Var).sum()]);
+            var gradMeanLogits = meanWeights * (gradMeanWeights - (meanWeights * gradMeanWeights).sum());
+            var gradVarLogits = varWeights * (gradVarWeights - (varWeights * gradVarWeights).sum());
+
+            var toInstance = new MeanVar(gradMu * meanWeights[0], gradVar * varWeights[0]);
+            var toLayer = new MeanVar((gradMu * meanWeights[1]).mean([1], keepdim: true), (gradVar * varWeights[1]).mean([1], keepdim: true));
+            var toBatch = new MeanVar(gradMu * meanWeights[2], gradVar * varWeights[2]);
+            // LN: Chan's pooling over the channels (its mean gradient spread back, 2(m - m_l) for the variance of the means).
+            var gradMean = toInstance.Mean + toLayer.Mean + toLayer.Var * (instance.Mean - layer.Mean) * 2;
+            var gradInstanceVar = toInstance.Var + toLayer.Var;
+            if (inTraining)
+            {
+                var pooled = new MeanVar(toBatch.Mean.mean([0], keepdim: true), toBatch.Var.mean([0], keepdim: true));
+                gradMean = gradMean + pooled.Mean + pooled.Var * (instance.Mean - batch.Mean) * 2;
+                gradInstanceVar = gradInstanceVar + pooled.Var;
+            }
+            else
+            {
+                var mixed = Pool.MixWithRunningBackward(instance, runningRow, alpha, toBatch);
+                gradMean = gradMean + mixed.Mean;
+                gradInstanceVar = gradInstanceVar + mixed.Var;
+            }
+            return new(gradMean + affine.CellMean, gradInstanceVar * unbias,
+                       [affine.Gamma, affine.Beta, gradMeanLogits.to(MeanLogits.dtype), gradVarLogits.to(VarLogits.dtype)]);
+        };
+    }
 }
