@@ -80,55 +80,6 @@ public sealed class ModeNorm : NormalizationLayer
         return (scale, shift);
     }
 
-    // With dev = m - mu_k and weighted = g·r_k: A = gamma·Σ_k weighted, B = gamma·Σ_k weighted·dev + beta. The gradient
-    // reaches m directly (dev), through each mode's moments (in training Pool.Weighted's backward over the examples, at
-    // inference the mixing's) and through the gates (softmax over the modes, then the gates' linear map); in training
-    // also through the examples' weights in each mode (softmax over the examples of the log-gates).
-    private protected override CellAffineBackward WrittenOutBackward()
-    {
-        var (inTraining, alpha) = (training, Alpha);
-        return (cells, gradScale, gradShift) =>
-        {
-            var logits = GateLogits(cells);
-            var gates = softmax(logits, 1).to(ScalarType.Float64);
-            var example = new MeanVar(cells.Mean.unsqueeze(1), cells.Var.unsqueeze(1));
-            var exampleWeights = inTraining ? softmax(nn.functional.log_softmax(logits, 1), 0).to(ScalarType.Float64) : null;
-            var perMode = exampleWeights is null ? Pool.MixWithRunning(example, RunningPerMode(), alpha) : Pool.Weighted(cells.AsMeanVar, exampleWeights);
-            var inverseStd = (perMode.Var.clamp(min: 0) + Eps).rsqrt();
-            var weighted = gates.unsqueeze(2) * inverseStd;
-            var deviation = example.Mean - perMode.Mean;
-            var gradGamma = (gradScale * weighted.sum(1) + gradShift * (weighted * deviation).sum(1)).sum([0]);
-            var (gradA, gradB) = ((gradScale * Gamma()).unsqueeze(1), (gradShift * Gamma()).unsqueeze(1));
-            var gradWeighted = gradA + gradB * deviation;
-            var gradModeMean = -(gradB * weighted);
-            var gradModeVar = gradWeighted * gates.unsqueeze(2) * inverseStd.pow(3) * -0.5 * (perMode.Var >= 0);
-            var gradGates = (gradWeighted * inverseStd).sum(2);
-            var gradLogits = gates * (gradGates - (gates * gradGates).sum(1, keepdim: true));
-            var gradMean = (gradB * weighted).sum(1);
-            Tensor gradVar;
-            if (exampleWeights is not null)
-            {
-                // Pool.Weighted over the examples: mu_k = Σ_n w m, var_k = Σ_n w (v + (m - mu_k)²), Σ_n w = 1.
-                var (modeMean, modeVar) = (gradModeMean.sum([0]), gradModeVar.sum([0]));
-                gradMean = gradMean + exampleWeights.matmul(modeMean) + (exampleWeights.unsqueeze(2) * modeVar * deviation).sum(1) * 2;
-                gradVar = exampleWeights.matmul(modeVar);
-                var gradWeights = (modeMean * example.Mean + modeVar * (example.Var + deviation.square())).sum(2);
-                var gradLogGates = exampleWeights * (gradWeights - (exampleWeights * gradWeights).sum(0, keepdim: true));
-                gradLogits = gradLogits + gradLogGates - gates * gradLogGates.sum(1, keepdim: true);
-            }
-            else
-            {
-                var mixed = Pool.MixWithRunningBackward(example, RunningPerMode(), alpha, new(gradModeMean, gradModeVar));
-                gradMean = gradMean + mixed.Mean.sum(1);
-                gradVar = mixed.Var.sum(1);
-            }
-            var gateWeight = GateWeight.to(ScalarType.Float64);
-            return new(gradMean + gradLogits.matmul(gateWeight), gradVar,
-                       [gradGamma.to(Weight.dtype), gradShift.sum([0]).to(Bias.dtype),
-                        gradLogits.transpose(0, 1).matmul(cells.Mean).to(GateWeight.dtype), gradLogits.sum([0]).to(GateBias.dtype)]);
-        };
-    }
-
     private void UpdateRunning(MeanVar perMode)
     {
         using var noGrad = no_grad();
