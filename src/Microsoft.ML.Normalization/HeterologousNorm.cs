@@ -54,21 +54,6 @@ public sealed class HeterologousNorm : NormalizationLayer
             : new(set, RunningStatisticsKind.None, null);
     }
 
-    // The mean's set takes the normalizing mean's gradient, the standard deviation's set the variance's.
-    private protected override CellAffineBackward WrittenOutBackward()
-    {
-        var (inTraining, alpha) = (training, Alpha);
-        return (cells, gradScale, gradShift) =>
-        {
-            var mean = inTraining ? MeanSet.ToCells(MeanSet.PoolSets(cells), cells) : meanStatistics.Inference(cells, alpha);
-            var var = inTraining ? StdSet.ToCells(StdSet.PoolSets(cells), cells) : stdStatistics.Inference(cells, alpha);
-            var affine = AffineForBackward(cells, new(mean.Mean, var.Var), gradScale, gradShift);
-            var throughMean = meanStatistics.Backward(cells, inTraining, alpha, affine.NormalizingMean, null);
-            var throughVar = stdStatistics.Backward(cells, inTraining, alpha, null, affine.NormalizingVar);
-            return new(throughMean.Mean + throughVar.Mean + affine.CellMean, throughMean.Var + throughVar.Var, [affine.Gamma, affine.Beta]);
-        };
-    }
-
     private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         if (!training)

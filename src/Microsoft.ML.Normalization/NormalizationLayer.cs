@@ -157,21 +157,7 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
         return output.MoveToOuterDisposeScope();
     }
 
-    private Tensor GeneralForward(Tensor input) =>
-        CellAffine.Apply(input, MeasuredAffine, parameters().ToList(), AutogradBackward ? null : WrittenOutBackward());
-
-    /// <summary>
-    /// True to differentiate the statistics algebra with autograd (the reference the tests hold the written-out backward
-    /// to) even where the layer has a written-out backward. Default false.
-    /// </summary>
-    internal bool AutogradBackward { get; set; }
-
-    /// <summary>
-    /// The statistics algebra's backward written out, for the mode and alpha of this forward pass: from the gradients of
-    /// the cell affine (A, B), those of the cell moments and of <c>parameters()</c>, in their order. Null where the layer
-    /// has none, and autograd differentiates the algebra (docs/normalizers.md, section 1).
-    /// </summary>
-    private protected virtual CellAffineBackward? WrittenOutBackward() => null;
+    private Tensor GeneralForward(Tensor input) => CellAffine.Apply(input, MeasuredAffine, parameters().ToList());
 
     private (Tensor Scale, Tensor Shift) MeasuredAffine(CellMoments cells)
     {
@@ -207,23 +193,6 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     {
         var scale = Gamma() * (normalizing.Var.clamp(min: 0) + Eps).rsqrt();
         return (scale, (cells.Mean - normalizing.Mean) * scale + Beta());
-    }
-
-    /// <summary>
-    /// The backward of <see cref="AffineFor"/> for the gradients of A and B ([N, C] float64): those of the normalizing mean
-    /// and variance per cell, of gamma and beta (in the parameters' type), and the gradient the cell means take through B's
-    /// own m. With r = 1/sqrt(max(var, 0) + eps), A = gamma·r and B = (m - mu)·A + beta: dL/dbeta = Σ_n gB,
-    /// dL/dgamma = Σ_n r·(gA + gB·(m - mu)), dL/dmu = -gB·A, dL/dvar = -gamma·r³/2·(gA + gB·(m - mu)) where var ≥ 0, dL/dm = gB·A.
-    /// </summary>
-    private protected AffineGradients AffineForBackward(CellMoments cells, MeanVar normalizing, Tensor gradScale, Tensor gradShift)
-    {
-        var inverseStd = (normalizing.Var.clamp(min: 0) + Eps).rsqrt();
-        var gamma = Gamma();
-        var scale = gamma * inverseStd;
-        var gradInverseStdOverGamma = gradScale + gradShift * (cells.Mean - normalizing.Mean);
-        var gradVar = gradInverseStdOverGamma * scale * inverseStd.square() * -0.5 * (normalizing.Var >= 0);
-        return new(-gradShift * scale, gradVar, gradShift * scale,
-                   (gradInverseStdOverGamma * inverseStd).sum([0]).to(Weight.dtype), gradShift.sum([0]).to(Bias.dtype));
     }
 
     /// <summary>gamma as a [1, C] float64 row.</summary>

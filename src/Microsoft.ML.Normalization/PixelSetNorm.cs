@@ -41,19 +41,6 @@ public abstract class PixelSetNorm : NormalizationLayer
         return AffineFor(cells, Statistics.Training(cells, Momentum));
     }
 
-    // Training: the pooled set statistics' backward; inference: that of the example's, mixed with the running ones.
-    private protected sealed override CellAffineBackward WrittenOutBackward()
-    {
-        var (inTraining, alpha) = (training, Alpha);
-        return (cells, gradScale, gradShift) =>
-        {
-            var normalizing = inTraining ? Set.ToCells(Set.PoolSets(cells), cells) : Statistics.Inference(cells, alpha);
-            var affine = AffineForBackward(cells, normalizing, gradScale, gradShift);
-            var moments = Statistics.Backward(cells, inTraining, alpha, affine.NormalizingMean, affine.NormalizingVar);
-            return new(moments.Mean + affine.CellMean, moments.Var, [affine.Gamma, affine.Beta]);
-        };
-    }
-
     /// <summary><paramref name="value"/> when it is at least 1, else an <see cref="ArgumentOutOfRangeException"/> for <paramref name="parameter"/> saying "<paramref name="layerName"/>: the <paramref name="what"/> must be >= 1."</summary>
     private protected static int AtLeastOne(int value, string parameter, string layerName, string what) =>
         value >= 1 ? value : throw new ArgumentOutOfRangeException(parameter, value, $"{layerName}: the {what} must be >= 1.");

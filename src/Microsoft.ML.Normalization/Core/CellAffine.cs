@@ -7,21 +7,6 @@ namespace MLNetNormalization.Normalization.Core;
 internal delegate (Tensor Scale, Tensor Shift) CellAffineAlgebra(CellMoments cells);
 
 /// <summary>
-/// A layer's statistics algebra's backward written out: from the gradients of A and B ([N, C] float64), those of the
-/// cell moments (null: none) and of the layer's parameters, in the order the layer passed them (null: none).
-/// </summary>
-internal delegate CellAffineGradients CellAffineBackward(CellMoments cells, Tensor gradScale, Tensor gradShift);
-
-/// <summary>What a <see cref="CellAffineBackward"/> gives: the gradients of the cell means and variances, and of the parameters.</summary>
-internal sealed record CellAffineGradients(Tensor? Mean, Tensor? Var, IReadOnlyList<Tensor?> Parameters);
-
-/// <summary>
-/// The backward of the common affine of a normalizing mean and variance per cell (NormalizationLayer.AffineFor): the
-/// gradients of that mean and variance, of the cell means through B's own m, and of gamma and beta.
-/// </summary>
-internal sealed record AffineGradients(Tensor NormalizingMean, Tensor NormalizingVar, Tensor CellMean, Tensor Gamma, Tensor Beta);
-
-/// <summary>
 /// The moments of each (n, c) cell of an NCHW input as [N, C] float64 tables, the input centred on an estimate of each
 /// cell's mean (in the input's type and shape), and the float64 offset of the true mean from that estimate:
 /// x - m = Centred - Offset.
@@ -36,15 +21,14 @@ internal sealed record MeasuredCells(Tensor Mean, Tensor Var, Tensor Centred, Te
 internal static class CellAffine
 {
     /// <summary>
-    /// y for <paramref name="input"/> [N, C, H, W]. Through one autograd node when a gradient is wanted of the input or of
-    /// any of <paramref name="parameters"/> (those the algebra reads): <see cref="WrittenOutCellAffineFunction"/> with the
-    /// layer's <paramref name="backward"/> where it has one, else <see cref="CellAffineFunction"/>, whose backward
-    /// differentiates the algebra with autograd. Else without recording a graph.
+    /// y for <paramref name="input"/> [N, C, H, W]. Through one autograd node (<see cref="CellAffineFunction"/>) when a
+    /// gradient is wanted of the input or of any of <paramref name="parameters"/> (those the algebra reads), else
+    /// without recording a graph.
     /// </summary>
-    public static Tensor Apply(Tensor input, CellAffineAlgebra algebra, IReadOnlyList<Tensor> parameters, CellAffineBackward? backward)
+    public static Tensor Apply(Tensor input, CellAffineAlgebra algebra, IReadOnlyList<Tensor> parameters)
     {
         if (is_grad_enabled() && (input.requires_grad || parameters.Any(p => p.requires_grad)))
-            return backward is null ? CellAffineFunction.apply([input, algebra, .. parameters]) : WrittenOutCellAffineFunction.apply([input, algebra, backward, .. parameters]);
+            return CellAffineFunction.apply([input, algebra, .. parameters]);
         var cells = Measure(input);
         var (scale, shift) = algebra(CellMoments.FromTables(cells.Mean, cells.Var, input.shape));
         return Output(cells, scale, shift);
@@ -76,35 +60,6 @@ internal static class CellAffine
     }
 
     internal static long[] CellShape(Tensor x) => [x.shape[0], x.shape[1], 1, 1];
-
-    /// <summary>
-    /// (gA, gB) = (Σ_hw gy·(x - m), Σ_hw gy) per cell, [N, C] float64: the gradients of the cell affine's A and B, from the
-    /// output's gradient and the centred input (x - m = centred - offset).
-    /// </summary>
-    internal static (Tensor Scale, Tensor Shift) AffineGradients(Tensor gradOutput, Tensor centred, Tensor offset)
-    {
-        var gradShift = gradOutput.sum([2, 3]).to(ScalarType.Float64);
-        return ((gradOutput * centred).sum([2, 3]).to(ScalarType.Float64) - offset * gradShift, gradShift);
-    }
-
-    /// <summary>
-    /// The input's gradient, from the backward of docs/normalizers.md, section 1: gx = gy·A + (x - m)·2·gv/L + (gm - A·Σ_hw gy)/L,
-    /// the last term being y's own dependence on the m it is centred on; <paramref name="gradMean"/> and
-    /// <paramref name="gradVar"/> are the cell moments' gradients (null: none).
-    /// </summary>
-    internal static Tensor InputGradient(Tensor gradOutput, Tensor centred, Tensor offset, Tensor scale, Tensor gradShift, Tensor? gradMean, Tensor? gradVar)
-    {
-        // gx = gy·A + (centred - offset)·K + J, with K = 2·gv/L and J = (gm - A·Σ_hw gy)/L.
-        double pixels = centred.shape[2] * centred.shape[3];
-        var type = centred.dtype;
-        var cell = CellShape(centred);
-        var constant = ((gradMean ?? zeros_like(gradShift)) - scale * gradShift) / pixels;
-        var slope = gradVar is null ? null : gradVar * (2 / pixels);
-        if (slope is not null) constant = constant - offset * slope;
-        var gradInput = addcmul(constant.to(type).view(cell), gradOutput, scale.to(type).view(cell), 1);
-        if (slope is not null) gradInput.addcmul_(centred, slope.to(type).view(cell), 1);
-        return gradInput;
-    }
 }
 
 /// <summary>
@@ -147,7 +102,9 @@ internal sealed class CellAffineFunction : autograd.SingleTensorFunction<CellAff
         var saved = ctx.get_saved_variables();
         var (centred, offset, mean, var, scale, shift) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]);
         var parameters = saved.Skip(6).Take((int)ctx.get_data(ParameterCount)!).ToList();
-        var (gradScale, gradShift) = CellAffine.AffineGradients(gradOutput, centred, offset);
+        // x - m = centred - offset, per cell.
+        var gradShift = gradOutput.sum([2, 3]).to(ScalarType.Float64);
+        var gradScale = (gradOutput * centred).sum([2, 3]).to(ScalarType.Float64) - offset * gradShift;
 
         // Differentiated with respect to the moments and the parameters that require grad.
         var wanted = new List<Tensor> { mean, var };
@@ -157,7 +114,16 @@ internal sealed class CellAffineFunction : autograd.SingleTensorFunction<CellAff
         if (shift.requires_grad) { outputs.Add(shift); outputGradients.Add(gradShift); }
         var gradients = outputs.Count == 0 ? wanted.Select(_ => (Tensor?)null).ToList()
             : autograd.grad(outputs, wanted, outputGradients, allow_unused: true).Select(Defined).ToList();
-        var gradInput = CellAffine.InputGradient(gradOutput, centred, offset, scale.detach(), gradShift, gradients[0], gradients[1]);
+
+        // gx = gy·A + (centred - offset)·K + J, with K = 2·gv/L and J = (gm - A·Σ_hw gy)/L.
+        double pixels = centred.shape[2] * centred.shape[3];
+        var type = centred.dtype;
+        var cell = CellAffine.CellShape(centred);
+        var constant = ((gradients[0] ?? zeros_like(gradShift)) - scale.detach() * gradShift) / pixels;
+        var slope = gradients[1] is { } gradVar ? gradVar * (2 / pixels) : null;
+        if (slope is not null) constant = constant - offset * slope;
+        var gradInput = addcmul(constant.to(type).view(cell), gradOutput, scale.detach().to(type).view(cell), 1);
+        if (slope is not null) gradInput.addcmul_(centred, slope.to(type).view(cell), 1);
 
         var result = new List<Tensor> { gradInput.MoveToOuterDisposeScope(), null! };
         var next = 2;
@@ -168,46 +134,4 @@ internal sealed class CellAffineFunction : autograd.SingleTensorFunction<CellAff
 
     // A tensor nothing depended on comes back from autograd.grad(allow_unused) without a native handle.
     private static Tensor? Defined(Tensor? gradient) => gradient is null || gradient.IsInvalid ? null : gradient;
-}
-
-/// <summary>
-/// (x, algebra, backward, parameters...) → y = (x - m)·A + B as one autograd node whose backward is written out: the
-/// algebra runs once in the forward without recording a graph, and the backward reads the big tensors as
-/// <see cref="CellAffineFunction"/> does, with the layer's <see cref="CellAffineBackward"/> in place of autograd over the
-/// small tables. First derivatives only.
-/// </summary>
-internal sealed class WrittenOutCellAffineFunction : autograd.SingleTensorFunction<WrittenOutCellAffineFunction>
-{
-    private const string Backward = "backward", ParameterCount = "parameters";
-
-    public override string Name => nameof(WrittenOutCellAffineFunction);
-
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
-    {
-        var x = (Tensor)vars[0];
-        var algebra = (CellAffineAlgebra)vars[1];
-        var parameters = vars.Skip(3).Cast<Tensor>().ToList();
-        var cells = CellAffine.Measure(x);
-        var (scale, shift) = algebra(CellMoments.FromTables(cells.Mean, cells.Var, x.shape));
-        ctx.save_for_backward([cells.Centred, cells.Offset, cells.Mean, cells.Var, scale, .. parameters]);
-        ctx.save_data(Backward, vars[2]);
-        ctx.save_data(ParameterCount, parameters.Count);
-        return CellAffine.Output(cells, scale, shift);
-    }
-
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
-    {
-        using var scope = NewDisposeScope();
-        var saved = ctx.get_saved_variables();
-        var (centred, offset, mean, var, scale) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
-        var parameters = saved.Skip(5).Take((int)ctx.get_data(ParameterCount)!).ToList();
-        var (gradScale, gradShift) = CellAffine.AffineGradients(gradOutput, centred, offset);
-        var gradients = ((CellAffineBackward)ctx.get_data(Backward)!)(CellMoments.FromTables(mean, var, centred.shape), gradScale, gradShift);
-        var gradInput = CellAffine.InputGradient(gradOutput, centred, offset, scale, gradShift, gradients.Mean, gradients.Var);
-
-        var result = new List<Tensor> { gradInput.MoveToOuterDisposeScope(), null!, null! };
-        for (var i = 0; i < parameters.Count; i++)
-            result.Add(parameters[i].requires_grad && gradients.Parameters[i] is { } gradient ? gradient.MoveToOuterDisposeScope() : null!);
-        return result;
-    }
 }

@@ -99,14 +99,4 @@ internal static class Pool
         var var = example.Var * alpha + running.Var * (1 - alpha) + (example.Mean - running.Mean).square() * (alpha * (1 - alpha));
         return new(mean, var);
     }
-
-    /// <summary>
-    /// The backward of <see cref="MixWithRunning"/> to the example's moments (the running ones take no gradient), for the
-    /// gradients <paramref name="gradient"/> of the mixed mean and variance: a·g_mu + 2a(1-a)(m - rm)·g_var and a·g_var.
-    /// </summary>
-    public static MeanVar MixWithRunningBackward(MeanVar example, MeanVar running, double alpha, MeanVar gradient)
-    {
-        if (alpha == 1) return gradient;
-        return new(gradient.Mean * alpha + (example.Mean - running.Mean) * gradient.Var * (2 * alpha * (1 - alpha)), gradient.Var * alpha);
-    }
 }

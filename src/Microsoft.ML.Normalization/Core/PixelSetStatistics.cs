@@ -67,24 +67,6 @@ internal sealed class PixelSetStatistics
         return withinExample.ToCells(Pool.MixWithRunning(example, runningTable, alpha), cells);
     }
 
-    /// <summary>
-    /// The backward of <see cref="Training"/> (<paramref name="training"/>) or <see cref="Inference"/> (at
-    /// <paramref name="alpha"/>): from the gradients of the per-cell statistics they returned, [N, C] each (null: none),
-    /// those of the cell moments. Each set's mean gradient goes back through the mixing with the running moments (at
-    /// inference) and through Chan's pooling of its K cells: ∂m_s/∂m = 1/K, ∂v_s/∂v = 1/K, ∂v_s/∂m = 2(m - m_s)/K.
-    /// </summary>
-    public MeanVar Backward(CellMoments cells, bool training, double alpha, Tensor? gradMean, Tensor? gradVar)
-    {
-        if (!training && IsFixedAtInference(alpha)) return new(zeros_like(cells.Mean), zeros_like(cells.Var));
-        var set = training ? Set : Set.WithinExample;
-        var pooled = set.PoolSets(cells);
-        var noGradient = zeros_like(pooled.Mean);
-        var gradient = new MeanVar(gradMean is null ? noGradient : set.MeanOverSets(gradMean, cells), gradVar is null ? noGradient : set.MeanOverSets(gradVar, cells));
-        if (!training && !UsesExampleAlone(alpha)) gradient = Pool.MixWithRunningBackward(pooled, RunningPerGroup(cells.C), alpha, gradient);
-        var gradVarCells = set.ToCells(gradient.Var, cells);
-        return new(set.ToCells(gradient.Mean, cells) + (cells.Mean - set.ToCells(pooled.Mean, cells)) * gradVarCells * 2, gradVarCells);
-    }
-
     /// <summary>[1, G] running moments of the set's channel groups.</summary>
     internal MeanVar RunningPerGroup(long channels)
     {

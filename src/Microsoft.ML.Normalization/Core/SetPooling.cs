@@ -25,29 +25,6 @@ internal static class SetPooling
     }
 
     /// <summary>
-    /// The plain mean of an [N, C] per-cell table over each set's cells, as a set table (the shapes of <see cref="PoolSets"/>):
-    /// the backward of spreading a set's value over its cells (<see cref="ToCells(PixelSet, Tensor, CellMoments)"/>) and
-    /// of pooling the cells' means into the set's, divided by the set's cell count.
-    /// </summary>
-    public static Tensor MeanOverSets(this PixelSet set, Tensor table, CellMoments cells)
-    {
-        var groups = set.GroupCount(cells.C);
-        var perGroup = groups == cells.C ? table : table.view(cells.N, groups, cells.C / groups).mean([2]);
-        switch (set.Examples)
-        {
-            case ExampleGrouping.Each:
-                return perGroup;
-            case ExampleGrouping.All:
-                return perGroup.mean([0], keepdim: true);
-            default:
-                var (chunkOf, chunks) = set.ChunksFor(cells.N);
-                if (cells.N == (long)chunks * set.ChunkSize) return perGroup.view(chunks, set.ChunkSize, groups).mean([1]);
-                var weights = OneHot(chunkOf, chunks, table.device);
-                return (weights / weights.sum([0], keepdim: true)).transpose(0, 1).matmul(perGroup);
-        }
-    }
-
-    /// <summary>
     /// Spreads a set table over the [N, C] cells: [N, G] per example, [1, G] or [G] for the whole
     /// batch, or [chunks, G] per chunk of examples.
     /// </summary>
