@@ -271,7 +271,10 @@ static int Profile(Options options)
                  "(TorchSharp's `DisposeScopeManager.Statistics`, every dispose scope included): about one per libtorch op issued " +
                  "from .NET, not counting the ops autograd runs natively in the backward. *Excess* is the row's step time minus the " +
                  "reference's; *ops x cost* is the row's extra tensors per step times the measured cost of one autograd-recorded op " +
-                 "on a small float64 table (below), an estimate of what its statistics algebra costs whatever the batch size.");
+                 "on a small float64 table (below), an estimate of what its statistics algebra costs whatever the batch size. " +
+                 $"*Native calls of one layer* counts, the same way, the tensors one layer of the row creates in a training step on " +
+                 $"[B, {LayerCalls.Channels}, {LayerCalls.Size}, {LayerCalls.Size}], forward and backward apart (the backward's from the row's own " +
+                 "custom autograd functions; what libtorch's autograd runs natively is not counted), and its ratio to nn.BatchNorm2d's.");
     s.AppendLine();
     s.AppendLine($"Command: `{command}`; {date:yyyy-MM-dd HH:mm} UTC; torch.get_num_threads() = {torch.get_num_threads()}, libtorch {torch.__version__}, {Layout(options)}.");
     foreach (var batch in options.Batches)
@@ -284,31 +287,35 @@ static int Profile(Options options)
         using var y = randint(0, 10, [batch]);
         Console.WriteLine($"batch {batch}, {warmup} warm-up + {steps} profiled steps each, medians (ms); one op on a [{batch}, 16] float64 table: " +
                           $"{plainOp:F1} us plain, {recordedOp:F1} us recorded by autograd with its backward");
-        var rows = new List<(string Label, Phases Phases, int Layers)>();
+        var rows = new List<(string Label, Phases Phases, int Layers, (long Forward, long Backward) Calls)>();
         foreach (var contender in Contenders(options, batch))
         {
             using var trainee = new Trainee(contender.Label, contender.Normalization, x, y, options.ChannelsLast);
             var p = trainee.Profile(warmup, steps);
-            rows.Add((trainee.Label, p, trainee.NormalizationLayers));
+            rows.Add((trainee.Label, p, trainee.NormalizationLayers, LayerCalls.Count(contender.Normalization, batch, options.ChannelsLast)));
             Console.WriteLine($"  {trainee.Label,-47} forward {p.Forward * 1000,7:F1}  backward {p.Backward * 1000,7:F1}  SGD {p.Update * 1000,5:F1}  " +
                               $"total {p.Total * 1000,7:F1}  tensors {p.TensorsForward:F0}/{p.TensorsStep:F0}");
         }
-        var reference = rows.Single(r => r.Label == ReferenceLabel).Phases;
+        var referenceRow = rows.Single(r => r.Label == ReferenceLabel);
+        var reference = referenceRow.Phases;
+        var referenceCalls = Math.Max(1, referenceRow.Calls.Forward + referenceRow.Calls.Backward);
         s.AppendLine();
         s.AppendLine($"### Batch {batch}");
         s.AppendLine();
         s.AppendLine($"{warmup} warm-up + {steps} profiled steps per row. One op on a [{batch}, 16] float64 table costs **{plainOp:F1} us** plain and " +
                      $"**{recordedOp:F1} us** recorded by autograd, its backward included (median of {TableOpChains} chains of {TableOpCost.OpsPerChain} multiplications).");
         s.AppendLine();
-        s.AppendLine("| Row | Forward | Backward | SGD | Dispose | Total | Tensors (forward / step) | Extra tensors per layer | Excess | Ops x cost |");
-        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var (label, p, layers) in rows)
+        s.AppendLine("| Row | Forward | Backward | SGD | Dispose | Total | Tensors (forward / step) | Extra tensors per layer | Excess | Ops x cost | " +
+                     $"Native calls of one layer, forward + backward (x {ReferenceLabel}) |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (label, p, layers, calls) in rows)
         {
             var extra = p.TensorsStep - reference.TensorsStep;
             var isReference = label == ReferenceLabel;
             s.AppendLine($"| {label} | {p.Forward * 1000:F1} | {p.Backward * 1000:F1} | {p.Update * 1000:F1} | {p.ScopeDispose * 1000:F1} | {p.Total * 1000:F1} | " +
                          $"{p.TensorsForward:F0} / {p.TensorsStep:F0} | {(isReference ? "" : $"{extra / layers:F0}")} | " +
-                         $"{(isReference ? "" : $"{(p.Total - reference.Total) * 1000:F1}")} | {(isReference ? "" : $"{extra * recordedOp / 1000:F1}")} |");
+                         $"{(isReference ? "" : $"{(p.Total - reference.Total) * 1000:F1}")} | {(isReference ? "" : $"{extra * recordedOp / 1000:F1}")} | " +
+                         $"{calls.Forward} + {calls.Backward} ({(calls.Forward + calls.Backward) / (double)referenceCalls:F0}x) |");
         }
     }
     ResultsFile.WriteSection(output, ProfileStartMarker, ProfileEndMarker, s.ToString());
