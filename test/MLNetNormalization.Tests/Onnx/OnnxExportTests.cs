@@ -7,7 +7,8 @@ using TorchSharp.Modules;
 namespace MLNetNormalization.Tests.Onnx;
 
 /// <summary>
-/// Exported networks scored by ONNX Runtime against the TorchSharp network they came from: every normalizer kind and its
+/// Exported networks scored by ONNX Runtime (an InferenceSession, and ML.NET's ApplyOnnxModel) against the TorchSharp
+/// network they came from: every normalizer kind and its
 /// inference paths (alpha 0, between, 1; folded and written out) on LeNet and ResNet-20, and every other architecture with
 /// bn and mn. Networks get running statistics from training-mode passes, gamma and beta off 1 and 0, and a classifier
 /// scaled up so that the probabilities are far from uniform. Modules initialise from the global generator.
@@ -111,7 +112,9 @@ public class OnnxExportTests
         using (no_grad()) expected = nn.functional.softmax(network.call(input), 1).data<float>().ToArray();
         using var file = new MemoryStream();
         OnnxExport.Save(network, shape, file);
-        OnnxScoring.AssertAgrees(expected, classes, OnnxScoring.Run(file.ToArray(), input.data<float>().ToArray(), shape), what);
+        var pixels = input.data<float>().ToArray();
+        OnnxScoring.AssertAgrees(expected, classes, OnnxScoring.Run(file.ToArray(), pixels, shape), what);
+        OnnxScoring.AssertAgrees(expected, classes, OnnxScoring.RunWithMLNet(file.ToArray(), pixels, shape), what + " through ApplyOnnxModel");
     }
 
     /// <summary>Training-mode passes move the running statistics; gamma, beta and the classifier are set to something a trained network could have.</summary>
