@@ -32,21 +32,7 @@ public sealed partial class ImageClassificationTransformer
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var model = OnnxModel();
-        var temporary = path + ".tmp";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-            {
-                model.WriteTo(file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        Training.AtomicFile.Write(path, file => model.WriteTo(file));
     }
 
     private global::Onnx.ModelProto OnnxModel()

@@ -35,12 +35,15 @@ internal sealed class OnnxNetworkWriter(OnnxGraph graph)
     public string Path => _path.Count == 0 ? "network" : string.Join(".", _path.Reverse());
 
     /// <summary>Writes <paramref name="module"/>, the child <paramref name="name"/> of the module being written, on <paramref name="input"/>.</summary>
-    public string Child(string name, nn.Module module, string input)
+    public string Child(string name, nn.Module module, string input) => At(name, () => Write(module, input));
+
+    // Writes at the path of the child "name" of the module being written.
+    private string At(string name, Func<string> write)
     {
         _path.Push(name);
         try
         {
-            return Write(module, input);
+            return write();
         }
         finally
         {
@@ -138,17 +141,7 @@ internal sealed class OnnxNetworkWriter(OnnxGraph graph)
         {
             using (weight)
             using (bias)
-            {
-                _path.Push("conv");
-                try
-                {
-                    return Convolution(unit.Conv, weight, bias, input);
-                }
-                finally
-                {
-                    _path.Pop();
-                }
-            }
+                return At("conv", () => Convolution(unit.Conv, weight, bias, input));
         }
         return Child("norm", unit.Norm, Child("conv", unit.Conv, input));
     }

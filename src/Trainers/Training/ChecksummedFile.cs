@@ -4,8 +4,8 @@ namespace MLNetNormalization.Training;
 
 /// <summary>
 /// A file that is either whole and as written, or refused: the content, then its SHA-256 (32 bytes) and a closing
-/// marker line. Written to "&lt;path&gt;.tmp", flushed to the disk and renamed over <c>path</c>, so a kill or a crash at any
-/// moment leaves the previous file or the new one; a file damaged or cut short afterwards fails the check on reading.
+/// marker line. Written as an <see cref="AtomicFile"/>, so a kill or a crash at any moment leaves the previous file or the
+/// new one; a file damaged or cut short afterwards fails the check on reading.
 /// Readers of the content stop at its own end and never see the trailer.
 /// </summary>
 internal static class ChecksummedFile
@@ -14,22 +14,16 @@ internal static class ChecksummedFile
     private static ReadOnlySpan<byte> Marker => "\nMLNetNormalization SHA-256\n"u8;
 
     /// <summary>Writes what <paramref name="write"/> writes to its stream, with the trailer, atomically to <paramref name="path"/>.</summary>
-    public static void Write(string path, Action<Stream> write)
+    public static void Write(string path, Action<Stream> write) => AtomicFile.Write(path, file =>
     {
-        var temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            using var sha256 = SHA256.Create();
-            // Buffered above the hash, which passes each write on to the file as it comes (a tensor's header is a few bytes).
-            using (var hashing = new CryptoStream(file, sha256, CryptoStreamMode.Write, leaveOpen: true))
-            using (var buffered = new BufferedStream(hashing, 1 << 20))
-                write(buffered);
-            file.Write(sha256.Hash!);
-            file.Write(Marker);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
-    }
+        using var sha256 = SHA256.Create();
+        // Buffered above the hash, which passes each write on to the file as it comes (a tensor's header is a few bytes).
+        using (var hashing = new CryptoStream(file, sha256, CryptoStreamMode.Write, leaveOpen: true))
+        using (var buffered = new BufferedStream(hashing, 1 << 20))
+            write(buffered);
+        file.Write(sha256.Hash!);
+        file.Write(Marker);
+    });
 
     /// <summary>Opens <paramref name="path"/> for reading its content, once its trailer has been checked.</summary>
     /// <param name="what">What the file is, for the messages ("training checkpoint").</param>
