@@ -24,6 +24,7 @@ internal sealed class Options
     public int Retries { get; private set; } = 2;
     public double MaxWait { get; private set; } = 900;
     public bool Natives { get; private set; } = true;
+    public bool GeneralPaths { get; private set; } = true;
     public bool ChannelsLast { get; private set; } = true;
     public int MemorySteps { get; private set; } = 2000;
     public int MemoryBatch { get; private set; } = 4;
@@ -43,8 +44,8 @@ internal sealed class Options
         NormBench: times a ResNet-20 training step (CIFAR shape 3x32x32, random data, cross-entropy, SGD) with
         each normalizer built by NormalizerFactory against the reference, TorchSharp's nn.BatchNorm2d, in the same
         rounds, and writes its section of bench/results.md: per batch size the median step time, the ratio to the
-        reference and each normalizer's target (issue 11: at batch >= 64 bn, ghost, gn, ln, in <= 1.05x and the
-        others <= 1.3x; below 64 every normalizer <= 1.6x); then whether live tensors and RSS stay flat over
+        reference and each normalizer's target (issue 25: at batch >= 64 bn and ghost <= 1.05x and the others
+        <= 1.15x; below 64 every normalizer <= 1.35x); then whether live tensors and RSS stay flat over
         --memory-steps training steps (PASS: live tensors equal, RSS growth <= 16 MiB after the warm-up).
 
         Usage: dotnet run -c Release --project bench/NormBench -- [options]
@@ -53,6 +54,8 @@ internal sealed class Options
           --norms LIST    NormalizerFactory strings, separated by ';' (quote the list), default:
                           "bn;ghost:b=32;bgn:g=8,b=2;mn:k=2;mgn:k=2;hn:g=1;hn:mean=gn8,std=en1;en:g=1;gn:g=8;ln;in;sn".
                           A ghost batch of b >= the batch size is replaced by b = batch/2 (ghost:b=4 at batch 8).
+          --general-paths on|off  also time each normalizer on its general path, the statistics algebra as libtorch
+                          ops differentiated by autograd (the reference its fast path is tested against; default on)
           --natives on|off  also time TorchSharp's nn.GroupNorm(8, C), nn.GroupNorm(1, C) and
                           nn.InstanceNorm2d(C, affine: true), libtorch's fused kernels, for comparison (default on)
           --rounds N      rounds; each round times every row once, round-robin (default 5)
@@ -94,6 +97,7 @@ internal sealed class Options
                 case "--threads": options.Threads = Positive(name, value); break;
                 case "--channels-last": options.ChannelsLast = OnOff(name, value); break;
                 case "--natives": options.Natives = OnOff(name, value); break;
+                case "--general-paths": options.GeneralPaths = OnOff(name, value); break;
                 case "--output": options.Output = value; break;
                 case "--max-other-cpu": options.MaxOtherCpu = Percent(name, value); break;
                 case "--retries": options.Retries = NonNegative(name, value); break;

@@ -54,6 +54,13 @@ public sealed class HeterologousNorm : NormalizationLayer
             : new(set, RunningStatisticsKind.None, null);
     }
 
+    private protected override TableAlgebra TrainingTableAlgebra(long[] shape)
+    {
+        CheckTrainingSetSize(MeanSet, shape);
+        CheckTrainingSetSize(StdSet, shape);
+        return SetMixture.MeanAndStdSets(MeanSet, StdSet, [.. meanStatistics.TrainingUpdates(), .. stdStatistics.TrainingUpdates()]);
+    }
+
     private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         if (!training)

@@ -91,6 +91,173 @@ public sealed class ModeGroupNorm : NormalizationLayer
         return (scale, shift);
     }
 
+    private protected override TableAlgebra TrainingTableAlgebra(long[] shape)
+    {
+        CheckTrainingSetSize(PixelSet.Layer, shape);
+        return new TrainingTables(this);
+    }
+
+    /// <summary>
+    /// <see cref="Affine"/> in training, in .NET arrays with its backward written out: gate logits z[n,c,k] = a_k·m + b_k,
+    /// channel weights w[n,c,k] = softmax_c(log_softmax_k(z)), mode moments mu[n,k] = Σ_c w·m and
+    /// var[n,k] = Σ_c w·(v + (m - mu)²), r = (max(var, 0) + eps)^(-1/2), mode weights o = 1/K or softmax_k(z),
+    /// A = gamma·Σ_k o·r and B = gamma·Σ_k o·r·(m - mu) + beta.
+    /// </summary>
+    private sealed class TrainingTables(ModeGroupNorm layer) : TableAlgebra
+    {
+        public override IReadOnlyList<Parameter> Gating => [layer.GateScale, layer.GateShift];
+
+        public override TableForward Forward(CellTables cells, AffineSettings affine)
+        {
+            var (examples, channels, modes) = (cells.Examples, cells.Channels, layer.Modes);
+            var (gateScale, gateShift) = (Values(layer.GateScale), Values(layer.GateShift));
+            // [N, C, K]: the gates and the log-gates of every cell.
+            var (gates, logGates) = (new double[cells.Count * modes], new double[cells.Count * modes]);
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var row = logGates.AsSpan(i * modes, modes);
+                for (var k = 0; k < modes; k++) row[k] = gateScale[k] * cells.Mean[i] + gateShift[k];
+                LogSoftmax(row, gates.AsSpan(i * modes, modes));
+            }
+            // Each mode's weights over the channels, normalized in log space (see Affine).
+            var channelWeights = new double[cells.Count * modes];
+            for (var n = 0; n < examples; n++)
+                for (var k = 0; k < modes; k++)
+                {
+                    var largest = double.NegativeInfinity;
+                    for (var c = 0; c < channels; c++) largest = Math.Max(largest, logGates[((n * channels) + c) * modes + k]);
+                    var total = 0.0;
+                    for (var c = 0; c < channels; c++)
+                        total += channelWeights[((n * channels) + c) * modes + k] = Math.Exp(logGates[((n * channels) + c) * modes + k] - largest);
+                    for (var c = 0; c < channels; c++) channelWeights[((n * channels) + c) * modes + k] /= total;
+                }
+            var (mean, var) = (new double[examples * modes], new double[examples * modes]);
+            for (var n = 0; n < examples; n++)
+                for (var k = 0; k < modes; k++)
+                {
+                    var j = n * modes + k;
+                    for (var c = 0; c < channels; c++) mean[j] += channelWeights[(n * channels + c) * modes + k] * cells.Mean[n * channels + c];
+                    for (var c = 0; c < channels; c++)
+                    {
+                        var deviation = cells.Mean[n * channels + c] - mean[j];
+                        var[j] += channelWeights[(n * channels + c) * modes + k] * (cells.Var[n * channels + c] + deviation * deviation);
+                    }
+                }
+            FoldChannelMoments(cells, affine.Momentum);
+
+            var rsqrt = Array.ConvertAll(var, v => InverseStd(v, affine.Eps).Rsqrt);
+            var (scale, shift) = (new double[cells.Count], new double[cells.Count]);
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var (n, c) = (i / channels, i % channels);
+                double scaleSum = 0, shiftSum = 0;
+                for (var k = 0; k < modes; k++)
+                {
+                    var weighted = ModeWeight(gates, i, k) * rsqrt[n * modes + k];
+                    scaleSum += weighted;
+                    shiftSum += weighted * (cells.Mean[i] - mean[n * modes + k]);
+                }
+                scale[i] = scaleSum * affine.Gamma[c];
+                shift[i] = shiftSum * affine.Gamma[c] + affine.Beta[c];
+            }
+            return new ModeForward(cells, affine, scale, shift, gateScale, gates, channelWeights, mean, var, rsqrt);
+        }
+
+        public override TableGradients Backward(TableForward result, double[] gradScale, double[] gradShift)
+        {
+            var forward = (ModeForward)result;
+            var (cells, affine) = (forward.Cells, forward.Affine);
+            var (channels, modes) = (cells.Channels, layer.Modes);
+            var (gradGamma, gradBeta) = (new double[channels], new double[channels]);
+            var (gradModeMean, gradRsqrt) = (new double[forward.Mean.Length], new double[forward.Mean.Length]);
+            var gradModeWeights = new double[cells.Count * modes];
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var (n, c) = (i / channels, i % channels);
+                gradBeta[c] += gradShift[i];
+                for (var k = 0; k < modes; k++)
+                {
+                    var (j, modeWeight) = (n * modes + k, ModeWeight(forward.Gates, i, k));
+                    // The gradient of o·r, which A and B weigh by gamma and gamma·(m - mu).
+                    var gradWeighted = gradScale[i] + gradShift[i] * (cells.Mean[i] - forward.Mean[j]);
+                    gradGamma[c] += modeWeight * forward.Rsqrt[j] * gradWeighted;
+                    gradWeighted *= affine.Gamma[c];
+                    gradModeMean[j] -= gradShift[i] * affine.Gamma[c] * modeWeight * forward.Rsqrt[j];
+                    gradModeWeights[i * modes + k] = gradWeighted * forward.Rsqrt[j];
+                    gradRsqrt[j] += gradWeighted * modeWeight;
+                }
+            }
+            var gradModeVar = gradRsqrt.Select((grad, j) => grad * InverseStd(forward.Var[j], affine.Eps).Derivative).ToArray();
+
+            // The weighted pooling, into the cell moments and the channel weights (on m - mu, as ModeNorm's).
+            var (gradMean, gradVar) = (new double[cells.Count], new double[cells.Count]);
+            var gradChannelWeights = new double[cells.Count * modes];
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var n = i / channels;
+                for (var k = 0; k < modes; k++)
+                {
+                    var (j, weight) = (n * modes + k, forward.ChannelWeights[i * modes + k]);
+                    var deviation = cells.Mean[i] - forward.Mean[j];
+                    gradMean[i] += weight * (gradModeMean[j] + gradModeVar[j] * 2 * deviation);
+                    gradVar[i] += weight * gradModeVar[j];
+                    gradChannelWeights[i * modes + k] = gradModeMean[j] * deviation + gradModeVar[j] * (cells.Var[i] + deviation * deviation);
+                }
+            }
+            // softmax over the channels, log_softmax over the modes, and (gate-weighted output) the gates' softmax.
+            var gradLogGates = new double[cells.Count * modes];
+            for (var n = 0; n < cells.Examples; n++)
+                for (var k = 0; k < modes; k++)
+                {
+                    var dot = 0.0;
+                    for (var c = 0; c < channels; c++)
+                        dot += forward.ChannelWeights[(n * channels + c) * modes + k] * gradChannelWeights[(n * channels + c) * modes + k];
+                    for (var c = 0; c < channels; c++)
+                    {
+                        var at = (n * channels + c) * modes + k;
+                        gradLogGates[at] = forward.ChannelWeights[at] * (gradChannelWeights[at] - dot);
+                    }
+                }
+            var (gradGateScale, gradGateShift) = (new double[modes], new double[modes]);
+            for (var i = 0; i < cells.Count; i++)
+            {
+                double logSum = 0, gateDot = 0;
+                for (var k = 0; k < modes; k++)
+                {
+                    logSum += gradLogGates[i * modes + k];
+                    gateDot += forward.Gates[i * modes + k] * gradModeWeights[i * modes + k];
+                }
+                for (var k = 0; k < modes; k++)
+                {
+                    var gate = forward.Gates[i * modes + k];
+                    var gradLogit = gradLogGates[i * modes + k] - gate * logSum;
+                    if (layer.GateWeightedOutput) gradLogit += gate * (gradModeWeights[i * modes + k] - gateDot);
+                    // z = a_k·m + b_k.
+                    gradGateScale[k] += gradLogit * cells.Mean[i];
+                    gradGateShift[k] += gradLogit;
+                    gradMean[i] += gradLogit * forward.GateScale[k];
+                }
+            }
+            return new(gradMean, gradVar, gradGamma, gradBeta, [gradGateScale, gradGateShift]);
+        }
+
+        // o[n,c,k]: the gate, or 1/K (eq. 5).
+        private double ModeWeight(double[] gates, int cell, int mode) => layer.GateWeightedOutput ? gates[cell * layer.Modes + mode] : 1.0 / layer.Modes;
+
+        // running.Update(BN's per-channel moments of the batch, N·L values each), as Affine makes it.
+        private void FoldChannelMoments(CellTables cells, double momentum)
+        {
+            var (channelMean, channelVar) = new CellPartition(PixelSet.Batch, cells.Examples, cells.Channels).Pool(cells.Mean, cells.Var);
+            LerpInto(layer.running.Mean, channelMean, momentum);
+            var values = cells.Examples * cells.Pixels;
+            if (values > 1) LerpInto(layer.running.Var, Array.ConvertAll(channelVar, var => var * (values / (double)(values - 1))), momentum);
+        }
+
+        private sealed record ModeForward(
+            CellTables Cells, AffineSettings Affine, double[] Scale, double[] Shift, double[] GateScale, double[] Gates,
+            double[] ChannelWeights, double[] Mean, double[] Var, double[] Rsqrt) : TableForward(Cells, Affine, Scale, Shift);
+    }
+
     // [N, K, 1] pooled moments as [N, K].
     private static MeanVar Squeeze(MeanVar moments) => new(moments.Mean.squeeze(2), moments.Var.squeeze(2));
 }

@@ -89,6 +89,169 @@ public sealed class ModeNorm : NormalizationLayer
         BufferNamed("running_mean_square").lerp_(perMode.Var + mean.square(), Momentum);
     }
 
+    private protected override TableAlgebra TrainingTableAlgebra(long[] shape)
+    {
+        CheckTrainingSetSize(PixelSet.Batch, shape);
+        return new TrainingTables(this);
+    }
+
+    /// <summary>
+    /// <see cref="Affine"/> in training, in .NET arrays with its backward written out: gate logits z = W·m[n,:] + b, gates
+    /// g = softmax_k(z), example weights w[n,k] = softmax_n(log_softmax_k(z)), mode moments mu[k,c] = Σ_n w·m and
+    /// var[k,c] = Σ_n w·(v + (m - mu)²), r = (max(var, 0) + eps)^(-1/2), A = gamma·Σ_k g·r and
+    /// B = gamma·Σ_k g·r·(m - mu) + beta.
+    /// </summary>
+    private sealed class TrainingTables(ModeNorm layer) : TableAlgebra
+    {
+        public override IReadOnlyList<Parameter> Gating => [layer.GateWeight, layer.GateBias];
+
+        public override TableForward Forward(CellTables cells, AffineSettings affine)
+        {
+            var (examples, channels, modes) = (cells.Examples, cells.Channels, layer.Modes);
+            var (gateWeight, gateBias) = (Values(layer.GateWeight), Values(layer.GateBias));
+            var (gates, logGates) = (new double[examples * modes], new double[examples * modes]);
+            for (var n = 0; n < examples; n++)
+            {
+                for (var k = 0; k < modes; k++)
+                {
+                    var logit = gateBias[k];
+                    for (var c = 0; c < channels; c++) logit += gateWeight[k * channels + c] * cells.Mean[n * channels + c];
+                    logGates[n * modes + k] = logit;
+                }
+                LogSoftmax(logGates.AsSpan(n * modes, modes), gates.AsSpan(n * modes, modes));
+            }
+            // Each mode's weights over the examples, normalized in log space (see Affine).
+            var exampleWeights = new double[examples * modes];
+            for (var k = 0; k < modes; k++)
+            {
+                var largest = double.NegativeInfinity;
+                for (var n = 0; n < examples; n++) largest = Math.Max(largest, logGates[n * modes + k]);
+                var total = 0.0;
+                for (var n = 0; n < examples; n++) total += exampleWeights[n * modes + k] = Math.Exp(logGates[n * modes + k] - largest);
+                for (var n = 0; n < examples; n++) exampleWeights[n * modes + k] /= total;
+            }
+            var (mean, var) = (new double[modes * channels], new double[modes * channels]);
+            for (var k = 0; k < modes; k++)
+                for (var c = 0; c < channels; c++)
+                {
+                    var j = k * channels + c;
+                    for (var n = 0; n < examples; n++) mean[j] += exampleWeights[n * modes + k] * cells.Mean[n * channels + c];
+                    for (var n = 0; n < examples; n++)
+                    {
+                        var i = n * channels + c;
+                        var deviation = cells.Mean[i] - mean[j];
+                        var[j] += exampleWeights[n * modes + k] * (cells.Var[i] + deviation * deviation);
+                    }
+                }
+            LerpInto(layer.BufferNamed("running_mean"), mean, affine.Momentum);
+            LerpInto(layer.BufferNamed("running_mean_square"), mean.Select((mu, j) => var[j] + mu * mu).ToArray(), affine.Momentum);
+
+            var rsqrt = Array.ConvertAll(var, v => InverseStd(v, affine.Eps).Rsqrt);
+            var (scale, shift) = (new double[cells.Count], new double[cells.Count]);
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var (n, c) = (i / channels, i % channels);
+                double scaleSum = 0, shiftSum = 0;
+                for (var k = 0; k < modes; k++)
+                {
+                    var weighted = gates[n * modes + k] * rsqrt[k * channels + c];
+                    scaleSum += weighted;
+                    shiftSum += weighted * (cells.Mean[i] - mean[k * channels + c]);
+                }
+                scale[i] = scaleSum * affine.Gamma[c];
+                shift[i] = shiftSum * affine.Gamma[c] + affine.Beta[c];
+            }
+            return new ModeForward(cells, affine, scale, shift, gateWeight, gates, exampleWeights, mean, var, rsqrt);
+        }
+
+        public override TableGradients Backward(TableForward result, double[] gradScale, double[] gradShift)
+        {
+            var forward = (ModeForward)result;
+            var (cells, affine) = (forward.Cells, forward.Affine);
+            var (examples, channels, modes) = (cells.Examples, cells.Channels, layer.Modes);
+            var (gradGamma, gradBeta) = (new double[channels], new double[channels]);
+            var (gradModeMean, gradRsqrt) = (new double[modes * channels], new double[modes * channels]);
+            var gradGates = new double[examples * modes];
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var (n, c) = (i / channels, i % channels);
+                gradBeta[c] += gradShift[i];
+                for (var k = 0; k < modes; k++)
+                {
+                    var (j, gate) = (k * channels + c, forward.Gates[n * modes + k]);
+                    // The gradient of g·r, which A and B weigh by gamma and gamma·(m - mu).
+                    var gradWeighted = gradScale[i] + gradShift[i] * (cells.Mean[i] - forward.Mean[j]);
+                    gradGamma[c] += gate * forward.Rsqrt[j] * gradWeighted;
+                    gradWeighted *= affine.Gamma[c];
+                    gradModeMean[j] -= gradShift[i] * affine.Gamma[c] * gate * forward.Rsqrt[j];
+                    gradGates[n * modes + k] += gradWeighted * forward.Rsqrt[j];
+                    gradRsqrt[j] += gradWeighted * gate;
+                }
+            }
+            var gradModeVar = gradRsqrt.Select((grad, j) => grad * InverseStd(forward.Var[j], affine.Eps).Derivative).ToArray();
+
+            // The weighted pooling: into the cell moments and the example weights. A weight's gradient is taken on
+            // (m - mu) rather than m: the per-mode constant Σ_c g_mu·mu that this drops is one the softmax over the
+            // examples takes out anyway, and m far from zero would otherwise cancel there.
+            var (gradMean, gradVar) = (new double[cells.Count], new double[cells.Count]);
+            var gradExampleWeights = new double[examples * modes];
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var (n, c) = (i / channels, i % channels);
+                for (var k = 0; k < modes; k++)
+                {
+                    var (j, weight) = (k * channels + c, forward.ExampleWeights[n * modes + k]);
+                    var deviation = cells.Mean[i] - forward.Mean[j];
+                    gradMean[i] += weight * (gradModeMean[j] + gradModeVar[j] * 2 * deviation);
+                    gradVar[i] += weight * gradModeVar[j];
+                    gradExampleWeights[n * modes + k] += gradModeMean[j] * deviation + gradModeVar[j] * (cells.Var[i] + deviation * deviation);
+                }
+            }
+            // softmax over the examples, then log_softmax over the modes, back to the logits; and the gates' softmax.
+            var gradLogGates = new double[examples * modes];
+            for (var k = 0; k < modes; k++)
+            {
+                var dot = 0.0;
+                for (var n = 0; n < examples; n++) dot += forward.ExampleWeights[n * modes + k] * gradExampleWeights[n * modes + k];
+                for (var n = 0; n < examples; n++)
+                    gradLogGates[n * modes + k] = forward.ExampleWeights[n * modes + k] * (gradExampleWeights[n * modes + k] - dot);
+            }
+            var gradLogits = new double[examples * modes];
+            for (var n = 0; n < examples; n++)
+            {
+                double logSum = 0, gateDot = 0;
+                for (var k = 0; k < modes; k++)
+                {
+                    logSum += gradLogGates[n * modes + k];
+                    gateDot += forward.Gates[n * modes + k] * gradGates[n * modes + k];
+                }
+                for (var k = 0; k < modes; k++)
+                {
+                    var gate = forward.Gates[n * modes + k];
+                    gradLogits[n * modes + k] = gradLogGates[n * modes + k] - gate * logSum + gate * (gradGates[n * modes + k] - gateDot);
+                }
+            }
+            // z = W·m + b.
+            var (gradGateWeight, gradGateBias) = (new double[modes * channels], new double[modes]);
+            for (var n = 0; n < examples; n++)
+                for (var k = 0; k < modes; k++)
+                {
+                    var gradLogit = gradLogits[n * modes + k];
+                    gradGateBias[k] += gradLogit;
+                    for (var c = 0; c < channels; c++)
+                    {
+                        gradGateWeight[k * channels + c] += gradLogit * cells.Mean[n * channels + c];
+                        gradMean[n * channels + c] += gradLogit * forward.GateWeight[k * channels + c];
+                    }
+                }
+            return new(gradMean, gradVar, gradGamma, gradBeta, [gradGateWeight, gradGateBias]);
+        }
+
+        private sealed record ModeForward(
+            CellTables Cells, AffineSettings Affine, double[] Scale, double[] Shift, double[] GateWeight, double[] Gates,
+            double[] ExampleWeights, double[] Mean, double[] Var, double[] Rsqrt) : TableForward(Cells, Affine, Scale, Shift);
+    }
+
     private MeanVar RunningPerMode()
     {
         var mean = BufferNamed("running_mean").detach();

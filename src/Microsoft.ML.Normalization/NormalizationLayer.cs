@@ -159,11 +159,20 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// True to take the general path (cell moments, the layer's algebra differentiated by autograd) even where a fused
-    /// kernel computes the same: the reference the tests hold the fused paths to. Default false.
+    /// kernel or the table algebra computes the same: the reference the tests hold the fast paths to. Default false.
     /// </summary>
     internal bool GeneralPathOnly { get; set; }
 
-    private Tensor GeneralForward(Tensor input) => CellAffine.Apply(input, MeasuredAffine, parameters().ToList());
+    private Tensor GeneralForward(Tensor input) =>
+        !GeneralPathOnly && training && input.device_type == DeviceType.CPU && TrainingTableAlgebra(input.shape) is { } algebra
+            ? TableAffine.Apply(this, input, algebra)
+            : CellAffine.Apply(input, MeasuredAffine, parameters().ToList());
+
+    /// <summary>
+    /// The layer's training algebra in .NET arrays (<see cref="TableAlgebra"/>), after the input-shape checks its
+    /// Affine makes; null where it has none (the algebra then runs as libtorch ops on the tables).
+    /// </summary>
+    private protected virtual TableAlgebra? TrainingTableAlgebra(long[] shape) => null;
 
     private (Tensor Scale, Tensor Shift) MeasuredAffine(CellMoments cells)
     {
@@ -288,12 +297,13 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// </summary>
     internal void CheckFinite(Tensor statistic, long[] inputShape)
     {
-        var finite = double.IsFinite(statistic.detach().sum(ScalarType.Float64).ToDouble());
-        if (finite) return;
-        throw new ArgumentException(
-            $"{LayerName}: the input {Describe(inputShape)} contains NaN or infinite values; check the layers before it " +
-            "(a learning rate that is too high is the usual cause).", "input");
+        if (!double.IsFinite(statistic.detach().sum(ScalarType.Float64).ToDouble())) throw NonFiniteInput(inputShape);
     }
+
+    /// <summary>The error for an input of <paramref name="inputShape"/> with NaN or infinite values.</summary>
+    internal ArgumentException NonFiniteInput(long[] inputShape) => new(
+        $"{LayerName}: the input {Describe(inputShape)} contains NaN or infinite values; check the layers before it " +
+        "(a learning rate that is too high is the usual cause).", "input");
 
     private void CheckInput(Tensor input)
     {

@@ -41,6 +41,12 @@ public abstract class PixelSetNorm : NormalizationLayer
         return AffineFor(cells, Statistics.Training(cells, Momentum));
     }
 
+    private protected sealed override TableAlgebra TrainingTableAlgebra(long[] shape)
+    {
+        CheckTrainingSetSize(Set, shape);
+        return SetMixture.OneSet(Set, Statistics.TrainingUpdates().ToArray());
+    }
+
     /// <summary><paramref name="value"/> when it is at least 1, else an <see cref="ArgumentOutOfRangeException"/> for <paramref name="parameter"/> saying "<paramref name="layerName"/>: the <paramref name="what"/> must be >= 1."</summary>
     private protected static int AtLeastOne(int value, string parameter, string layerName, string what) =>
         value >= 1 ? value : throw new ArgumentOutOfRangeException(parameter, value, $"{layerName}: the {what} must be >= 1.");

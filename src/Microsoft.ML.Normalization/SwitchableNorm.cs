@@ -34,6 +34,12 @@ public sealed class SwitchableNorm : NormalizationLayer
     // The IN and LN parts are the example's own statistics, whatever alpha weighs the BN part with.
     private protected override bool InferenceStatisticsAreFixed(double alpha) => false;
 
+    private protected override TableAlgebra TrainingTableAlgebra(long[] shape)
+    {
+        CheckTrainingSetSize(PixelSet.Instance, shape);
+        return SetMixture.Switchable(MeanLogits, VarLogits, new RunningUpdate(PixelSet.Batch, running, AsGiven: true));
+    }
+
     private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)
     {
         // The unbiased IN variance needs two pixels per cell, in training and at inference alike.

@@ -56,6 +56,14 @@ internal sealed class PixelSetStatistics
         return Set.ToCells(table, cells);
     }
 
+    /// <summary>The running-moments update <see cref="Training"/> makes, as <see cref="SetMixture"/> makes it.</summary>
+    public IEnumerable<RunningUpdate> TrainingUpdates() => Kind switch
+    {
+        RunningStatisticsKind.PerSet => [new RunningUpdate(Set, running!)],
+        RunningStatisticsKind.PerChannel => [new RunningUpdate(PixelSet.Batch, running!)],
+        _ => [],
+    };
+
     /// <summary>The inference statistics per cell: alpha·example + (1 - alpha)·running, in the sense of <see cref="Pool.MixWithRunning"/>.</summary>
     public MeanVar Inference(CellMoments cells, double alpha)
     {

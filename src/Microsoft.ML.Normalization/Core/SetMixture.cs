@@ -1,0 +1,161 @@
+namespace MLNetNormalization.Normalization.Core;
+
+/// <summary>A running-moments update a training step makes: the batch's statistics over <paramref name="Set"/>, the variance unbiased by the values per set unless <paramref name="AsGiven"/>.</summary>
+internal sealed record RunningUpdate(PixelSet Set, RunningMoments Target, bool AsGiven = false);
+
+/// <summary>
+/// The training algebra of a layer whose normalizing mean and variance are mixtures of pixel-set statistics: with
+/// (mu_k, var_k) the statistics of a cell's set in pixel set k, pooled from the cell moments (m, f·v) by Chan's
+/// combination, M = Σ a_k·mu_k and V = Σ b_k·var_k, the cell's affine is A = gamma·(max(V, 0) + eps)^(-1/2) and
+/// B = (m - M)·A + beta. One set with a = b = 1 is BN, ghost BN, BGN, EN, GN, LN and IN; a mean set and a std set is HN;
+/// IN, LN and BN of the unbiased cell variances (f = L/(L - 1)) mixed by softmax(logits) is SN.
+/// </summary>
+internal sealed class SetMixture : TableAlgebra
+{
+    private readonly PixelSet[] sets;
+    private readonly Mixture meanMixture, varMixture;
+    private readonly bool unbiasedCells;
+    private readonly RunningUpdate[] runningUpdates;
+
+    private SetMixture(PixelSet[] sets, Mixture meanMixture, Mixture varMixture, bool unbiasedCells, RunningUpdate[] runningUpdates)
+    {
+        this.sets = sets;
+        this.meanMixture = meanMixture;
+        this.varMixture = varMixture;
+        this.unbiasedCells = unbiasedCells;
+        this.runningUpdates = runningUpdates;
+        Gating = new[] { meanMixture.Logits, varMixture.Logits }.OfType<Parameter>().ToArray();
+    }
+
+    /// <summary>Mean and variance of one pixel set (BN, ghost BN, BGN, EN, GN, LN, IN).</summary>
+    public static SetMixture OneSet(PixelSet set, params RunningUpdate[] running) =>
+        new([set], Mixture.Fixed(1), Mixture.Fixed(1), unbiasedCells: false, running);
+
+    /// <summary>The mean of one pixel set and the variance of another (HN).</summary>
+    public static SetMixture MeanAndStdSets(PixelSet meanSet, PixelSet stdSet, params RunningUpdate[] running) =>
+        new([meanSet, stdSet], Mixture.Fixed(1, 0), Mixture.Fixed(0, 1), unbiasedCells: false, running);
+
+    /// <summary>IN, LN and BN statistics of the unbiased cell variances, mixed by softmax(logits) (SN).</summary>
+    public static SetMixture Switchable(Parameter meanLogits, Parameter varLogits, RunningUpdate running) =>
+        new([PixelSet.Instance, PixelSet.Layer, PixelSet.Batch], Mixture.Learned(meanLogits), Mixture.Learned(varLogits), unbiasedCells: true, [running]);
+
+    public override IReadOnlyList<Parameter> Gating { get; }
+
+    public override TableForward Forward(CellTables cells, AffineSettings affine)
+    {
+        var spreadFactor = unbiasedCells ? cells.Pixels / (double)(cells.Pixels - 1) : 1;
+        var cellSpread = Array.ConvertAll(cells.Var, value => value * spreadFactor);
+        var partitions = sets.Select(set => new CellPartition(set, cells.Examples, cells.Channels)).ToArray();
+        var pooled = partitions.Select(partition => partition.Pool(cells.Mean, cellSpread)).ToArray();
+        var (a, b) = (meanMixture.Weights(), varMixture.Weights());
+        var (mean, var, scale, shift) = (new double[cells.Count], new double[cells.Count], new double[cells.Count], new double[cells.Count]);
+        for (var i = 0; i < cells.Count; i++)
+        {
+            var c = i % cells.Channels;
+            for (var k = 0; k < sets.Length; k++)
+            {
+                var s = partitions[k].SetOf[i];
+                mean[i] += a[k] * pooled[k].Mean[s];
+                var[i] += b[k] * pooled[k].Var[s];
+            }
+            scale[i] = affine.Gamma[c] * InverseStd(var[i], affine.Eps).Rsqrt;
+            shift[i] = (cells.Mean[i] - mean[i]) * scale[i] + affine.Beta[c];
+        }
+        foreach (var update in runningUpdates)
+        {
+            var k = Array.IndexOf(sets, update.Set);
+            var partition = k >= 0 ? partitions[k] : new CellPartition(update.Set, cells.Examples, cells.Channels);
+            var (setMean, setVar) = k >= 0 ? pooled[k] : partition.Pool(cells.Mean, cellSpread);
+            Fold(update, partition, setMean, setVar, cells.Pixels, affine.Momentum);
+        }
+        return new MixtureForward(cells, affine, scale, shift, partitions, pooled, a, b, mean, var);
+    }
+
+    public override TableGradients Backward(TableForward result, double[] gradScale, double[] gradShift)
+    {
+        var forward = (MixtureForward)result;
+        var (cells, affine) = (forward.Cells, forward.Affine);
+        var (gradMean, gradVar) = (new double[cells.Count], new double[cells.Count]);
+        var (gradMixedMean, gradMixedVar) = (new double[cells.Count], new double[cells.Count]);
+        var (gradGamma, gradBeta) = (new double[cells.Channels], new double[cells.Channels]);
+        for (var i = 0; i < cells.Count; i++)
+        {
+            var c = i % cells.Channels;
+            var (r, derivative) = InverseStd(forward.Var[i], affine.Eps);
+            // A enters y directly and through B = (m - M)·A + beta.
+            var gradFullScale = gradScale[i] + gradShift[i] * (cells.Mean[i] - forward.Mean[i]);
+            gradBeta[c] += gradShift[i];
+            gradGamma[c] += gradFullScale * r;
+            gradMixedVar[i] = gradFullScale * affine.Gamma[c] * derivative;
+            gradMixedMean[i] = -gradShift[i] * forward.Scale[i];
+        }
+        var spreadFactor = unbiasedCells ? cells.Pixels / (double)(cells.Pixels - 1) : 1;
+        var (gradMeanWeights, gradVarWeights) = (new double[sets.Length], new double[sets.Length]);
+        for (var k = 0; k < sets.Length; k++)
+        {
+            var partition = forward.Partitions[k];
+            var (setMean, setVar) = forward.Pooled[k];
+            for (var i = 0; i < cells.Count; i++)
+            {
+                gradMeanWeights[k] += gradMixedMean[i] * setMean[partition.SetOf[i]];
+                gradVarWeights[k] += gradMixedVar[i] * setVar[partition.SetOf[i]];
+            }
+            // mu = mean of the set's m; var = mean of (f·v + (m - mu)²), whose derivative in m is 2(m - mu)/count.
+            var gradSetMean = partition.SumPerSet(gradMixedMean);
+            var gradSetVar = partition.SumPerSet(gradMixedVar);
+            for (var i = 0; i < cells.Count; i++)
+            {
+                var s = partition.SetOf[i];
+                var count = (double)partition.CellsPerSet[s];
+                var gradOfSetVar = forward.VarWeights[k] * gradSetVar[s] / count;
+                gradMean[i] += forward.MeanWeights[k] * gradSetMean[s] / count + gradOfSetVar * 2 * (cells.Mean[i] - setMean[s]);
+                gradVar[i] += gradOfSetVar * spreadFactor;
+            }
+        }
+        var gating = new List<double[]>();
+        if (meanMixture.Logits is not null) gating.Add(Mixture.SoftmaxBackward(forward.MeanWeights, gradMeanWeights));
+        if (varMixture.Logits is not null) gating.Add(Mixture.SoftmaxBackward(forward.VarWeights, gradVarWeights));
+        return new(gradMean, gradVar, gradGamma, gradBeta, gating);
+    }
+
+    // RunningMoments.Update (the variance unbiased by the values per set) or UpdateAsGiven, on the set's batch statistics.
+    // The sets with running moments span every example, so they are equally large.
+    private static void Fold(RunningUpdate update, CellPartition partition, double[] setMean, double[] setVar, long pixels, double momentum)
+    {
+        LerpInto(update.Target.Mean, setMean, momentum);
+        var valuesPerSet = partition.CellsPerSet[0] * pixels;
+        if (update.AsGiven) LerpInto(update.Target.Var, setVar, momentum);
+        else if (valuesPerSet > 1) LerpInto(update.Target.Var, Array.ConvertAll(setVar, var => var * (valuesPerSet / (double)(valuesPerSet - 1))), momentum);
+    }
+
+    private sealed record MixtureForward(
+        CellTables Cells, AffineSettings Affine, double[] Scale, double[] Shift, CellPartition[] Partitions,
+        (double[] Mean, double[] Var)[] Pooled, double[] MeanWeights, double[] VarWeights, double[] Mean, double[] Var)
+        : TableForward(Cells, Affine, Scale, Shift);
+
+    /// <summary>Weights over the sets: fixed, or the softmax of a logits parameter.</summary>
+    private sealed record Mixture(double[]? FixedWeights, Parameter? Logits)
+    {
+        public static Mixture Fixed(params double[] weights) => new(weights, null);
+
+        public static Mixture Learned(Parameter logits) => new(null, logits);
+
+        public double[] Weights() => FixedWeights ?? Softmax(Values(Logits!));
+
+        // exp(z - max z) / Σ exp(z - max z), as libtorch's softmax.
+        private static double[] Softmax(double[] logits)
+        {
+            var largest = logits.Max();
+            var exp = Array.ConvertAll(logits, logit => Math.Exp(logit - largest));
+            var total = exp.Sum();
+            return Array.ConvertAll(exp, value => value / total);
+        }
+
+        // gz_j = a_j·(ga_j - Σ_l a_l·ga_l).
+        public static double[] SoftmaxBackward(double[] weights, double[] gradWeights)
+        {
+            var dot = weights.Zip(gradWeights, (weight, grad) => weight * grad).Sum();
+            return weights.Select((weight, j) => weight * (gradWeights[j] - dot)).ToArray();
+        }
+    }
+}
