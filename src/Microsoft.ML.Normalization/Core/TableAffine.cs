@@ -17,7 +17,7 @@ internal static class TableAffine
         if (is_grad_enabled() && (input.requires_grad || parameters.Any(p => p.requires_grad)))
             return TableAffineFunction.apply([input, layer, algebra, .. parameters]);
         var (centred, offset, forward) = Forward(layer, input, algebra);
-        return Output(centred, offset, forward);
+        return Output(centred, offset, forward, CellTable(forward.Scale, centred));
     }
 
     /// <summary>The cell moments by <see cref="CellAffine.Measure"/>'s corrected two-pass method, then the algebra on them.</summary>
@@ -41,12 +41,12 @@ internal static class TableAffine
         return (centred, offset, forward);
     }
 
-    /// <summary>y = (x - m)·A + B, written on the centred input as (x - estimate)·A + (B - offset·A).</summary>
-    internal static Tensor Output(Tensor centred, double[] offset, TableForward forward)
+    /// <summary>y = (x - m)·A + B, written on the centred input as (x - estimate)·A + (B - offset·A); <paramref name="scale"/> is A as a cell table.</summary>
+    internal static Tensor Output(Tensor centred, double[] offset, TableForward forward, Tensor scale)
     {
         var shift = new double[offset.Length];
         for (var i = 0; i < shift.Length; i++) shift[i] = forward.Shift[i] - offset[i] * forward.Scale[i];
-        return addcmul(CellTable(shift, centred), centred, CellTable(forward.Scale, centred), 1);
+        return addcmul(CellTable(shift, centred), centred, scale, 1);
     }
 
     /// <summary>A float32 or float64 CPU tensor's values as doubles, in row-major order.</summary>
@@ -81,18 +81,19 @@ internal sealed class TableAffineFunction : autograd.SingleTensorFunction<TableA
     {
         var (input, layer, algebra) = ((Tensor)vars[0], (NormalizationLayer)vars[1], (TableAlgebra)vars[2]);
         var (centred, offset, forward) = TableAffine.Forward(layer, input, algebra);
-        ctx.save_for_backward([centred, .. vars.Skip(3).Cast<Tensor>()]);
+        var scale = TableAffine.CellTable(forward.Scale, centred);
+        ctx.save_for_backward([centred, scale, .. vars.Skip(3).Cast<Tensor>()]);
         ctx.save_data(Saved, (algebra, forward));
         ctx.save_data(SavedOffset, offset);
-        return TableAffine.Output(centred, offset, forward);
+        return TableAffine.Output(centred, offset, forward, scale);
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
-        var centred = saved[0];
-        var parameters = saved.Skip(1).ToList();
+        var (centred, scale) = (saved[0], saved[1]);
+        var parameters = saved.Skip(2).ToList();
         var (algebra, forward) = ((TableAlgebra, TableForward))ctx.get_data(Saved)!;
         var offset = (double[])ctx.get_data(SavedOffset)!;
 
@@ -111,7 +112,7 @@ internal sealed class TableAffineFunction : autograd.SingleTensorFunction<TableA
             slope[i] = gradients.Var[i] * (2 / pixels);
             constant[i] = gradients.Mean[i] / pixels - offset[i] * slope[i];
         }
-        var gradInput = addcmul(TableAffine.CellTable(constant, centred), gradOutput, TableAffine.CellTable(forward.Scale, centred), 1);
+        var gradInput = addcmul(TableAffine.CellTable(constant, centred), gradOutput, scale, 1);
         gradInput.addcmul_(centred, TableAffine.CellTable(slope, centred), 1);
 
         var parameterGradients = new List<double[]> { gradients.Gamma, gradients.Beta };

@@ -46,9 +46,9 @@ internal abstract class TableAlgebra
     /// </summary>
     protected static void LerpInto(Tensor buffer, double[] batch, double momentum)
     {
-        // The accessor indexes a flat view by one index (it takes one index per dimension).
-        using var flat = buffer.view(-1);
-        var running = flat.data<double>();
+        // The accessor takes one index per dimension: a buffer of more than one is read through a flat view.
+        using var flat = buffer.dim() == 1 ? null : buffer.view(-1);
+        var running = (flat ?? buffer).data<double>();
         for (var i = 0; i < batch.Length; i++)
             running[i] = momentum < 0.5 ? running[i] + momentum * (batch[i] - running[i]) : batch[i] - (batch[i] - running[i]) * (1 - momentum);
     }
