@@ -58,7 +58,14 @@ public sealed class HeterologousNorm : NormalizationLayer
     {
         CheckTrainingSetSize(MeanSet, shape);
         CheckTrainingSetSize(StdSet, shape);
-        return SetMixture.MeanAndStdSets(MeanSet, StdSet, [.. meanStatistics.TrainingUpdates(), .. stdStatistics.TrainingUpdates()]);
+        return SetMixture.MeanAndStdSets(new(MeanSet), new(StdSet), [.. meanStatistics.TrainingUpdates(), .. stdStatistics.TrainingUpdates()]);
+    }
+
+    private protected override TableAlgebra InferenceTableAlgebra(long[] shape)
+    {
+        CheckInferenceSetSize(meanStatistics, shape);
+        CheckInferenceSetSize(stdStatistics, shape);
+        return SetMixture.MeanAndStdSets(meanStatistics.InferenceSource(Channels, Alpha), stdStatistics.InferenceSource(Channels, Alpha));
     }
 
     private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)

@@ -94,16 +94,23 @@ public sealed class ModeGroupNorm : NormalizationLayer
     private protected override TableAlgebra TrainingTableAlgebra(long[] shape)
     {
         CheckTrainingSetSize(PixelSet.Layer, shape);
-        return new TrainingTables(this);
+        return new Tables(this, inferenceAlpha: null);
+    }
+
+    private protected override TableAlgebra InferenceTableAlgebra(long[] shape)
+    {
+        if (Alpha == 1) CheckInferenceSetSize(PixelSet.Layer, shape, exampleAlone: true, keepsRunningStatistics: true);
+        return new Tables(this, Alpha);
     }
 
     /// <summary>
-    /// <see cref="Affine"/> in training, in .NET arrays with its backward written out: gate logits z[n,c,k] = a_k·m + b_k,
-    /// channel weights w[n,c,k] = softmax_c(log_softmax_k(z)), mode moments mu[n,k] = Σ_c w·m and
-    /// var[n,k] = Σ_c w·(v + (m - mu)²), r = (max(var, 0) + eps)^(-1/2), mode weights o = 1/K or softmax_k(z),
-    /// A = gamma·Σ_k o·r and B = gamma·Σ_k o·r·(m - mu) + beta.
+    /// <see cref="Affine"/> in .NET arrays: gate logits z[n,c,k] = a_k·m + b_k, channel weights
+    /// w[n,c,k] = softmax_c(log_softmax_k(z)), mode moments mu[n,k] = Σ_c w·m and var[n,k] = Σ_c w·(v + (m - mu)²) (at
+    /// inference below alpha 1, mixed by alpha with the running moments pooled by the same weights), r =
+    /// (max(var, 0) + eps)^(-1/2), mode weights o = 1/K or softmax_k(z), A = gamma·Σ_k o·r and
+    /// B = gamma·Σ_k o·r·(m - mu) + beta. The backward, written out, is the training algebra's.
     /// </summary>
-    private sealed class TrainingTables(ModeGroupNorm layer) : TableAlgebra
+    private sealed class Tables(ModeGroupNorm layer, double? inferenceAlpha) : TableAlgebra
     {
         public override IReadOnlyList<Parameter> Gating => [layer.GateScale, layer.GateShift];
 
@@ -143,7 +150,8 @@ public sealed class ModeGroupNorm : NormalizationLayer
                         var[j] += channelWeights[(n * channels + c) * modes + k] * (cells.Var[n * channels + c] + deviation * deviation);
                     }
                 }
-            FoldChannelMoments(cells, affine.Momentum);
+            if (inferenceAlpha is null) FoldChannelMoments(cells, affine.Momentum);
+            else if (inferenceAlpha < 1) MixWithRunning(cells, channelWeights, mean, var, inferenceAlpha.Value);
 
             var rsqrt = Array.ConvertAll(var, v => InverseStd(v, affine.Eps).Rsqrt);
             var (scale, shift) = (new double[cells.Count], new double[cells.Count]);
@@ -165,6 +173,8 @@ public sealed class ModeGroupNorm : NormalizationLayer
 
         public override TableGradients Backward(TableForward result, double[] gradScale, double[] gradShift)
         {
+            if (inferenceAlpha is not null)
+                throw new InvalidOperationException("ModeGroupNorm's inference table algebra has no backward; take the general path where a gradient is wanted.");
             var forward = (ModeForward)result;
             var (cells, affine) = (forward.Cells, forward.Affine);
             var (channels, modes) = (cells.Channels, layer.Modes);
@@ -243,6 +253,29 @@ public sealed class ModeGroupNorm : NormalizationLayer
 
         // o[n,c,k]: the gate, or 1/K (eq. 5).
         private double ModeWeight(double[] gates, int cell, int mode) => layer.GateWeightedOutput ? gates[cell * layer.Modes + mode] : 1.0 / layer.Modes;
+
+        // The [N, K] mode moments mixed with the running moments per channel pooled by the same channel weights, as
+        // Pool.MixWithRunning, in place.
+        private void MixWithRunning(CellTables cells, double[] channelWeights, double[] mean, double[] var, double alpha)
+        {
+            var (runningMean, runningVar) = (Values(layer.running.Mean), Values(layer.running.Var));
+            var (channels, modes) = (cells.Channels, layer.Modes);
+            for (var n = 0; n < cells.Examples; n++)
+                for (var k = 0; k < modes; k++)
+                {
+                    var j = n * modes + k;
+                    double pooledMean = 0, pooledVar = 0;
+                    for (var c = 0; c < channels; c++) pooledMean += channelWeights[(n * channels + c) * modes + k] * runningMean[c];
+                    for (var c = 0; c < channels; c++)
+                    {
+                        var deviation = runningMean[c] - pooledMean;
+                        pooledVar += channelWeights[(n * channels + c) * modes + k] * (runningVar[c] + deviation * deviation);
+                    }
+                    var difference = mean[j] - pooledMean;
+                    mean[j] = mean[j] * alpha + pooledMean * (1 - alpha);
+                    var[j] = var[j] * alpha + pooledVar * (1 - alpha) + difference * difference * (alpha * (1 - alpha));
+                }
+        }
 
         // running.Update(BN's per-channel moments of the batch, N·L values each), as Affine makes it.
         private void FoldChannelMoments(CellTables cells, double momentum)

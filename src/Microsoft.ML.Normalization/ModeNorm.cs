@@ -92,16 +92,23 @@ public sealed class ModeNorm : NormalizationLayer
     private protected override TableAlgebra TrainingTableAlgebra(long[] shape)
     {
         CheckTrainingSetSize(PixelSet.Batch, shape);
-        return new TrainingTables(this);
+        return new Tables(this, inferenceAlpha: null);
+    }
+
+    private protected override TableAlgebra InferenceTableAlgebra(long[] shape)
+    {
+        CheckInferenceSetSize(PixelSet.Batch, shape, exampleAlone: Alpha == 1, keepsRunningStatistics: true);
+        return new Tables(this, Alpha);
     }
 
     /// <summary>
-    /// <see cref="Affine"/> in training, in .NET arrays with its backward written out: gate logits z = W·m[n,:] + b, gates
-    /// g = softmax_k(z), example weights w[n,k] = softmax_n(log_softmax_k(z)), mode moments mu[k,c] = Σ_n w·m and
-    /// var[k,c] = Σ_n w·(v + (m - mu)²), r = (max(var, 0) + eps)^(-1/2), A = gamma·Σ_k g·r and
+    /// <see cref="Affine"/> in .NET arrays: gate logits z = W·m[n,:] + b, gates g = softmax_k(z); in training, example
+    /// weights w[n,k] = softmax_n(log_softmax_k(z)), mode moments mu[k,c] = Σ_n w·m and var[k,c] = Σ_n w·(v + (m - mu)²),
+    /// with the backward written out; at inference (<paramref name="inferenceAlpha"/>), the cell's own moments mixed with
+    /// each mode's running ones by alpha, forward only. Then r = (max(var, 0) + eps)^(-1/2), A = gamma·Σ_k g·r and
     /// B = gamma·Σ_k g·r·(m - mu) + beta.
     /// </summary>
-    private sealed class TrainingTables(ModeNorm layer) : TableAlgebra
+    private sealed class Tables(ModeNorm layer, double? inferenceAlpha) : TableAlgebra
     {
         public override IReadOnlyList<Parameter> Gating => [layer.GateWeight, layer.GateBias];
 
@@ -120,6 +127,8 @@ public sealed class ModeNorm : NormalizationLayer
                 }
                 LogSoftmax(logGates.AsSpan(n * modes, modes), gates.AsSpan(n * modes, modes));
             }
+            if (inferenceAlpha is { } alpha) return InferenceForward(cells, affine, gates, alpha);
+
             // Each mode's weights over the examples, normalized in log space (see Affine).
             var exampleWeights = new double[examples * modes];
             for (var k = 0; k < modes; k++)
@@ -147,6 +156,36 @@ public sealed class ModeNorm : NormalizationLayer
             LerpInto(layer.BufferNamed("running_mean_square"), mean.Select((mu, j) => var[j] + mu * mu).ToArray(), affine.Momentum);
 
             var rsqrt = Array.ConvertAll(var, v => InverseStd(v, affine.Eps).Rsqrt);
+            var (scale, shift) = CellAffine(cells, affine, gates, mean, rsqrt, (n, k, c) => k * channels + c);
+            return new ModeForward(cells, affine, scale, shift, gateWeight, gates, exampleWeights, mean, var, rsqrt);
+        }
+
+        // Each cell's moments mixed with each mode's running ones (RunningPerMode) by alpha, as Pool.MixWithRunning: [N, K, C].
+        private InferenceResult InferenceForward(CellTables cells, AffineSettings affine, double[] gates, double alpha)
+        {
+            var (channels, modes) = (cells.Channels, layer.Modes);
+            var runningMean = Values(layer.BufferNamed("running_mean"));
+            var runningSquare = Values(layer.BufferNamed("running_mean_square"));
+            var (mean, var) = (new double[cells.Count * modes], new double[cells.Count * modes]);
+            for (var i = 0; i < cells.Count; i++)
+                for (var k = 0; k < modes; k++)
+                {
+                    var (j, r) = (((i / channels) * modes + k) * channels + i % channels, k * channels + i % channels);
+                    var runningVar = Math.Max(runningSquare[r] - runningMean[r] * runningMean[r], 0);
+                    var difference = cells.Mean[i] - runningMean[r];
+                    mean[j] = cells.Mean[i] * alpha + runningMean[r] * (1 - alpha);
+                    var[j] = cells.Var[i] * alpha + runningVar * (1 - alpha) + difference * difference * (alpha * (1 - alpha));
+                }
+            var rsqrt = Array.ConvertAll(var, v => InverseStd(v, affine.Eps).Rsqrt);
+            var (scale, shift) = CellAffine(cells, affine, gates, mean, rsqrt, (n, k, c) => (n * modes + k) * channels + c);
+            return new(cells, affine, scale, shift);
+        }
+
+        // A = gamma·Σ_k g·r and B = gamma·Σ_k g·r·(m - mu) + beta per cell, the mode statistics of (n, k, c) at index(n, k, c).
+        private (double[] Scale, double[] Shift) CellAffine(CellTables cells, AffineSettings affine, double[] gates, double[] mean,
+                                                          double[] rsqrt, Func<int, int, int, int> index)
+        {
+            var (channels, modes) = (cells.Channels, layer.Modes);
             var (scale, shift) = (new double[cells.Count], new double[cells.Count]);
             for (var i = 0; i < cells.Count; i++)
             {
@@ -154,19 +193,21 @@ public sealed class ModeNorm : NormalizationLayer
                 double scaleSum = 0, shiftSum = 0;
                 for (var k = 0; k < modes; k++)
                 {
-                    var weighted = gates[n * modes + k] * rsqrt[k * channels + c];
+                    var j = index(n, k, c);
+                    var weighted = gates[n * modes + k] * rsqrt[j];
                     scaleSum += weighted;
-                    shiftSum += weighted * (cells.Mean[i] - mean[k * channels + c]);
+                    shiftSum += weighted * (cells.Mean[i] - mean[j]);
                 }
                 scale[i] = scaleSum * affine.Gamma[c];
                 shift[i] = shiftSum * affine.Gamma[c] + affine.Beta[c];
             }
-            return new ModeForward(cells, affine, scale, shift, gateWeight, gates, exampleWeights, mean, var, rsqrt);
+            return (scale, shift);
         }
 
         public override TableGradients Backward(TableForward result, double[] gradScale, double[] gradShift)
         {
-            var forward = (ModeForward)result;
+            if (result is not ModeForward forward)
+                throw new InvalidOperationException("ModeNorm's inference table algebra has no backward; take the general path where a gradient is wanted.");
             var (cells, affine) = (forward.Cells, forward.Affine);
             var (examples, channels, modes) = (cells.Examples, cells.Channels, layer.Modes);
             var (gradGamma, gradBeta) = (new double[channels], new double[channels]);
@@ -246,6 +287,9 @@ public sealed class ModeNorm : NormalizationLayer
                 }
             return new(gradMean, gradVar, gradGamma, gradBeta, [gradGateWeight, gradGateBias]);
         }
+
+        private sealed record InferenceResult(CellTables Cells, AffineSettings Affine, double[] Scale, double[] Shift)
+            : TableForward(Cells, Affine, Scale, Shift);
 
         private sealed record ModeForward(
             CellTables Cells, AffineSettings Affine, double[] Scale, double[] Shift, double[] GateWeight, double[] Gates,

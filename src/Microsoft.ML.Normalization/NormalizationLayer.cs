@@ -163,16 +163,24 @@ public abstract class NormalizationLayer : nn.Module<Tensor, Tensor>
     /// </summary>
     internal bool GeneralPathOnly { get; set; }
 
-    private Tensor GeneralForward(Tensor input) =>
-        !GeneralPathOnly && training && input.device_type == DeviceType.CPU && TrainingTableAlgebra(input.shape) is { } algebra
-            ? TableAffine.Apply(this, input, algebra)
-            : CellAffine.Apply(input, MeasuredAffine, parameters().ToList());
+    // The table path on the CPU: in training; at inference where no gradient is wanted (its algebra has no backward there).
+    private Tensor GeneralForward(Tensor input)
+    {
+        var algebra = GeneralPathOnly || input.device_type != DeviceType.CPU ? null
+            : training ? TrainingTableAlgebra(input.shape)
+            : is_grad_enabled() && (input.requires_grad || parameters().Any(p => p.requires_grad)) ? null
+            : InferenceTableAlgebra(input.shape);
+        return algebra is null ? CellAffine.Apply(input, MeasuredAffine, parameters().ToList()) : TableAffine.Apply(this, input, algebra);
+    }
 
     /// <summary>
     /// The layer's training algebra in .NET arrays (<see cref="TableAlgebra"/>), after the input-shape checks its
     /// Affine makes; null where it has none (the algebra then runs as libtorch ops on the tables).
     /// </summary>
     private protected virtual TableAlgebra? TrainingTableAlgebra(long[] shape) => null;
+
+    /// <summary>The layer's inference algebra at its alpha in .NET arrays, forward only, after Affine's input-shape checks; null where it has none.</summary>
+    private protected virtual TableAlgebra? InferenceTableAlgebra(long[] shape) => null;
 
     private (Tensor Scale, Tensor Shift) MeasuredAffine(CellMoments cells)
     {

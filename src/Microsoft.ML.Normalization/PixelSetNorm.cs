@@ -44,7 +44,13 @@ public abstract class PixelSetNorm : NormalizationLayer
     private protected sealed override TableAlgebra TrainingTableAlgebra(long[] shape)
     {
         CheckTrainingSetSize(Set, shape);
-        return SetMixture.OneSet(Set, Statistics.TrainingUpdates().ToArray());
+        return SetMixture.OneSet(new(Set), Statistics.TrainingUpdates().ToArray());
+    }
+
+    private protected sealed override TableAlgebra InferenceTableAlgebra(long[] shape)
+    {
+        CheckInferenceSetSize(Statistics, shape);
+        return SetMixture.OneSet(Statistics.InferenceSource(Channels, Alpha));
     }
 
     /// <summary><paramref name="value"/> when it is at least 1, else an <see cref="ArgumentOutOfRangeException"/> for <paramref name="parameter"/> saying "<paramref name="layerName"/>: the <paramref name="what"/> must be >= 1."</summary>

@@ -37,7 +37,14 @@ public sealed class SwitchableNorm : NormalizationLayer
     private protected override TableAlgebra TrainingTableAlgebra(long[] shape)
     {
         CheckTrainingSetSize(PixelSet.Instance, shape);
-        return SetMixture.Switchable(MeanLogits, VarLogits, new RunningUpdate(PixelSet.Batch, running, AsGiven: true));
+        return SetMixture.Switchable(MeanLogits, VarLogits, new(PixelSet.Batch), new RunningUpdate(PixelSet.Batch, running, AsGiven: true));
+    }
+
+    // The BN part at inference: each cell's own (unbiased) moments mixed with the running ones of its channel by alpha.
+    private protected override TableAlgebra InferenceTableAlgebra(long[] shape)
+    {
+        CheckTrainingSetSize(PixelSet.Instance, shape);
+        return SetMixture.Switchable(MeanLogits, VarLogits, new(PixelSet.Instance, (TableAffine.Read(running.Mean), TableAffine.Read(running.Var)), Alpha));
     }
 
     private protected override (Tensor Scale, Tensor Shift) Affine(CellMoments cells)

@@ -64,6 +64,28 @@ internal sealed class PixelSetStatistics
         _ => [],
     };
 
+    /// <summary>
+    /// The set <see cref="Inference"/> pools, the set within the example, with the running moments per channel group it
+    /// mixes in by <paramref name="alpha"/> (in .NET arrays, as <see cref="RunningPerGroup"/>), for <see cref="SetMixture"/>.
+    /// </summary>
+    public SetSource InferenceSource(long channels, double alpha)
+    {
+        if (UsesExampleAlone(alpha)) return new(Set.WithinExample);
+        var (mean, var) = (TableAffine.Read(running!.Mean), TableAffine.Read(running.Var));
+        var groups = (int)Set.GroupCount(channels);
+        if (Kind == RunningStatisticsKind.PerSet || groups == channels) return new(Set.WithinExample, (mean, var), alpha);
+        // Pool.Equal over each group's channels: the mean of the means, the mean of the variances plus the variance of the means.
+        var perGroup = (int)(channels / groups);
+        var (groupMean, groupVar) = (new double[groups], new double[groups]);
+        for (var g = 0; g < groups; g++)
+        {
+            var channelsOfGroup = Enumerable.Range(g * perGroup, perGroup).ToArray();
+            groupMean[g] = channelsOfGroup.Average(c => mean[c]);
+            groupVar[g] = channelsOfGroup.Average(c => var[c] + (mean[c] - groupMean[g]) * (mean[c] - groupMean[g]));
+        }
+        return new(Set.WithinExample, (groupMean, groupVar), alpha);
+    }
+
     /// <summary>The inference statistics per cell: alpha·example + (1 - alpha)·running, in the sense of <see cref="Pool.MixWithRunning"/>.</summary>
     public MeanVar Inference(CellMoments cells, double alpha)
     {

@@ -4,22 +4,30 @@ namespace MLNetNormalization.Normalization.Core;
 internal sealed record RunningUpdate(PixelSet Set, RunningMoments Target, bool AsGiven = false);
 
 /// <summary>
-/// The training algebra of a layer whose normalizing mean and variance are mixtures of pixel-set statistics: with
-/// (mu_k, var_k) the statistics of a cell's set in pixel set k, pooled from the cell moments (m, f·v) by Chan's
-/// combination, M = Σ a_k·mu_k and V = Σ b_k·var_k, the cell's affine is A = gamma·(max(V, 0) + eps)^(-1/2) and
-/// B = (m - M)·A + beta. One set with a = b = 1 is BN, ghost BN, BGN, EN, GN, LN and IN; a mean set and a std set is HN;
-/// IN, LN and BN of the unbiased cell variances (f = L/(L - 1)) mixed by softmax(logits) is SN.
+/// One pixel set of a <see cref="SetMixture"/>: the set its cells pool over and, at inference, the running moments per
+/// channel group that its statistics are mixed with by <paramref name="Alpha"/> (<see cref="Pool.MixWithRunning"/>);
+/// without them, the set's own statistics.
+/// </summary>
+internal sealed record SetSource(PixelSet Set, (double[] Mean, double[] Var)? RunningPerGroup = null, double Alpha = 1);
+
+/// <summary>
+/// The algebra of a layer whose normalizing mean and variance are mixtures of pixel-set statistics: with (mu_k, var_k)
+/// the statistics of a cell's set in source k, pooled from the cell moments (m, f·v) by Chan's combination (at
+/// inference mixed with the running moments by alpha), M = Σ a_k·mu_k and V = Σ b_k·var_k, the cell's affine is
+/// A = gamma·(max(V, 0) + eps)^(-1/2) and B = (m - M)·A + beta. One set with a = b = 1 is BN, ghost BN, BGN, EN, GN, LN
+/// and IN; a mean set and a std set is HN; IN, LN and BN of the unbiased cell variances (f = L/(L - 1)) mixed by
+/// softmax(logits) is SN. The backward is the training algebra's (no source mixed with running moments).
 /// </summary>
 internal sealed class SetMixture : TableAlgebra
 {
-    private readonly PixelSet[] sets;
+    private readonly SetSource[] sources;
     private readonly Mixture meanMixture, varMixture;
     private readonly bool unbiasedCells;
     private readonly RunningUpdate[] runningUpdates;
 
-    private SetMixture(PixelSet[] sets, Mixture meanMixture, Mixture varMixture, bool unbiasedCells, RunningUpdate[] runningUpdates)
+    private SetMixture(SetSource[] sources, Mixture meanMixture, Mixture varMixture, bool unbiasedCells, RunningUpdate[] runningUpdates)
     {
-        this.sets = sets;
+        this.sources = sources;
         this.meanMixture = meanMixture;
         this.varMixture = varMixture;
         this.unbiasedCells = unbiasedCells;
@@ -28,16 +36,19 @@ internal sealed class SetMixture : TableAlgebra
     }
 
     /// <summary>Mean and variance of one pixel set (BN, ghost BN, BGN, EN, GN, LN, IN).</summary>
-    public static SetMixture OneSet(PixelSet set, params RunningUpdate[] running) =>
-        new([set], Mixture.Fixed(1), Mixture.Fixed(1), unbiasedCells: false, running);
+    public static SetMixture OneSet(SetSource source, params RunningUpdate[] running) =>
+        new([source], Mixture.Fixed(1), Mixture.Fixed(1), unbiasedCells: false, running);
 
     /// <summary>The mean of one pixel set and the variance of another (HN).</summary>
-    public static SetMixture MeanAndStdSets(PixelSet meanSet, PixelSet stdSet, params RunningUpdate[] running) =>
-        new([meanSet, stdSet], Mixture.Fixed(1, 0), Mixture.Fixed(0, 1), unbiasedCells: false, running);
+    public static SetMixture MeanAndStdSets(SetSource meanSource, SetSource stdSource, params RunningUpdate[] running) =>
+        new([meanSource, stdSource], Mixture.Fixed(1, 0), Mixture.Fixed(0, 1), unbiasedCells: false, running);
 
-    /// <summary>IN, LN and BN statistics of the unbiased cell variances, mixed by softmax(logits) (SN).</summary>
-    public static SetMixture Switchable(Parameter meanLogits, Parameter varLogits, RunningUpdate running) =>
-        new([PixelSet.Instance, PixelSet.Layer, PixelSet.Batch], Mixture.Learned(meanLogits), Mixture.Learned(varLogits), unbiasedCells: true, [running]);
+    /// <summary>
+    /// IN, LN and BN statistics of the unbiased cell variances, mixed by softmax(logits) (SN); <paramref name="batch"/>
+    /// is the BN source (BN in training; at inference IN mixed with the running moments).
+    /// </summary>
+    public static SetMixture Switchable(Parameter meanLogits, Parameter varLogits, SetSource batch, params RunningUpdate[] running) =>
+        new([new(PixelSet.Instance), new(PixelSet.Layer), batch], Mixture.Learned(meanLogits), Mixture.Learned(varLogits), unbiasedCells: true, running);
 
     public override IReadOnlyList<Parameter> Gating { get; }
 
@@ -45,14 +56,14 @@ internal sealed class SetMixture : TableAlgebra
     {
         var spreadFactor = unbiasedCells ? cells.Pixels / (double)(cells.Pixels - 1) : 1;
         var cellSpread = Array.ConvertAll(cells.Var, value => value * spreadFactor);
-        var partitions = sets.Select(set => new CellPartition(set, cells.Examples, cells.Channels)).ToArray();
-        var pooled = partitions.Select(partition => partition.Pool(cells.Mean, cellSpread)).ToArray();
+        var partitions = sources.Select(source => new CellPartition(source.Set, cells.Examples, cells.Channels)).ToArray();
+        var pooled = partitions.Select((partition, k) => MixedWithRunning(sources[k], partition.Pool(cells.Mean, cellSpread))).ToArray();
         var (a, b) = (meanMixture.Weights(), varMixture.Weights());
         var (mean, var, scale, shift) = (new double[cells.Count], new double[cells.Count], new double[cells.Count], new double[cells.Count]);
         for (var i = 0; i < cells.Count; i++)
         {
             var c = i % cells.Channels;
-            for (var k = 0; k < sets.Length; k++)
+            for (var k = 0; k < sources.Length; k++)
             {
                 var s = partitions[k].SetOf[i];
                 mean[i] += a[k] * pooled[k].Mean[s];
@@ -63,7 +74,7 @@ internal sealed class SetMixture : TableAlgebra
         }
         foreach (var update in runningUpdates)
         {
-            var k = Array.IndexOf(sets, update.Set);
+            var k = Array.FindIndex(sources, source => source.Set == update.Set && source.RunningPerGroup is null);
             var partition = k >= 0 ? partitions[k] : new CellPartition(update.Set, cells.Examples, cells.Channels);
             var (setMean, setVar) = k >= 0 ? pooled[k] : partition.Pool(cells.Mean, cellSpread);
             Fold(update, partition, setMean, setVar, cells.Pixels, affine.Momentum);
@@ -73,6 +84,8 @@ internal sealed class SetMixture : TableAlgebra
 
     public override TableGradients Backward(TableForward result, double[] gradScale, double[] gradShift)
     {
+        if (sources.Any(source => source.RunningPerGroup is not null))
+            throw new InvalidOperationException("The inference statistics' table algebra has no backward; take the general path where a gradient is wanted.");
         var forward = (MixtureForward)result;
         var (cells, affine) = (forward.Cells, forward.Affine);
         var (gradMean, gradVar) = (new double[cells.Count], new double[cells.Count]);
@@ -90,8 +103,8 @@ internal sealed class SetMixture : TableAlgebra
             gradMixedMean[i] = -gradShift[i] * forward.Scale[i];
         }
         var spreadFactor = unbiasedCells ? cells.Pixels / (double)(cells.Pixels - 1) : 1;
-        var (gradMeanWeights, gradVarWeights) = (new double[sets.Length], new double[sets.Length]);
-        for (var k = 0; k < sets.Length; k++)
+        var (gradMeanWeights, gradVarWeights) = (new double[sources.Length], new double[sources.Length]);
+        for (var k = 0; k < sources.Length; k++)
         {
             var partition = forward.Partitions[k];
             var (setMean, setVar) = forward.Pooled[k];
@@ -116,6 +129,24 @@ internal sealed class SetMixture : TableAlgebra
         if (meanMixture.Logits is not null) gating.Add(Mixture.SoftmaxBackward(forward.MeanWeights, gradMeanWeights));
         if (varMixture.Logits is not null) gating.Add(Mixture.SoftmaxBackward(forward.VarWeights, gradVarWeights));
         return new(gradMean, gradVar, gradGamma, gradBeta, gating);
+    }
+
+    // The sets' statistics mixed with the running moments of their channel groups (sets are numbered [example groups,
+    // channel groups]), as Pool.MixWithRunning: alpha·mean + (1 - alpha)·running mean, and the variance
+    // alpha·var + (1 - alpha)·running var + alpha·(1 - alpha)·(mean - running mean)².
+    private static (double[] Mean, double[] Var) MixedWithRunning(SetSource source, (double[] Mean, double[] Var) pooled)
+    {
+        if (source.RunningPerGroup is not { } running) return pooled;
+        var (alpha, groups) = (source.Alpha, running.Mean.Length);
+        var (mean, var) = (new double[pooled.Mean.Length], new double[pooled.Mean.Length]);
+        for (var s = 0; s < mean.Length; s++)
+        {
+            var (exampleMean, runningMean) = (pooled.Mean[s], running.Mean[s % groups]);
+            var difference = exampleMean - runningMean;
+            mean[s] = exampleMean * alpha + runningMean * (1 - alpha);
+            var[s] = pooled.Var[s] * alpha + running.Var[s % groups] * (1 - alpha) + difference * difference * (alpha * (1 - alpha));
+        }
+        return (mean, var);
     }
 
     // RunningMoments.Update (the variance unbiased by the values per set) or UpdateAsGiven, on the set's batch statistics.

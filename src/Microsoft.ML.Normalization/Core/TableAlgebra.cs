@@ -75,6 +75,6 @@ internal abstract class TableAlgebra
         }
     }
 
-    /// <summary>A float32 or float64 parameter's values as doubles.</summary>
-    protected static double[] Values(Parameter parameter) => TableAffine.Read(parameter);
+    /// <summary>A float32 or float64 parameter's or buffer's values as doubles.</summary>
+    protected static double[] Values(Tensor tensor) => TableAffine.Read(tensor);
 }
