@@ -5,11 +5,12 @@ namespace MLNetNormalization.Normalization.Core;
 /// (<see cref="TableAlgebra"/>) instead of libtorch ops on small tables: the big tensor is read in the same
 /// passes as <see cref="CellAffine"/> reads it, and a layer issues a fixed handful of native calls whatever its sets,
 /// groups or mixture (forward: the cell moments, two tables in, one addcmul; backward: two reductions, four tables in,
-/// two addcmuls). For CPU tensors in training; the moments come to .NET without a copy on the device's side.
+/// two addcmuls). For CPU tensors, whose moments .NET reads in place: in training, and at inference where no gradient is
+/// wanted (an inference algebra has no backward).
 /// </summary>
 internal static class TableAffine
 {
-    /// <summary>y for <paramref name="input"/> [N, C, H, W] of <paramref name="layer"/>, training, on the CPU.</summary>
+    /// <summary>y for <paramref name="input"/> [N, C, H, W] of <paramref name="layer"/> on the CPU, through one autograd node where a gradient is wanted.</summary>
     public static Tensor Apply(NormalizationLayer layer, Tensor input, TableAlgebra algebra)
     {
         var parameters = new List<Tensor> { layer.Weight, layer.Bias };

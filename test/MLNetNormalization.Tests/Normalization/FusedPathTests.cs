@@ -14,6 +14,8 @@ namespace MLNetNormalization.Tests.Normalization;
 /// </summary>
 public class FusedPathTests
 {
+    private const long Channels = 8;
+
     private static readonly (string Normalizer, int Batch)[] Layers =
     [
         ("bn", 4), ("bn", 2), ("ghost:b=3", 7), ("ghost:b=3", 8), ("ghost:b=2", 6),
@@ -47,19 +49,13 @@ public class FusedPathTests
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(2503);
-        const long channels = 8;
-        using var fast = WithRandomAffine(InFloat64(NormalizerFactory.Create(normalizer, channels)), generator);
-        using (no_grad())
-            foreach (var gate in fast.GatingParameters())
-                gate.copy_(randn(gate.shape, ScalarType.Float64, generator: generator));
-        TrainSteps(fast, generator, [4, channels, 3, 3], scale: 1, offset: 1e4);
-        using var reference = InFloat64(NormalizerFactory.Create(normalizer, channels));
-        reference.load_state_dict(fast.state_dict());
-        reference.GeneralPathOnly = true;
+        using var fast = RandomLayer(normalizer, generator);
+        TrainSteps(fast, generator, [4, Channels, 3, 3], scale: 1, offset: 1e4);
+        using var reference = GeneralPathCopy(normalizer, fast);
         fast.eval();
         reference.eval();
         fast.Alpha = reference.Alpha = alpha;
-        var input = RandomInput(generator, [3, channels, 3, 3], scale: 1, offset: 1e4);
+        var input = RandomInput(generator, [3, Channels, 3, 3], scale: 1, offset: 1e4);
         if (channelsLast) input = MLNetNormalization.Training.MemoryFormat.ToChannelsLast(input);
 
         using var noGrad = no_grad();
@@ -72,17 +68,11 @@ public class FusedPathTests
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(2502);
-        const long channels = 8;
-        using var fused = WithRandomAffine(InFloat64(NormalizerFactory.Create(normalizer, channels)), generator);
-        using var reference = InFloat64(NormalizerFactory.Create(normalizer, channels));
-        using (no_grad())
-            foreach (var gate in fused.GatingParameters())
-                gate.copy_(randn(gate.shape, ScalarType.Float64, generator: generator));
-        reference.load_state_dict(fused.state_dict());
-        reference.GeneralPathOnly = true;
-        var input = RandomInput(generator, [batch, channels, 3, 3], scale: 1, offset: 1e4);
+        using var fused = RandomLayer(normalizer, generator);
+        using var reference = GeneralPathCopy(normalizer, fused);
+        var input = RandomInput(generator, [batch, Channels, 3, 3], scale: 1, offset: 1e4);
         if (channelsLast) input = MLNetNormalization.Training.MemoryFormat.ToChannelsLast(input);
-        var weights = randn([batch, channels, 3, 3], ScalarType.Float64, generator: generator);
+        var weights = randn([batch, Channels, 3, 3], ScalarType.Float64, generator: generator);
 
         var (x, xReference) = (Leaf(input), Leaf(input));
         var y = fused.call(x);
@@ -96,5 +86,24 @@ public class FusedPathTests
             Expect.Close(TestData.Values(expected.grad!), TestData.Values(actual.grad!), 1e-10, 1e-10, $"{normalizer}: gradient of {name} element");
         foreach (var ((name, expected), (_, actual)) in reference.named_buffers().Zip(fused.named_buffers()))
             Expect.Close(TestData.Values(expected), TestData.Values(actual), 1e-10, 1e-10, $"{normalizer}: {name} element");
+    }
+
+    // A float64 layer with random gamma, beta and gates (MN, MGN, SN).
+    private static NormalizationLayer RandomLayer(string normalizer, Generator generator)
+    {
+        var layer = WithRandomAffine(InFloat64(NormalizerFactory.Create(normalizer, Channels)), generator);
+        using var noGrad = no_grad();
+        foreach (var gate in layer.GatingParameters())
+            gate.copy_(randn(gate.shape, ScalarType.Float64, generator: generator));
+        return layer;
+    }
+
+    // The same layer, parameters and running statistics, on the general path: the reference.
+    private static NormalizationLayer GeneralPathCopy(string normalizer, NormalizationLayer layer)
+    {
+        var reference = InFloat64(NormalizerFactory.Create(normalizer, Channels));
+        reference.load_state_dict(layer.state_dict());
+        reference.GeneralPathOnly = true;
+        return reference;
     }
 }
