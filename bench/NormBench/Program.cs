@@ -287,7 +287,11 @@ static int Profile(Options options)
                  "on a small float64 table (below), an estimate of what its statistics algebra costs whatever the batch size. " +
                  $"*Native calls of one layer* counts, the same way, the tensors one layer of the row creates in a training step on " +
                  $"[B, {LayerCalls.Channels}, {LayerCalls.Size}, {LayerCalls.Size}], forward and backward apart (the backward's from the row's own " +
-                 "custom autograd functions; what libtorch's autograd runs natively is not counted), and its ratio to nn.BatchNorm2d's.");
+                 "custom autograd functions; what libtorch's autograd runs natively is not counted), and its ratio to nn.BatchNorm2d's; " +
+                 "*Normalization layers* is the time ResNet-20's 19 normalization layers take in a step, forward and backward, timed apart from " +
+                 "the network (the median step of one layer of each of its shapes, [B, 16, 32, 32], [B, 32, 16, 16] and [B, 64, 8, 8], times " +
+                 "the 7, 6 and 6 layers of that shape, laid out as the network's), its ratio to nn.BatchNorm2d's, and its excess over " +
+                 "nn.BatchNorm2d's: how much of the row's excess step time the layers themselves account for.");
     s.AppendLine();
     s.AppendLine($"Command: `{command}`; {date:yyyy-MM-dd HH:mm} UTC; torch.get_num_threads() = {torch.get_num_threads()}, libtorch {torch.__version__}, {Layout(options)}.");
     foreach (var batch in options.Batches)
@@ -300,12 +304,13 @@ static int Profile(Options options)
         using var y = randint(0, 10, [batch]);
         Console.WriteLine($"batch {batch}, {warmup} warm-up + {steps} profiled steps each, medians (ms); one op on a [{batch}, 16] float64 table: " +
                           $"{plainOp:F1} us plain, {recordedOp:F1} us recorded by autograd with its backward");
-        var rows = new List<(string Label, Phases Phases, int Layers, (long Forward, long Backward) Calls)>();
+        var rows = new List<(string Label, Phases Phases, int Layers, (long Forward, long Backward) Calls, double LayersMs)>();
         foreach (var contender in Contenders(options, batch))
         {
             using var trainee = new Trainee(contender.Label, contender.Normalization, x, y, options.ChannelsLast);
             var p = trainee.Profile(warmup, steps);
-            rows.Add((trainee.Label, p, trainee.NormalizationLayers, LayerCalls.Count(contender.Normalization, batch, options.ChannelsLast)));
+            rows.Add((trainee.Label, p, trainee.NormalizationLayers, LayerCalls.Count(contender.Normalization, batch, options.ChannelsLast),
+                      LayerCalls.NetworkMs(contender.Normalization, batch, options.ChannelsLast)));
             Console.WriteLine($"  {trainee.Label,-47} forward {p.Forward * 1000,7:F1}  backward {p.Backward * 1000,7:F1}  SGD {p.Update * 1000,5:F1}  " +
                               $"total {p.Total * 1000,7:F1}  tensors {p.TensorsForward:F0}/{p.TensorsStep:F0}");
         }
@@ -319,16 +324,17 @@ static int Profile(Options options)
                      $"**{recordedOp:F1} us** recorded by autograd, its backward included (median of {TableOpChains} chains of {TableOpCost.OpsPerChain} multiplications).");
         s.AppendLine();
         s.AppendLine("| Row | Forward | Backward | SGD | Dispose | Total | Tensors (forward / step) | Extra tensors per layer | Excess | Ops x cost | " +
-                     $"Native calls of one layer, forward + backward (x {ReferenceLabel}) |");
-        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var (label, p, layers, calls) in rows)
+                     $"Native calls of one layer, forward + backward (x {ReferenceLabel}) | Normalization layers, forward + backward: ms (x reference), excess |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (label, p, layers, calls, layersMs) in rows)
         {
             var extra = p.TensorsStep - reference.TensorsStep;
             var isReference = label == ReferenceLabel;
             s.AppendLine($"| {label} | {p.Forward * 1000:F1} | {p.Backward * 1000:F1} | {p.Update * 1000:F1} | {p.ScopeDispose * 1000:F1} | {p.Total * 1000:F1} | " +
                          $"{p.TensorsForward:F0} / {p.TensorsStep:F0} | {(isReference ? "" : $"{extra / layers:F0}")} | " +
                          $"{(isReference ? "" : $"{(p.Total - reference.Total) * 1000:F1}")} | {(isReference ? "" : $"{extra * recordedOp / 1000:F1}")} | " +
-                         $"{calls.Forward} + {calls.Backward} ({(calls.Forward + calls.Backward) / (double)referenceCalls:F0}x) |");
+                         $"{calls.Forward} + {calls.Backward} ({(calls.Forward + calls.Backward) / (double)referenceCalls:F0}x) | " +
+                         $"{layersMs:F1} ({layersMs / referenceRow.LayersMs:F2}x){(isReference ? "" : $", {layersMs - referenceRow.LayersMs:F1}")} |");
         }
     }
     ResultsFile.WriteSection(output, ProfileStartMarker, ProfileEndMarker, s.ToString());
