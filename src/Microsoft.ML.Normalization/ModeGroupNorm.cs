@@ -254,8 +254,7 @@ public sealed class ModeGroupNorm : NormalizationLayer
         // o[n,c,k]: the gate, or 1/K (eq. 5).
         private double ModeWeight(double[] gates, int cell, int mode) => layer.GateWeightedOutput ? gates[cell * layer.Modes + mode] : 1.0 / layer.Modes;
 
-        // The [N, K] mode moments mixed with the running moments per channel pooled by the same channel weights, as
-        // Pool.MixWithRunning, in place.
+        // The [N, K] mode moments mixed, in place, with the running moments per channel pooled by the same channel weights.
         private void MixWithRunning(CellTables cells, double[] channelWeights, double[] mean, double[] var, double alpha)
         {
             var (runningMean, runningVar) = (Values(layer.running.Mean), Values(layer.running.Var));
@@ -271,9 +270,7 @@ public sealed class ModeGroupNorm : NormalizationLayer
                         var deviation = runningMean[c] - pooledMean;
                         pooledVar += channelWeights[(n * channels + c) * modes + k] * (runningVar[c] + deviation * deviation);
                     }
-                    var difference = mean[j] - pooledMean;
-                    mean[j] = mean[j] * alpha + pooledMean * (1 - alpha);
-                    var[j] = var[j] * alpha + pooledVar * (1 - alpha) + difference * difference * (alpha * (1 - alpha));
+                    (mean[j], var[j]) = MixWithRunning(mean[j], var[j], pooledMean, pooledVar, alpha);
                 }
         }
 
@@ -281,9 +278,7 @@ public sealed class ModeGroupNorm : NormalizationLayer
         private void FoldChannelMoments(CellTables cells, double momentum)
         {
             var (channelMean, channelVar) = new CellPartition(PixelSet.Batch, cells.Examples, cells.Channels).Pool(cells.Mean, cells.Var);
-            LerpInto(layer.running.Mean, channelMean, momentum);
-            var values = cells.Examples * cells.Pixels;
-            if (values > 1) LerpInto(layer.running.Var, Array.ConvertAll(channelVar, var => var * (values / (double)(values - 1))), momentum);
+            new RunningUpdate(PixelSet.Batch, layer.running).FoldIn(channelMean, channelVar, cells.Examples * cells.Pixels, momentum);
         }
 
         private sealed record ModeForward(

@@ -160,7 +160,7 @@ public sealed class ModeNorm : NormalizationLayer
             return new ModeForward(cells, affine, scale, shift, gateWeight, gates, exampleWeights, mean, var, rsqrt);
         }
 
-        // Each cell's moments mixed with each mode's running ones (RunningPerMode) by alpha, as Pool.MixWithRunning: [N, K, C].
+        // Each cell's moments mixed with each mode's running ones (RunningPerMode) by alpha: [N, K, C].
         private InferenceResult InferenceForward(CellTables cells, AffineSettings affine, double[] gates, double alpha)
         {
             var (channels, modes) = (cells.Channels, layer.Modes);
@@ -172,9 +172,7 @@ public sealed class ModeNorm : NormalizationLayer
                 {
                     var (j, r) = (((i / channels) * modes + k) * channels + i % channels, k * channels + i % channels);
                     var runningVar = Math.Max(runningSquare[r] - runningMean[r] * runningMean[r], 0);
-                    var difference = cells.Mean[i] - runningMean[r];
-                    mean[j] = cells.Mean[i] * alpha + runningMean[r] * (1 - alpha);
-                    var[j] = cells.Var[i] * alpha + runningVar * (1 - alpha) + difference * difference * (alpha * (1 - alpha));
+                    (mean[j], var[j]) = MixWithRunning(cells.Mean[i], cells.Var[i], runningMean[r], runningVar, alpha);
                 }
             var rsqrt = Array.ConvertAll(var, v => InverseStd(v, affine.Eps).Rsqrt);
             var (scale, shift) = CellAffine(cells, affine, gates, mean, rsqrt, (n, k, c) => (n * modes + k) * channels + c);

@@ -43,12 +43,22 @@ internal static class CellAffine
     /// </summary>
     internal static MeasuredCells Measure(Tensor x)
     {
-        var estimate = x.mean([2, 3], keepdim: true);
-        var centred = x - estimate;
-        var offset = centred.mean([2, 3]).to(ScalarType.Float64);
-        var meanSquare = centred.square().mean([2, 3]).to(ScalarType.Float64);
+        var (estimate, centred, centredMean, centredMeanSquare) = CentredMoments(x);
+        var offset = centredMean.to(ScalarType.Float64);
+        var meanSquare = centredMeanSquare.to(ScalarType.Float64);
         var mean = estimate.view(x.shape[0], x.shape[1]).to(ScalarType.Float64) + offset;
         return new(mean, meanSquare - offset.square(), centred, offset);
+    }
+
+    /// <summary>
+    /// The passes over the big tensor that <see cref="Measure"/> makes, in the input's type: each cell's mean estimate
+    /// [N, C, 1, 1], the input centred on it, and the centred values' mean and mean square per cell, [N, C].
+    /// </summary>
+    internal static (Tensor Estimate, Tensor Centred, Tensor CentredMean, Tensor CentredMeanSquare) CentredMoments(Tensor x)
+    {
+        var estimate = x.mean([2, 3], keepdim: true);
+        var centred = x - estimate;
+        return (estimate, centred, centred.mean([2, 3]), centred.square().mean([2, 3]));
     }
 
     /// <summary>y = (x - m)·A + B, written on the centred input as (x - estimate)·A + (B - offset·A).</summary>

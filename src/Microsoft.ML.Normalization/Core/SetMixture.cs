@@ -1,8 +1,5 @@
 namespace MLNetNormalization.Normalization.Core;
 
-/// <summary>A running-moments update a training step makes: the batch's statistics over <paramref name="Set"/>, the variance unbiased by the values per set unless <paramref name="AsGiven"/>.</summary>
-internal sealed record RunningUpdate(PixelSet Set, RunningMoments Target, bool AsGiven = false);
-
 /// <summary>
 /// One pixel set of a <see cref="SetMixture"/>: the set its cells pool over and, at inference, the running moments per
 /// channel group that its statistics are mixed with by <paramref name="Alpha"/> (<see cref="Pool.MixWithRunning"/>);
@@ -77,7 +74,8 @@ internal sealed class SetMixture : TableAlgebra
             var k = Array.FindIndex(sources, source => source.Set == update.Set && source.RunningPerGroup is null);
             var partition = k >= 0 ? partitions[k] : new CellPartition(update.Set, cells.Examples, cells.Channels);
             var (setMean, setVar) = k >= 0 ? pooled[k] : partition.Pool(cells.Mean, cellSpread);
-            Fold(update, partition, setMean, setVar, cells.Pixels, affine.Momentum);
+            // The sets with running moments span every example, so they are equally large.
+            update.FoldIn(setMean, setVar, partition.CellsPerSet[0] * cells.Pixels, affine.Momentum);
         }
         return new MixtureForward(cells, affine, scale, shift, partitions, pooled, a, b, mean, var);
     }
@@ -132,31 +130,15 @@ internal sealed class SetMixture : TableAlgebra
     }
 
     // The sets' statistics mixed with the running moments of their channel groups (sets are numbered [example groups,
-    // channel groups]), as Pool.MixWithRunning: alpha·mean + (1 - alpha)·running mean, and the variance
-    // alpha·var + (1 - alpha)·running var + alpha·(1 - alpha)·(mean - running mean)².
+    // channel groups]).
     private static (double[] Mean, double[] Var) MixedWithRunning(SetSource source, (double[] Mean, double[] Var) pooled)
     {
         if (source.RunningPerGroup is not { } running) return pooled;
         var (alpha, groups) = (source.Alpha, running.Mean.Length);
         var (mean, var) = (new double[pooled.Mean.Length], new double[pooled.Mean.Length]);
         for (var s = 0; s < mean.Length; s++)
-        {
-            var (exampleMean, runningMean) = (pooled.Mean[s], running.Mean[s % groups]);
-            var difference = exampleMean - runningMean;
-            mean[s] = exampleMean * alpha + runningMean * (1 - alpha);
-            var[s] = pooled.Var[s] * alpha + running.Var[s % groups] * (1 - alpha) + difference * difference * (alpha * (1 - alpha));
-        }
+            (mean[s], var[s]) = MixWithRunning(pooled.Mean[s], pooled.Var[s], running.Mean[s % groups], running.Var[s % groups], alpha);
         return (mean, var);
-    }
-
-    // RunningMoments.Update (the variance unbiased by the values per set) or UpdateAsGiven, on the set's batch statistics.
-    // The sets with running moments span every example, so they are equally large.
-    private static void Fold(RunningUpdate update, CellPartition partition, double[] setMean, double[] setVar, long pixels, double momentum)
-    {
-        LerpInto(update.Target.Mean, setMean, momentum);
-        var valuesPerSet = partition.CellsPerSet[0] * pixels;
-        if (update.AsGiven) LerpInto(update.Target.Var, setVar, momentum);
-        else if (valuesPerSet > 1) LerpInto(update.Target.Var, Array.ConvertAll(setVar, var => var * (valuesPerSet / (double)(valuesPerSet - 1))), momentum);
     }
 
     private sealed record MixtureForward(

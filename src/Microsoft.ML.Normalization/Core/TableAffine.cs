@@ -25,11 +25,8 @@ internal static class TableAffine
     internal static (Tensor Centred, double[] Offset, TableForward Forward) Forward(NormalizationLayer layer, Tensor input, TableAlgebra algebra)
     {
         var shape = input.shape;
-        var estimate = input.mean([2, 3], keepdim: true);
-        var centred = input - estimate;
-        var offset = Read(centred.mean([2, 3]));
-        var meanSquare = Read(centred.square().mean([2, 3]));
-        var mean = Read(estimate);
+        var (estimate, centred, centredMean, centredMeanSquare) = CellAffine.CentredMoments(input);
+        var (offset, meanSquare, mean) = (Read(centredMean), Read(centredMeanSquare), Read(estimate));
         var var = new double[mean.Length];
         for (var i = 0; i < mean.Length; i++)
         {

@@ -6,6 +6,24 @@ internal sealed record CellTables(double[] Mean, double[] Var, int Examples, int
     public int Count => Mean.Length;
 }
 
+/// <summary>
+/// A running-moments update a training step makes: the batch's statistics over <paramref name="Set"/>, the variance unbiased
+/// by the values per set unless <paramref name="AsGiven"/>.
+/// </summary>
+internal sealed record RunningUpdate(PixelSet Set, RunningMoments Target, bool AsGiven = false)
+{
+    /// <summary>
+    /// Folds in the batch's statistics per set (each of <paramref name="valuesPerSet"/> values) as RunningMoments.Update
+    /// (or UpdateAsGiven) does: a set of one value has no variance to unbias, and only its mean is folded in.
+    /// </summary>
+    public void FoldIn(double[] mean, double[] var, long valuesPerSet, double momentum)
+    {
+        TableAlgebra.LerpInto(Target.Mean, mean, momentum);
+        if (AsGiven) TableAlgebra.LerpInto(Target.Var, var, momentum);
+        else if (valuesPerSet > 1) TableAlgebra.LerpInto(Target.Var, Array.ConvertAll(var, v => v * (valuesPerSet / (double)(valuesPerSet - 1))), momentum);
+    }
+}
+
 /// <summary>gamma and beta per channel, eps and momentum: what every layer's algebra reads besides the cell moments.</summary>
 internal sealed record AffineSettings(double[] Gamma, double[] Beta, double Eps, double Momentum);
 
@@ -44,13 +62,23 @@ internal abstract class TableAlgebra
     /// running = (1 - momentum)·running + momentum·batch, into a float64 buffer in place, as libtorch's lerp_ computes it
     /// (RunningMoments' update): running + momentum·(batch - running), or batch - (batch - running)·(1 - momentum) from 0.5 on.
     /// </summary>
-    protected static void LerpInto(Tensor buffer, double[] batch, double momentum)
+    internal static void LerpInto(Tensor buffer, double[] batch, double momentum)
     {
         // The accessor takes one index per dimension: a buffer of more than one is read through a flat view.
         using var flat = buffer.dim() == 1 ? null : buffer.view(-1);
         var running = (flat ?? buffer).data<double>();
         for (var i = 0; i < batch.Length; i++)
             running[i] = momentum < 0.5 ? running[i] + momentum * (batch[i] - running[i]) : batch[i] - (batch[i] - running[i]) * (1 - momentum);
+    }
+
+    /// <summary>
+    /// An example's moments mixed with running ones by <paramref name="alpha"/>, as <see cref="Pool.MixWithRunning"/>:
+    /// alpha·mean + (1 - alpha)·running mean, and alpha·var + (1 - alpha)·running var + alpha·(1 - alpha)·(mean - running mean)².
+    /// </summary>
+    protected static (double Mean, double Var) MixWithRunning(double mean, double var, double runningMean, double runningVar, double alpha)
+    {
+        var difference = mean - runningMean;
+        return (mean * alpha + runningMean * (1 - alpha), var * alpha + runningVar * (1 - alpha) + difference * difference * (alpha * (1 - alpha)));
     }
 
     /// <summary>(max(var, 0) + eps)^(-1/2), and the derivative's factor -r³/2 where var >= 0 (clamp passes no gradient below 0), else 0.</summary>
