@@ -156,6 +156,9 @@ public class NormalizationInputErrorsTests
             layer.eval();
             error = Assert.Throws<ArgumentException>(() => layer.forward(input));
             AssertMentions(error, layerName, "[4, 4, 3, 3]", "NaN or infinite");
+            // Without a gradient, inference takes the table path.
+            using (no_grad()) error = Assert.Throws<ArgumentException>(() => layer.forward(input));
+            AssertMentions(error, layerName, "[4, 4, 3, 3]", "NaN or infinite");
         }
         // Nothing was folded into the running statistics.
         foreach (var (_, buffer) in layer.named_buffers()) Assert.True(buffer.isfinite().all().item<bool>());
